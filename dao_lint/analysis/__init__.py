@@ -1,0 +1,15 @@
+"""Shared semantics: what is a session, a DAO, a test, a boundary (libcst metadata providers)."""
+from .context import FileContext, FileContextProvider
+from .dao import CodeScope, DaoFacts
+from .session import Action, Origin, SessionFacts, SessionUse
+
+__all__ = [
+    "Action",
+    "CodeScope",
+    "DaoFacts",
+    "FileContext",
+    "FileContextProvider",
+    "Origin",
+    "SessionFacts",
+    "SessionUse",
+]

@@ -1,0 +1,51 @@
+"""The file being checked (path and configuration), handed to the analysis providers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import BatchableMetadataProvider
+
+from ..config import Config
+from ..globs import path_matches
+
+__all__ = ["FileContext", "FileContextProvider"]
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """Where a file sits in the project, decided once from the configuration."""
+
+    path: str
+    relpath: str
+    config: Config
+    is_dao_module: bool
+    is_test: bool
+    is_boundary_module: bool
+
+    @classmethod
+    def for_path(cls, path: str, config: Config) -> "FileContext":
+        rel = config.relpath(path)
+        return cls(
+            path=path,
+            relpath=rel,
+            config=config,
+            is_dao_module=path_matches(config.dao_modules, rel),
+            is_test=path_matches(config.test_paths, rel),
+            is_boundary_module=path_matches(config.boundary_modules, rel),
+        )
+
+
+def _no_cache(*args: object, **kwargs: object) -> None:  # pragma: no cover - never called
+    raise NotImplementedError("FileContext is handed in through MetadataWrapper(cache=...)")
+
+
+class FileContextProvider(BatchableMetadataProvider[Optional[FileContext]]):
+    """Attaches the FileContext handed to the MetadataWrapper to the Module node."""
+
+    # Declaring gen_cache makes libcst hand this provider the wrapper's cache entry.
+    gen_cache = staticmethod(_no_cache)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.set_metadata(node, self.cache)

@@ -1,0 +1,165 @@
+"""Which code is a DAO, a test, a unit-of-work boundary: the one place that decides it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Set, Tuple
+
+import libcst as cst
+from libcst.metadata import BatchableMetadataProvider
+
+from ..globs import name_matches, path_matches
+from .context import FileContext, FileContextProvider
+from .names import collect_imports, dotted_name, qualify
+
+__all__ = ["CodeScope", "DaoFacts"]
+
+
+@dataclass(frozen=True)
+class CodeScope:
+    """Where a node sits: its function and class, and what kind of code that is."""
+
+    qualname: str  # `ChartDAO.update`; "" at module level
+    function: Optional[cst.FunctionDef]
+    class_name: Optional[str]  # the innermost enclosing class
+    dao_class: bool  # the innermost enclosing class is a DAO class
+    in_dao: bool  # DAO code: in a DAO module or inside a DAO class
+    in_test: bool
+    in_boundary: bool  # inside a unit-of-work boundary (function or module)
+    is_async: bool = False
+    is_method: bool = False  # the function is defined directly in a class body
+    boundary_module: bool = False  # the module is its own unit of work (e.g. a migration)
+
+    @property
+    def at_module_level(self) -> bool:
+        return self.function is None
+
+
+def _decorator_names(node: cst.FunctionDef, imports) -> Tuple[str, ...]:
+    names = []
+    for decorator in node.decorators:
+        expr = decorator.decorator
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        dotted = dotted_name(expr)
+        if dotted is not None:
+            names.append(qualify(dotted, imports) or dotted)
+    return tuple(names)
+
+
+class DaoFacts(BatchableMetadataProvider[CodeScope]):
+    """Attaches a `CodeScope` to every function definition and every call."""
+
+    METADATA_DEPENDENCIES = (FileContextProvider,)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: List[CodeScope] = []
+        self.frames: List[str] = []
+        self.class_frames: List[bool] = []  # per frame: pushed by a class
+        self.dao_classes: Set[str] = set()
+        self.context: Optional[FileContext] = None
+        self.imports = {}
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.context = context = self.get_metadata(FileContextProvider, node)
+        self.imports = collect_imports(node)
+        self.stack = [
+            CodeScope(
+                qualname="",
+                function=None,
+                class_name=None,
+                dao_class=False,
+                in_dao=context.is_dao_module,
+                in_test=context.is_test,
+                in_boundary=context.is_boundary_module,
+                boundary_module=context.is_boundary_module,
+            )
+        ]
+
+    def _is_dao_class(self, node: cst.ClassDef) -> bool:
+        config = self.context.config
+        name = node.name.value
+        if name_matches(config.dao_classes, name):
+            return True
+        for base in node.bases:
+            expr = base.value
+            if isinstance(expr, cst.Subscript):  # BaseDAO[Chart]
+                expr = expr.value
+            dotted = dotted_name(expr)
+            if dotted is None:
+                continue
+            last = dotted.rsplit(".", 1)[-1]
+            if last in config.dao_base_classes or last in self.dao_classes:
+                return True
+            if name_matches(config.dao_classes, last):
+                return True
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        outer = self.stack[-1]
+        dao = self._is_dao_class(node)
+        if dao:
+            self.dao_classes.add(node.name.value)
+        self.frames.append(node.name.value)
+        self.class_frames.append(True)
+        self.stack.append(
+            CodeScope(
+                qualname=".".join(self.frames),
+                function=outer.function,
+                class_name=node.name.value,
+                dao_class=dao,
+                in_dao=outer.in_dao or dao,
+                in_test=outer.in_test,
+                in_boundary=outer.in_boundary,
+                is_async=outer.is_async,
+                boundary_module=outer.boundary_module,
+            )
+        )
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.stack.pop()
+        self.frames.pop()
+        self.class_frames.pop()
+
+    def _is_boundary(self, node: cst.FunctionDef, qualname: str) -> bool:
+        context = self.context
+        decorator = context.config.transaction_decorator
+        if decorator is not None:
+            short = decorator.rsplit(".", 1)[-1]
+            for name in _decorator_names(node, self.imports):
+                if name == decorator or (name == short and short not in self.imports):
+                    return True
+        for entry in context.config.boundaries:
+            module_glob, _, name_glob = entry.partition("::")
+            if path_matches([module_glob], context.relpath) and name_matches([name_glob], qualname):
+                return True
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        outer = self.stack[-1]
+        is_method = bool(self.class_frames) and self.class_frames[-1]
+        self.frames.append(node.name.value)
+        self.class_frames.append(False)
+        qualname = ".".join(self.frames)
+        scope = CodeScope(
+            qualname=qualname,
+            function=node,
+            class_name=outer.class_name,
+            dao_class=outer.dao_class,
+            in_dao=outer.in_dao,
+            in_test=outer.in_test,
+            in_boundary=outer.in_boundary or self._is_boundary(node, qualname),
+            is_async=node.asynchronous is not None,
+            is_method=is_method,
+            boundary_module=outer.boundary_module,
+        )
+        self.set_metadata(node, scope)
+        self.stack.append(scope)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.stack.pop()
+        self.frames.pop()
+        self.class_frames.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.set_metadata(node, self.stack[-1])

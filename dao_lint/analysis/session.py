@@ -1,0 +1,509 @@
+"""Which calls are made on a SQLAlchemy session, and what they do (commit, write, read...).
+
+The provider follows names through one file: imports, module-level session factories
+(`SessionLocal = sessionmaker(...)`), function parameters and their annotations, and local
+assignments and `with ... as` targets. A configured session name (`session`, `db.session`)
+counts unless the file shows that the name is something else: `from flask import session`,
+`session = requests.Session()`, `self.session = aiohttp.ClientSession()`.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+from libcst.metadata import BatchableMetadataProvider
+
+from .context import FileContext, FileContextProvider
+from .names import callee_name, collect_imports, dotted_name, import_bindings, qualify, root_module
+
+__all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES"]
+
+
+class Action(enum.Enum):
+    COMMIT = "commit"
+    ROLLBACK = "rollback"
+    CLOSE = "close"
+    REMOVE = "remove"
+    BEGIN = "begin"
+    BEGIN_NESTED = "begin_nested"
+    CREATE = "create"  # a new session: Session(...), SessionLocal(), scoped_session(...)
+    ENGINE_TRANSACTION = "engine_transaction"  # engine.begin() / engine.connect()
+    WRITE = "write"
+    READ = "read"
+    OTHER = "other"
+
+
+class Origin(enum.Enum):
+    """Where the session a call uses came from."""
+
+    NAME = "name"  # a configured session name, e.g. db.session
+    PARAMETER = "parameter"  # handed in to the enclosing function
+    CREATED = "created"  # created in this function (or module) by the code itself
+    OBTAINED = "obtained"  # returned by a helper such as get_session()
+    NONE = "none"  # a creation or engine call: not made on a session
+
+
+@dataclass(frozen=True)
+class SessionUse:
+    """A call made on (or creating) a session."""
+
+    action: Action
+    method: str  # `commit`, `query`, `Session`, `begin`...
+    session: str  # the session expression as written: `db.session`, `self._session`
+    origin: Origin
+    awaited: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionSessions:
+    """The parameters of a function that are sessions."""
+
+    parameters: Tuple[str, ...]
+
+
+# Top-level packages whose `Session`/`session` objects are not database sessions.
+NON_DB_PACKAGES = frozenset(
+    {
+        "requests", "aiohttp", "httpx", "flask", "quart", "werkzeug", "starlette", "django",
+        "tensorflow", "tf", "onnxruntime", "boto3", "botocore", "aiobotocore", "urllib3",
+        "tornado", "sanic", "neo4j", "cassandra", "pymongo", "motor", "paramiko", "selenium",
+        "zeep", "requests_oauthlib", "grpc", "http", "ssl", "keyring", "niquests", "curl_cffi",
+    }
+)
+DB_PACKAGES = frozenset({"sqlalchemy", "sqlmodel", "flask_sqlalchemy", "flask_appbuilder", "sqlalchemy_utils"})
+SESSION_TYPES = frozenset(
+    {"Session", "AsyncSession", "scoped_session", "async_scoped_session", "SASession", "SessionType"}
+)
+SESSION_CLASSES = frozenset(
+    {
+        "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.session.AsyncSession", "sqlmodel.Session", "sqlmodel.orm.session.Session",
+        "sqlmodel.ext.asyncio.session.AsyncSession", "sqlalchemy.orm.create_session",
+        "sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session",
+    }
+)
+FACTORY_MAKERS = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})
+SCOPED_MAKERS = frozenset({"scoped_session", "async_scoped_session"})
+FACTORY_NAMES = frozenset(
+    {
+        "SessionLocal", "AsyncSessionLocal", "async_session", "async_session_maker", "session_factory",
+        "async_session_factory", "session_maker", "create_scoped_session", "_session_factory",
+    }
+)
+ENGINE_MAKERS = frozenset({"create_engine", "create_async_engine", "engine_from_config"})
+
+METHOD_ACTIONS: Dict[str, Action] = {
+    "commit": Action.COMMIT,
+    "rollback": Action.ROLLBACK,
+    "close": Action.CLOSE,
+    "close_all": Action.CLOSE,
+    "remove": Action.REMOVE,
+    "begin": Action.BEGIN,
+    "begin_nested": Action.BEGIN_NESTED,
+    "add": Action.WRITE,
+    "add_all": Action.WRITE,
+    "merge": Action.WRITE,
+    "delete": Action.WRITE,
+    "flush": Action.WRITE,
+    "bulk_save_objects": Action.WRITE,
+    "bulk_insert_mappings": Action.WRITE,
+    "bulk_update_mappings": Action.WRITE,
+    "query": Action.READ,
+    "scalars": Action.READ,
+    "scalar": Action.READ,
+}
+STATEMENT_KINDS = {"insert": Action.WRITE, "update": Action.WRITE, "delete": Action.WRITE, "select": Action.READ}
+MODEL_QUERY_METHODS = frozenset(
+    {
+        "filter", "filter_by", "get", "get_or_404", "all", "first", "first_or_404", "one", "one_or_none",
+        "order_by", "join", "outerjoin", "count", "options", "paginate", "limit", "with_entities",
+        "distinct", "group_by", "update", "delete", "exists", "offset",
+    }
+)
+
+
+class _Binding(enum.Enum):
+    SESSION = "session"
+    NOT_SESSION = "not-session"
+
+
+@dataclass
+class _Scope:
+    names: Dict[str, Tuple[_Binding, Origin]]
+    statements: Dict[str, Action]  # name -> kind of SQL statement assigned to it
+    parameters: List[str]
+
+
+def _statement_kind(node: cst.BaseExpression) -> Optional[Action]:
+    """READ/WRITE for `select(...)...`, `update(...)...`, `Model.__table__.insert()...`."""
+    innermost: Optional[cst.Call] = None
+    current: cst.CSTNode = node
+    while True:
+        if isinstance(current, cst.Call):
+            innermost = current
+            current = current.func
+        elif isinstance(current, cst.Attribute):
+            current = current.value
+        else:
+            break
+    if innermost is None:
+        return None
+    return STATEMENT_KINDS.get(callee_name(innermost) or "")
+
+
+class SessionFacts(BatchableMetadataProvider[object]):
+    """Attaches a `SessionUse` to every call on (or creating) a session, and a
+    `FunctionSessions` to every function with session parameters."""
+
+    METADATA_DEPENDENCIES = (FileContextProvider,)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.imports: Dict[str, str] = {}
+        self.factories: Set[str] = set()  # names that create sessions when called
+        self.scoped: Set[str] = set()  # scoped_session registries: also usable as sessions
+        self.engines: Set[str] = set()
+        self.session_names: frozenset = frozenset()
+        self.scopes: List[_Scope] = []
+        self.classes: List[Set[str]] = []  # per class: self.<attr> known not to be sessions
+        self.awaited: Set[int] = set()
+        self.query_writes: Set[int] = set()
+
+    # -- module and scopes ------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        context: FileContext = self.get_metadata(FileContextProvider, node)
+        self.session_names = frozenset(context.config.session_names)
+        self.imports = collect_imports(node)
+        self.scopes = [_Scope({}, {}, [])]
+        for local, qualified in self.imports.items():
+            self._bind_import(local, qualified)
+        for statement in node.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                        self._note_module_assignment(small)
+
+    def _bind_import(self, local: str, qualified: str) -> None:
+        scope = self.scopes[-1]
+        if root_module(qualified) in NON_DB_PACKAGES:
+            scope.names[local] = (_Binding.NOT_SESSION, Origin.NONE)
+        elif local in scope.names:
+            del scope.names[local]
+
+    def _note_module_assignment(self, node: cst.CSTNode) -> None:
+        targets = (
+            [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+        )
+        value = node.value
+        if not isinstance(value, cst.Call):
+            return
+        maker = qualify(dotted_name(value.func), self.imports) or ""
+        last = maker.rsplit(".", 1)[-1]
+        # scoped_session(sessionmaker(...)) and sessionmaker(...) both make factories
+        for target in targets:
+            name = dotted_name(target)
+            if name is None:
+                continue
+            if last in FACTORY_MAKERS:
+                self.factories.add(name)
+                if last in SCOPED_MAKERS:
+                    self.scoped.add(name)
+            elif last in ENGINE_MAKERS:
+                self.engines.add(name)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        if len(self.scopes) > 1:
+            for local, qualified in import_bindings(node).items():
+                self._bind_import(local, qualified)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if len(self.scopes) > 1:
+            for local, qualified in import_bindings(node).items():
+                self._bind_import(local, qualified)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(_non_session_attributes(node, self))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        scope = _Scope({}, {}, [])
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self._bind_parameter(scope, param)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                scope.names[star.name.value] = (_Binding.NOT_SESSION, Origin.NONE)
+        self.scopes.append(scope)
+        if scope.parameters:
+            self.set_metadata(node, FunctionSessions(tuple(scope.parameters)))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.scopes.append(_Scope({}, {}, []))
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.scopes.pop()
+
+    def _bind_parameter(self, scope: _Scope, param: cst.Param) -> None:
+        name = param.name.value
+        if param.annotation is not None:
+            if self._annotation_is_session(param.annotation.annotation):
+                scope.names[name] = (_Binding.SESSION, Origin.PARAMETER)
+                scope.parameters.append(name)
+            else:
+                scope.names[name] = (_Binding.NOT_SESSION, Origin.NONE)
+        elif name in self.session_names:
+            scope.names[name] = (_Binding.SESSION, Origin.PARAMETER)
+            scope.parameters.append(name)
+        else:
+            scope.names[name] = (_Binding.NOT_SESSION, Origin.NONE)
+
+    def _annotation_is_session(self, annotation: cst.BaseExpression) -> bool:
+        """`Session`, `AsyncSession`, `Optional[Session]`, `"Session"` from a database package."""
+        if isinstance(annotation, cst.Subscript):
+            return any(
+                isinstance(e.slice, cst.Index) and self._annotation_is_session(e.slice.value)
+                for e in annotation.slice
+            )
+        if isinstance(annotation, cst.BinaryOperation):  # Session | None
+            return self._annotation_is_session(annotation.left) or self._annotation_is_session(
+                annotation.right
+            )
+        if isinstance(annotation, cst.SimpleString):
+            text = annotation.evaluated_value
+            if not isinstance(text, str):
+                return False
+            text = text.replace("Optional[", "").rstrip("]").split("|")[0].strip()
+            dotted = text if all(p.isidentifier() for p in text.split(".")) else None
+        else:
+            dotted = dotted_name(annotation)
+        if dotted is None:
+            return False
+        qualified = qualify(dotted, self.imports) or dotted
+        if qualified.rsplit(".", 1)[-1] not in SESSION_TYPES:
+            return False
+        return root_module(qualified) not in NON_DB_PACKAGES
+
+    # -- bindings ----------------------------------------------------------------------
+    def _classify_value(self, value: cst.BaseExpression) -> Optional[Tuple[_Binding, Origin]]:
+        """What a name bound to `value` is; None when the file does not tell."""
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Call):
+            if self._creation(value) is not None:
+                return (_Binding.SESSION, Origin.CREATED)
+            func = dotted_name(value.func)
+            # factory.begin() yields a new session whose transaction commits on exit
+            if isinstance(value.func, cst.Attribute) and value.func.attr.value == "begin":
+                base = dotted_name(value.func.value)
+                if base is not None and (base in self.factories or base.rsplit(".", 1)[-1] in FACTORY_NAMES):
+                    return (_Binding.SESSION, Origin.CREATED)
+            qualified = qualify(func, self.imports) or ""
+            if qualified and root_module(qualified) in NON_DB_PACKAGES:
+                return (_Binding.NOT_SESSION, Origin.NONE)
+            last = (func or "").rsplit(".", 1)[-1].lower()
+            if "session" in last or last in ("get_db", "get_db_session"):
+                return (_Binding.SESSION, Origin.OBTAINED)
+            return (_Binding.NOT_SESSION, Origin.NONE)
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            origin = self.session_origin(value)
+            if origin is not None:
+                return (_Binding.SESSION, origin)
+            return None
+        return (_Binding.NOT_SESSION, Origin.NONE)
+
+    def _bind(self, target: cst.BaseExpression, value: Optional[Tuple[_Binding, Origin]]) -> None:
+        if not isinstance(target, cst.Name):
+            return
+        names = self.scopes[-1].names
+        if value is None:
+            names.pop(target.value, None)
+        else:
+            names[target.value] = value
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        binding = self._classify_value(node.value)
+        kind = _statement_kind(node.value)
+        for target in node.targets:
+            self._bind(target.target, binding)
+            if isinstance(target.target, cst.Name):
+                if kind is not None:
+                    self.scopes[-1].statements[target.target.value] = kind
+                else:
+                    self.scopes[-1].statements.pop(target.target.value, None)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self._annotation_is_session(node.annotation.annotation):
+            self._bind(node.target, (_Binding.SESSION, Origin.CREATED if node.value else Origin.NAME))
+        elif node.value is not None:
+            self._bind(node.target, self._classify_value(node.value))
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, self._classify_value(node.item))
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target, (_Binding.NOT_SESSION, Origin.NONE))
+
+    # -- questions ---------------------------------------------------------------------
+    def session_origin(self, expr: cst.BaseExpression) -> Optional[Origin]:
+        """How `expr` is a session, or None when it is not one."""
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        head = dotted.split(".")[0]
+        for scope in reversed(self.scopes):
+            if head in scope.names:
+                binding, origin = scope.names[head]
+                if binding is _Binding.NOT_SESSION:
+                    if "." in dotted and dotted in self.session_names and head not in self.imports:
+                        # `db.session` where `db` is a parameter: still the configured name
+                        break
+                    return None
+                if head == dotted:
+                    return origin
+                break
+        if dotted.startswith("self.") and self.classes and dotted.split(".")[1] in self.classes[-1]:
+            return None
+        if dotted in self.session_names:
+            return Origin.NAME
+        if dotted in self.scoped:
+            return Origin.NAME
+        return None
+
+    def _creation(self, call: cst.Call) -> Optional[str]:
+        """The name of what creates a session in `call`, or None."""
+        func = call.func
+        if isinstance(func, cst.Call):
+            inner = qualify(dotted_name(func.func), self.imports) or ""
+            if inner.rsplit(".", 1)[-1] in ("sessionmaker", "async_sessionmaker"):
+                return "sessionmaker(...)()"
+            return None
+        dotted = dotted_name(func)
+        if dotted is None:
+            return None
+        qualified = qualify(dotted, self.imports) or dotted
+        last = qualified.rsplit(".", 1)[-1]
+        if qualified in SESSION_CLASSES:
+            return last
+        if root_module(qualified) in NON_DB_PACKAGES:
+            return None
+        if last in SCOPED_MAKERS or dotted in self.factories or last in FACTORY_NAMES:
+            return dotted
+        if last in ("Session", "AsyncSession") and (dotted in self.imports or "." in dotted):
+            return dotted
+        return None
+
+    def _is_engine(self, expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.Call):
+            name = callee_name(expr) or ""
+            return name in ENGINE_MAKERS or name == "get_engine"
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return False
+        last = dotted.rsplit(".", 1)[-1]
+        return dotted in self.engines or last == "engine" or last.endswith("_engine")
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if isinstance(node.expression, cst.Call):
+            self.awaited.add(id(node.expression))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        awaited = id(node) in self.awaited
+        created = self._creation(node)
+        if created is not None:
+            self.set_metadata(node, SessionUse(Action.CREATE, created, created, Origin.NONE, awaited))
+            return
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return
+        method = func.attr.value
+        receiver = func.value
+        if method in ("update", "delete"):
+            self._mark_query_write(receiver)
+        if method in ("begin", "connect") and self._is_engine(receiver):
+            session = dotted_name(receiver) or method
+            self.set_metadata(node, SessionUse(Action.ENGINE_TRANSACTION, method, session, Origin.NONE, awaited))
+            return
+        origin = self.session_origin(receiver)
+        if origin is None:
+            self._model_query(node, receiver, method, awaited)
+            return
+        action = self._action(node, method)
+        if action is None:
+            return
+        session = dotted_name(receiver) or ""
+        self.set_metadata(node, SessionUse(action, method, session, origin, awaited))
+
+    def _action(self, node: cst.Call, method: str) -> Optional[Action]:
+        if method in ("execute", "exec"):
+            if not node.args:
+                return None
+            argument = node.args[0].value
+            if isinstance(argument, cst.Name):
+                for scope in reversed(self.scopes):
+                    if argument.value in scope.statements:
+                        return scope.statements[argument.value]
+                return None
+            return _statement_kind(argument)
+        if method == "get":
+            # session.get(Model, pk); a requests-style session.get(url) is not a read
+            positional = [a for a in node.args if a.keyword is None and not a.star]
+            if len(positional) < 2:
+                return None
+            entity = dotted_name(positional[0].value) or ""
+            return Action.READ if entity.rsplit(".", 1)[-1][:1].isupper() else None
+        if method == "query" and id(node) in self.query_writes:
+            return Action.WRITE
+        return METHOD_ACTIONS.get(method)
+
+    def _mark_query_write(self, receiver: cst.BaseExpression) -> None:
+        """`session.query(X).filter(...).delete()` writes: remember the `query` call."""
+        current = receiver
+        while isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+            if current.func.attr.value == "query":
+                self.query_writes.add(id(current))
+                return
+            current = current.func.value
+        # Flask-SQLAlchemy: Model.query.filter_by(...).delete()
+        if isinstance(current, cst.Attribute) and current.attr.value == "query":
+            self.query_writes.add(id(current))
+
+    def _model_query(self, node: cst.Call, receiver: cst.BaseExpression, method: str, awaited: bool) -> None:
+        """Flask-SQLAlchemy's `Model.query.<method>(...)`: a read (or a write for update/delete)."""
+        if method not in MODEL_QUERY_METHODS or not isinstance(receiver, cst.Attribute):
+            return
+        if receiver.attr.value != "query" or not isinstance(receiver.value, cst.Name):
+            return
+        model = receiver.value.value
+        if not model[:1].isupper():
+            return
+        qualified = qualify(model, self.imports) or model
+        if root_module(qualified) in NON_DB_PACKAGES:
+            return
+        write = method in ("update", "delete") or id(receiver) in self.query_writes
+        action = Action.WRITE if write else Action.READ
+        self.set_metadata(node, SessionUse(action, method, f"{model}.query", Origin.NAME, awaited))
+
+
+def _non_session_attributes(node: cst.ClassDef, facts: SessionFacts) -> Set[str]:
+    """`self.<attr>` names that the class assigns from something that is not a session."""
+    found: Set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, assign: cst.Assign) -> None:
+            for target in assign.targets:
+                dotted = dotted_name(target.target) or ""
+                if dotted.startswith("self.") and dotted.count(".") == 1:
+                    binding = facts._classify_value(assign.value) if isinstance(assign.value, cst.Call) else None
+                    if binding is not None and binding[0] is _Binding.NOT_SESSION:
+                        found.add(dotted.split(".")[1])
+
+    node.body.visit(Finder())
+    return found

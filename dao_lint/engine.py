@@ -1,0 +1,184 @@
+"""Check one file: read once, parse once, one MetadataWrapper, all rules in one pass."""
+from __future__ import annotations
+
+import io
+import tokenize
+import traceback
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Type, Union
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from . import rules as _rules  # noqa: F401 - registers every rule
+from .analysis import FileContext, FileContextProvider
+from .config import Config
+from .globs import name_matches
+from .rule import Report, Rule, RuleContext, registry
+from .suppress import filter_suppressed
+from .types import Diagnostic, FileResult, Span
+
+__all__ = ["check_source", "decode_source", "DecodeFailure", "rules_for"]
+
+_TOOL_NAMES = {"DAO000": "internal-error", "DAO001": "syntax-error", "DAO002": "unreadable-file"}
+
+
+class DecodeFailure(Exception):
+    """The bytes are not Python source text: binary, or invalid in their declared encoding."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+def decode_source(source: bytes) -> Tuple[str, str]:
+    """Return (text, encoding) honouring a BOM and a coding cookie; raise DecodeFailure."""
+    nul = source.find(b"\x00")
+    if nul != -1:
+        line = source.count(b"\n", 0, nul) + 1
+        raise DecodeFailure("binary file (contains NUL bytes); not checked", line, 0)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError as exc:
+        raise DecodeFailure(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}", 1, 0) from None
+    try:
+        text = source.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = source.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (source.rfind(b"\n", 0, exc.start) + 1)
+        raise DecodeFailure(
+            f"not valid {encoding} at byte {exc.start} ({exc.reason}); not checked", line, column
+        ) from None
+    except LookupError:
+        raise DecodeFailure(f"unknown encoding {encoding!r}; not checked", 1, 0) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, encoding
+
+
+def _tool(path: str, code: str, message: str, line: int = 1, column: int = 0) -> Diagnostic:
+    return Diagnostic(path, Span(max(line, 1), max(column, 0), max(line, 1), max(column, 0)), code, _TOOL_NAMES[code], message)
+
+
+def _session_tokens(config: Config) -> Tuple[str, ...]:
+    names = {n.rsplit(".", 1)[-1].lower() for n in config.session_names}
+    return tuple(sorted(names | {"session", "query", "engine"}))
+
+
+def _dao_tokens(config: Config) -> Tuple[str, ...]:
+    parts = set()
+    for pattern in (*config.dao_classes, *config.dao_base_classes):
+        for piece in pattern.replace("?", "*").split("*"):
+            if piece:
+                parts.add(piece.lower())
+    return tuple(sorted(parts))
+
+
+def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[Type[Rule]]:
+    """The enabled rules that can fire in this file (a cheap test on the lowered text)."""
+    lowered = text.lower()
+    config = context.config
+    has_session = any(token in lowered for token in _session_tokens(config))
+    has_dao = context.is_dao_module or any(token in lowered for token in _dao_tokens(config))
+    chosen = []
+    for code in sorted(enabled):
+        rule = registry.get(code)
+        if rule is None:
+            continue
+        needed = has_dao if rule.requires == "dao" else has_session
+        if needed:
+            chosen.append(rule)
+    return chosen
+
+
+def _guard(rule: Rule, errors: Dict[str, str]) -> Callable[[Callable], Callable]:
+    def wrap(function: Callable) -> Callable:
+        def guarded(node: cst.CSTNode) -> None:
+            if rule.code in errors:
+                return None
+            try:
+                function(node)
+            except Exception as exc:  # a crashing rule must not end the run
+                errors[rule.code] = f"{type(exc).__name__}: {exc}"
+            return None
+
+        return guarded
+
+    return wrap
+
+
+def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[Type[Rule]]):
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FileContextProvider: context})
+    rule_context = RuleContext(context.path, context.config)
+    instances = [cls(rule_context) for cls in rule_classes]
+    errors: Dict[str, str] = {}
+    for instance in instances:
+        wrap = _guard(instance, errors)
+        visitors = {name: wrap(fn) for name, fn in Rule.get_visitors(instance).items()}
+        instance.get_visitors = lambda visitors=visitors: visitors  # type: ignore[method-assign]
+    wrapper.visit_batched(instances)
+    positions = wrapper.resolve(PositionProvider)
+    reports: List[Tuple[Report, object]] = []
+    for instance in instances:
+        if instance.code in errors:
+            continue
+        for report in instance.reports:
+            reports.append((report, positions[report.node]))
+    return reports, errors
+
+
+def check_source(source: Union[str, bytes], path: str, config: Config, *, apply_noqa: bool = True) -> FileResult:
+    """Check one file's content. Never raises for bad input: problems become DAO0xx diagnostics."""
+    enabled = config.enabled_codes(path)
+    diagnostics: List[Diagnostic] = []
+    if isinstance(source, bytes):
+        try:
+            text, _ = decode_source(source)
+        except DecodeFailure as failure:
+            if "DAO002" in enabled:
+                diagnostics.append(_tool(path, "DAO002", str(failure), failure.line, failure.column))
+            return FileResult(path, tuple(diagnostics))
+    else:
+        text = source
+    context = FileContext.for_path(path, config)
+    rule_classes = rules_for(text, context, enabled)
+    if not rule_classes and "DAO001" not in enabled:
+        return FileResult(path)
+    if not rule_classes:
+        # Nothing can fire here: a syntax check with `compile` is much cheaper than libcst.
+        try:
+            compile(text, path, "exec", dont_inherit=True)
+            return FileResult(path)
+        except SyntaxError:
+            pass
+        except (ValueError, RecursionError, MemoryError):
+            pass
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        if "DAO001" in enabled:
+            message = f"syntax error: {exc.message}; not checked"
+            diagnostics.append(_tool(path, "DAO001", message, exc.raw_line, exc.raw_column))
+        return FileResult(path, tuple(diagnostics))
+    except (RecursionError, MemoryError, Exception) as exc:  # libcst's parser gave up
+        if "DAO001" in enabled:
+            diagnostics.append(_tool(path, "DAO001", f"cannot parse: {type(exc).__name__}; not checked"))
+        return FileResult(path, tuple(diagnostics))
+    if not rule_classes:
+        return FileResult(path, parsed=True)
+    try:
+        reports, errors = _run_rules(module, context, rule_classes)
+    except Exception as exc:  # an analysis provider crashed: the whole file is unchecked
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        message = f"internal error in the analysis of this file ({detail}); please report it"
+        return FileResult(path, (_tool(path, "DAO000", message),), parsed=True, internal_errors=1)
+    for report, position in reports:
+        span = Span(position.start.line, position.start.column, position.end.line, position.end.column)
+        diagnostics.append(Diagnostic(path, span, report.code, report.name, report.message))
+    for code, detail in sorted(errors.items()):
+        message = f"internal error in rule {code} ({registry[code].name}): {detail}; please report it"
+        diagnostics.append(_tool(path, "DAO000", message))
+    if apply_noqa:
+        diagnostics = filter_suppressed(text, diagnostics)
+    diagnostics.sort(key=lambda d: (d.span.line, d.span.column, d.code))
+    return FileResult(path, tuple(diagnostics), parsed=True, internal_errors=len(errors))

@@ -1,0 +1,156 @@
+"""The Rule base class, its example types, and the registry of rules by code."""
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from typing import ClassVar, Dict, List, Optional, Sequence, Tuple, Type
+
+import libcst as cst
+from libcst import BatchableCSTVisitor
+from libcst.metadata import PositionProvider
+
+from .types import Diagnostic, Span, ToolCode
+
+__all__ = [
+    "Rule",
+    "Valid",
+    "Invalid",
+    "RuleContext",
+    "Report",
+    "registry",
+    "rule_for",
+    "TOOL_CODES",
+    "all_codes",
+]
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Code the rule must stay silent on. `path` decides DAO/test/boundary context."""
+
+    code: str
+    path: str = "app/daos/example.py"
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", textwrap.dedent(self.code).strip("\n") + "\n")
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Code the rule must flag; `expect` lists `"CODE at LINE:COL"` (1-based)."""
+
+    code: str
+    expect: Tuple[str, ...] = ()
+    path: str = "app/daos/example.py"
+    after: Optional[str] = None
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", textwrap.dedent(self.code).strip("\n") + "\n")
+        if isinstance(self.expect, str):
+            object.__setattr__(self, "expect", (self.expect,))
+        if self.after is not None:
+            object.__setattr__(self, "after", textwrap.dedent(self.after).strip("\n") + "\n")
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule instance knows about the file it checks."""
+
+    path: str
+    config: object  # dao_lint.config.Config; typed loosely to keep rule.py import-light
+
+
+@dataclass(frozen=True)
+class Report:
+    """A finding before positions and suppression are resolved."""
+
+    node: cst.CSTNode
+    code: str
+    name: str
+    message: str
+
+
+TOOL_CODES: Tuple[ToolCode, ...] = (
+    ToolCode("DAO000", "internal-error", "a rule crashed on a file; the rest of the run completed"),
+    ToolCode("DAO001", "syntax-error", "the file does not parse as Python"),
+    ToolCode("DAO002", "unreadable-file", "the file is binary, not valid in its declared encoding, or cannot be read"),
+)
+
+registry: Dict[str, Type["Rule"]] = {}
+
+
+class Rule(BatchableCSTVisitor):
+    """Base class: one subclass per code. Subclasses visit nodes and call `report`."""
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    seed: ClassVar[str] = ""
+    message: ClassVar[str] = ""
+    fix_title: ClassVar[Optional[str]] = None
+    fix_safety: ClassVar[str] = "none"
+    default_enabled: ClassVar[bool] = True
+    status: ClassVar[str] = "stable"
+    #: analysis providers this rule asks (see dao_lint.analysis)
+    needs: ClassVar[Sequence[type]] = ()
+    #: what a file needs before this rule can fire there: "session" (a session-like
+    #: token) or "dao" (DAO code); the engine skips rules, and files, that cannot match
+    requires: ClassVar[str] = "session"
+    #: configuration keys the rule reads (documented under "Options")
+    options: ClassVar[Sequence[str]] = ()
+    #: references shown in the docs (title, url)
+    references: ClassVar[Sequence[Tuple[str, str]]] = ()
+    valid: ClassVar[List[Valid]] = []
+    invalid: ClassVar[List[Invalid]] = []
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.METADATA_DEPENDENCIES = (PositionProvider, *cls.needs)
+        if cls.code:
+            if cls.code in registry:
+                raise ValueError(f"duplicate rule code {cls.code}")
+            registry[cls.code] = cls
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__()
+        self.context = context
+        self.reports: List[Report] = []
+
+    @property
+    def config(self):  # noqa: ANN201 - Config, imported lazily to avoid a cycle
+        return self.context.config
+
+    def fact(self, provider: type, node: cst.CSTNode, default: object = None):  # noqa: ANN201
+        """The analysis fact `provider` attached to `node`, or `default`."""
+        return self.get_metadata(provider, node, default)
+
+    def report(self, node: cst.CSTNode, **fields: object) -> None:
+        """Record a finding at `node`; `fields` fill the message template."""
+        self.reports.append(Report(node, self.code, self.name, self.message.format(**fields)))
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first sentence of the docstring."""
+        doc = (cls.__doc__ or "").strip()
+        return doc.split("\n\n")[0].replace("\n", " ").split(".  ")[0].strip()
+
+
+def rule_for(code: str) -> Type[Rule]:
+    """The rule class registered for `code`; raises KeyError."""
+    return registry[code.upper()]
+
+
+def all_codes() -> Tuple[str, ...]:
+    """Every code a user may select: tool codes and registered rules, sorted."""
+    from . import rules  # noqa: F401 - registers the rule classes
+
+    return tuple(sorted({t.code for t in TOOL_CODES} | set(registry)))
+
+
+def span_of(position) -> Span:  # noqa: ANN001 - libcst CodeRange
+    return Span(position.start.line, position.start.column, position.end.line, position.end.column)
+
+
+def make_diagnostic(path: str, position, report: Report, noqa_lines=(0, 0)) -> Diagnostic:  # noqa: ANN001
+    return Diagnostic(path, span_of(position), report.code, report.name, report.message, False, noqa_lines)

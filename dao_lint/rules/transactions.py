@@ -1,0 +1,339 @@
+"""Unit-of-work rules (DAO1xx): who commits, rolls back, and owns the session."""
+from __future__ import annotations
+
+import libcst as cst
+
+from ..analysis import Action, DaoFacts, Origin, SessionFacts
+from ..analysis.session import FunctionSessions
+from ..rule import Invalid, Rule, Valid
+
+__all__ = ["DaoCommits", "DaoRollsBack", "CommitFlagParameter", "DaoOwnsSession", "ExplicitTransactionControl"]
+
+
+def _nested(use) -> str:  # noqa: ANN001 - SessionUse
+    prefix = "async with" if use.awaited else "with"
+    return f"{prefix} {use.session}.begin_nested():"
+
+
+class DaoCommits(Rule):
+    """Flags `commit()` on a session inside a DAO.
+
+    A DAO that commits ends the caller's transaction in the middle of its work: when the
+    command's next step fails, what the DAO committed stays, and the command is no longer
+    one atomic unit of work. The caller (command, request handler, job) owns the
+    transaction; a DAO joins it, and wraps its writes in a SAVEPOINT
+    (`begin_nested()`) when it needs to roll them back on its own.
+    """
+
+    code = "DAO101"
+    name = "commit-in-dao"
+    seed = "R3"
+    message = "DAO `{function}` commits; remove the commit and let the caller's unit of work commit (`{nested}`)"
+    needs = (SessionFacts, DaoFacts)
+    references = (("Apache Superset DAO guidelines (SIP-98)", "https://github.com/apache/superset/issues/25048"),)
+    valid = [
+        Valid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def create(cls, properties):
+                    chart = Chart(**properties)
+                    with db.session.begin_nested():
+                        db.session.add(chart)
+                    return chart
+            """
+        ),
+        Valid(
+            """
+            class GitDAO:
+                def tag(self, repo):
+                    repo.commit()  # a git repository, not a session
+            """
+        ),
+    ]
+    invalid = [
+        Invalid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def create(cls, properties):
+                    chart = Chart(**properties)
+                    db.session.add(chart)
+                    db.session.commit()
+                    return chart
+            """,
+            expect="DAO101 at 6:9",
+        ),
+        Invalid(
+            """
+            class UserRepository:
+                async def create(self, session: AsyncSession, user):
+                    session.add(user)
+                    await session.commit()
+            """,
+            path="app/repositories/users.py",
+            expect="DAO101 at 4:15",
+            title="async",
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is None or use.action is not Action.COMMIT:
+            return
+        scope = self.fact(DaoFacts, node)
+        if scope is not None and scope.in_dao:
+            self.report(node, function=scope.qualname or "<module>", nested=_nested(use))
+
+
+class DaoRollsBack(Rule):
+    """Flags `rollback()` on a session inside a DAO.
+
+    A rollback in a DAO throws away the caller's earlier writes too, not only the DAO's
+    own: the whole transaction goes. To undo only its own work, a DAO writes inside
+    `begin_nested()`, whose SAVEPOINT rolls back by itself when the block raises; the
+    error then travels up to the unit of work, which rolls back or recovers.
+    """
+
+    code = "DAO102"
+    name = "rollback-in-dao"
+    seed = "R3"
+    message = "DAO `{function}` rolls back; let the error reach the unit of work, and write inside `{nested}` to undo only this DAO's work"
+    needs = (SessionFacts, DaoFacts)
+    valid = [
+        Valid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def delete(cls, charts):
+                    try:
+                        with db.session.begin_nested():
+                            for chart in charts:
+                                db.session.delete(chart)
+                    except SQLAlchemyError as ex:
+                        raise DAODeleteFailedError(exception=ex) from ex
+            """
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def delete(cls, charts):
+                    try:
+                        for chart in charts:
+                            db.session.delete(chart)
+                        db.session.commit()
+                    except SQLAlchemyError as ex:
+                        db.session.rollback()
+                        raise DAODeleteFailedError(exception=ex) from ex
+            """,
+            expect="DAO102 at 9:13",
+        )
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is None or use.action is not Action.ROLLBACK:
+            return
+        scope = self.fact(DaoFacts, node)
+        if scope is not None and scope.in_dao:
+            self.report(node, function=scope.qualname or "<module>", nested=_nested(use))
+
+
+class CommitFlagParameter(Rule):
+    """Flags a DAO function that takes a `commit` flag.
+
+    `commit: bool = True` lets every caller decide whether a DAO call ends the transaction,
+    so no function can tell whether the work it started is still one unit. The flag goes:
+    the unit of work (command, request, job) commits once, at its end.
+    """
+
+    requires = "dao"
+    code = "DAO103"
+    name = "commit-flag-parameter"
+    seed = "R3"
+    message = "DAO `{function}` takes a `commit` flag; drop the parameter and let the caller's unit of work commit"
+    needs = (DaoFacts,)
+    valid = [
+        Valid(
+            """
+            class DashboardDAO(BaseDAO):
+                @classmethod
+                def update(cls, item, attributes):
+                    for key, value in attributes.items():
+                        setattr(item, key, value)
+                    return item
+            """
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            class DashboardDAO(BaseDAO):
+                @classmethod
+                def update(cls, item, attributes, commit: bool = True):
+                    for key, value in attributes.items():
+                        setattr(item, key, value)
+                    if commit:
+                        db.session.commit()
+                    return item
+            """,
+            expect=("DAO103 at 3:39", "DAO101 at 7:13"),
+        )
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        scope = self.fact(DaoFacts, node)
+        if scope is None or not scope.in_dao:
+            return
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.name.value == "commit":
+                self.report(param, function=scope.qualname)
+
+
+class DaoOwnsSession(Rule):
+    """Flags a DAO, or a function handed a session, that opens its own session or transaction.
+
+    A DAO that creates a session (`Session()`, `SessionLocal()`, `scoped_session(...)`),
+    starts a top-level transaction (`session.begin()`, `engine.begin()`,
+    `engine.connect()`), or closes a session it was handed, works outside the caller's
+    unit of work: its writes commit or vanish on their own schedule. Sessions are created
+    once per request, job or command and passed in; nested work uses `begin_nested()`.
+    """
+
+    code = "DAO104"
+    name = "dao-owns-session"
+    seed = "R4"
+    message = "`{function}` {what}; take the caller's session and join its transaction (`begin_nested()` for a nested unit)"
+    needs = (SessionFacts, DaoFacts)
+    valid = [
+        Valid(
+            """
+            class ReportDAO(BaseDAO):
+                @classmethod
+                def create(cls, session: Session, report):
+                    with session.begin_nested():
+                        session.add(report)
+                    return report
+            """
+        ),
+        Valid(
+            """
+            def get_db():
+                db = SessionLocal()
+                try:
+                    yield db
+                finally:
+                    db.close()
+            """,
+            path="app/api/deps.py",
+            title="request-scoped session",
+        ),
+    ]
+    invalid = [
+        Invalid(
+            """
+            class ReportDAO(BaseDAO):
+                @classmethod
+                def create(cls, report):
+                    with SessionLocal() as session:
+                        session.add(report)
+                        session.commit()
+            """,
+            expect=("DAO104 at 4:14", "DAO101 at 6:13"),
+        ),
+        Invalid(
+            """
+            def archive_reports(session: Session, reports):
+                with session.begin():
+                    for report in reports:
+                        report.archived = True
+                session.close()
+            """,
+            path="app/services/reports.py",
+            expect=("DAO104 at 2:10", "DAO104 at 5:5"),
+            title="service handed a session",
+        ),
+    ]
+
+    _WHAT = {
+        Action.CREATE: "creates its own session (`{method}`)",
+        Action.ENGINE_TRANSACTION: "opens its own connection (`{session}.{method}()`)",
+        Action.BEGIN: "starts a top-level transaction (`{session}.begin()`)",
+        Action.CLOSE: "closes a session it did not create (`{session}.{method}()`)",
+        Action.REMOVE: "removes a session it did not create (`{session}.remove()`)",
+    }
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is None or use.action not in self._WHAT:
+            return
+        if use.action in (Action.BEGIN, Action.CLOSE, Action.REMOVE) and use.origin in (
+            Origin.CREATED,
+            Origin.OBTAINED,
+        ):
+            return
+        scope = self.fact(DaoFacts, node)
+        if scope is None or scope.in_test or scope.in_boundary:
+            return
+        if not scope.in_dao:
+            handed = scope.function is not None and self.fact(SessionFacts, scope.function)
+            if not isinstance(handed, FunctionSessions):
+                return
+            if use.action is Action.BEGIN and use.origin is not Origin.PARAMETER:
+                return
+        what = self._WHAT[use.action].format(method=use.method, session=use.session)
+        self.report(node, function=scope.qualname or "<module>", what=what)
+
+
+class ExplicitTransactionControl(Rule):
+    """Flags `commit()` and `rollback()` outside DAOs and outside unit-of-work boundaries.
+
+    Only the unit of work (a command's `run`, a request handler, a job, or a function
+    carrying the project's transaction decorator) ends a transaction. A helper or service
+    that commits splits its caller's work into pieces that succeed or fail separately.
+    Declare the real units of work in `boundaries` or with `transaction-decorator`.
+    """
+
+    code = "DAO105"
+    name = "explicit-transaction-control"
+    seed = "R4"
+    message = "`{session}.{method}()` outside a unit-of-work boundary; let the enclosing command, request or job end the transaction (or declare `{function}` a boundary)"
+    needs = (SessionFacts, DaoFacts)
+    options = ("boundaries", "boundary-modules", "transaction-decorator")
+    valid = [
+        Valid(
+            """
+            class CreateChartCommand(BaseCommand):
+                def run(self):
+                    chart = ChartDAO.create(self._properties)
+                    db.session.commit()
+                    return chart
+            """,
+            path="app/commands/chart/create.py",
+            title="command boundary",
+        ),
+    ]
+    invalid = [
+        Invalid(
+            """
+            def publish(dashboard):
+                dashboard.published = True
+                db.session.commit()
+            """,
+            path="app/services/publishing.py",
+            expect="DAO105 at 3:5",
+        )
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is None or use.action not in (Action.COMMIT, Action.ROLLBACK):
+            return
+        scope = self.fact(DaoFacts, node)
+        if scope is None or scope.in_dao or scope.in_test or scope.in_boundary:
+            return
+        self.report(node, session=use.session, method=use.method, function=scope.qualname or "<module>")

@@ -1,0 +1,58 @@
+"""Plain value types shared by the engine, the rules, the API and the reporters."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+__all__ = ["Span", "Diagnostic", "FileResult", "ToolCode"]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a file: 1-based lines, 0-based columns, end exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One finding: where, which code, and the rendered message (without the code)."""
+
+    path: str
+    span: Span
+    code: str
+    name: str
+    message: str
+    fixable: bool = False
+    #: the statement's line range for `# noqa` (flake8's logical line)
+    noqa_lines: Tuple[int, int] = field(default=(0, 0), compare=False)
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def column(self) -> int:
+        return self.span.column
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What checking one file produced."""
+
+    path: str
+    diagnostics: Tuple[Diagnostic, ...] = ()
+    parsed: bool = False
+    internal_errors: int = 0
+
+
+@dataclass(frozen=True)
+class ToolCode:
+    """A code the tool itself reports (DAO0xx): not a rule, but listed like one."""
+
+    code: str
+    name: str
+    summary: str
