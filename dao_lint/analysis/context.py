@@ -24,6 +24,14 @@ class FileContext:
     is_test: bool
     is_boundary_module: bool
 
+    @property
+    def module_name(self) -> str:
+        """The dotted module name the relative path suggests (`blog.utils` for blog/utils.py)."""
+        parts = self.relpath[:-3].split("/") if self.relpath.endswith(".py") else self.relpath.split("/")
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        return ".".join(p for p in parts if p)
+
     @classmethod
     def for_path(cls, path: str, config: Config) -> "FileContext":
         rel = config.relpath(path)

@@ -125,6 +125,10 @@ class DaoFacts(BatchableMetadataProvider[CodeScope]):
         context = self.context
         decorator = context.config.transaction_decorator
         if decorator is not None:
+            # the decorator's own definition commits and rolls back: that is its job
+            defined = f"{context.module_name}.{qualname.split('.')[0]}"
+            if defined == decorator or defined.endswith("." + decorator) or decorator.endswith("." + defined):
+                return True
             short = decorator.rsplit(".", 1)[-1]
             for name in _decorator_names(node, self.imports):
                 if name == decorator or (name == short and short not in self.imports):

@@ -30,7 +30,10 @@ class DaoCommits(Rule):
     seed = "R3"
     message = "DAO `{function}` commits; remove the commit and let the caller's unit of work commit (`{nested}`)"
     needs = (SessionFacts, DaoFacts)
-    references = (("Apache Superset DAO guidelines (SIP-98)", "https://github.com/apache/superset/issues/25048"),)
+    references = (
+        ("SIP-98A: primer on managing SQLAlchemy sessions", "https://github.com/apache/superset/issues/25107"),
+        ("SIP-98B: (re)defining a unit of work", "https://github.com/apache/superset/issues/25108"),
+    )
     valid = [
         Valid(
             """
@@ -100,6 +103,7 @@ class DaoRollsBack(Rule):
     seed = "R3"
     message = "DAO `{function}` rolls back; let the error reach the unit of work, and write inside `{nested}` to undo only this DAO's work"
     needs = (SessionFacts, DaoFacts)
+    references = (("SIP-98A: primer on managing SQLAlchemy sessions", "https://github.com/apache/superset/issues/25107"),)
     valid = [
         Valid(
             """
@@ -304,6 +308,7 @@ class ExplicitTransactionControl(Rule):
     message = "`{session}.{method}()` outside a unit-of-work boundary; let the enclosing command, request or job end the transaction (or declare `{function}` a boundary)"
     needs = (SessionFacts, DaoFacts)
     options = ("boundaries", "boundary-modules", "transaction-decorator")
+    references = (("SIP-98B: (re)defining a unit of work", "https://github.com/apache/superset/issues/25108"),)
     valid = [
         Valid(
             """

@@ -1,0 +1,161 @@
+"""The `dao-lint` command line: check, rules, rule, docs. Exit 0 clean, 1 findings, 2 errors."""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Optional, Sequence, Tuple
+
+import click
+
+from . import __version__
+from .api import PathError, lint_paths
+from .config import ConfigError, ConfigOverrides, ConfigResolver, validate_codes
+from .files import write_atomic
+from .reporters import FORMATS
+
+__all__ = ["main", "cli"]
+
+
+def _codes(value: Optional[str], option: str) -> Optional[Tuple[str, ...]]:
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return validate_codes(parts, f"--{option}")
+
+
+def _fail(message: str) -> "click.exceptions.Exit":
+    click.echo(f"dao-lint: error: {message}", err=True)
+    return click.exceptions.Exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="dao-lint")
+def cli() -> None:
+    """Lint SQLAlchemy code against the DAO rules."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", help="Comma-separated codes or prefixes to check (replaces the configured list).")
+@click.option("--extend-select", help="Codes or prefixes to check in addition.")
+@click.option("--ignore", help="Codes or prefixes not to report.")
+@click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
+@click.option("--statistics", is_flag=True, help="Show how many findings each code has.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes to use (default: CPU count).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option("--color/--no-color", default=None, help="Force or disable colour (default: on a terminal).")
+def check(
+    paths: Sequence[str],
+    select: Optional[str],
+    extend_select: Optional[str],
+    ignore: Optional[str],
+    output_format: str,
+    output_file: Optional[str],
+    statistics: bool,
+    exit_zero: bool,
+    jobs: Optional[int],
+    config_file: Optional[str],
+    quiet: bool,
+    color: Optional[bool],
+) -> None:
+    """Report DAO rule violations in PATHS (default: the current directory)."""
+    try:
+        overrides = ConfigOverrides(
+            select=_codes(select, "select"),
+            extend_select=_codes(extend_select, "extend-select") or (),
+            ignore=_codes(ignore, "ignore") or (),
+        )
+        if config_file is not None and not os.path.isfile(config_file):
+            raise ConfigError(f"{config_file}: no such configuration file")
+        resolver = ConfigResolver(config_file, overrides)
+        results = lint_paths(paths or (".",), resolver, jobs)
+    except (ConfigError, PathError) as exc:
+        raise _fail(str(exc)) from None
+    render = FORMATS[output_format]
+    if output_file:
+        buffer = io.StringIO()
+        render(results, buffer, statistics=statistics, quiet=quiet, color=False)
+        try:
+            write_atomic(output_file, buffer.getvalue().encode("utf-8"))
+        except OSError as exc:
+            raise _fail(f"{output_file}: cannot write: {exc.strerror}") from None
+    else:
+        render(results, sys.stdout, statistics=statistics, quiet=quiet, color=color)
+    if any(r.internal_errors for r in results):
+        raise click.exceptions.Exit(2)
+    found = any(r.diagnostics for r in results)
+    raise click.exceptions.Exit(1 if found and not exit_zero else 0)
+
+
+@cli.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_rules(output_format: str) -> None:
+    """List every rule: code, name, fix, default."""
+    import json
+
+    from .rule import registry
+
+    rows = [
+        {
+            "code": code,
+            "name": rule.name,
+            "seed": rule.seed,
+            "fixable": rule.fix_safety,
+            "default": rule.default_enabled,
+            "summary": rule.summary(),
+        }
+        for code, rule in sorted(registry.items())
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("code", "name", "rule", "fix", "default", "what it flags")
+    for row in rows:
+        table.add_row(row["code"], row["name"], row["seed"], row["fixable"], "on" if row["default"] else "opt-in", row["summary"])
+    Console(soft_wrap=False).print(table)
+
+
+@cli.command("rule")
+@click.argument("code")
+def show_rule(code: str) -> None:
+    """Print the documentation page of one rule."""
+    from .docs import rule_page
+    from .reporters.text import render_markdown
+    from .rule import registry
+
+    rule = registry.get(code.upper())
+    if rule is None:
+        raise _fail(f"unknown rule {code!r} (see `dao-lint rules`)")
+    page = rule_page(rule)
+    if sys.stdout.isatty():
+        render_markdown(page, sys.stdout)
+    else:
+        click.echo(page, nl=False)
+
+
+@cli.command("docs")
+@click.option("--output", default=os.path.join("docs", "rules"), show_default=True, type=click.Path(file_okay=False))
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 when a page is stale; write nothing.")
+def docs(output: str, check_only: bool) -> None:
+    """Write docs/rules/*.md from the rule classes."""
+    from .docs import write_docs
+
+    stale = write_docs(output, check=check_only)
+    for name in stale:
+        click.echo(f"{'stale' if check_only else 'wrote'}: {os.path.join(output, name)}")
+    if check_only and stale:
+        raise click.exceptions.Exit(1)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Console-script entry point."""
+    from . import rules  # noqa: F401 - registers rules before options are validated
+
+    cli.main(args=list(argv) if argv is not None else None, prog_name="dao-lint")

@@ -1,0 +1,43 @@
+"""flake8 adapter: the same engine, codes, messages, positions and `[tool.dao-lint]` config.
+
+flake8 applies `# noqa` itself, so the engine runs with suppression off here.
+"""
+from __future__ import annotations
+
+from typing import Iterator, List, Sequence, Tuple
+
+from . import __version__
+from .config import ConfigError, ConfigResolver
+from .engine import check_source
+
+__all__ = ["DaoLintPlugin"]
+
+_resolver = None
+
+
+def _config_for(filename: str):  # noqa: ANN202
+    global _resolver
+    if _resolver is None:
+        _resolver = ConfigResolver()
+    return _resolver.for_path(filename)
+
+
+class DaoLintPlugin:
+    """A flake8 tree plugin that reads the file's lines and runs dao-lint's rules."""
+
+    name = "dao-lint"
+    version = __version__
+
+    def __init__(self, tree: object, lines: Sequence[str], filename: str) -> None:
+        self.lines = lines
+        self.filename = filename
+
+    def run(self) -> Iterator[Tuple[int, int, str, type]]:
+        try:
+            config = _config_for(self.filename)
+        except ConfigError as exc:
+            yield 1, 0, f"DAO000 configuration error: {exc}", type(self)
+            return
+        result = check_source("".join(self.lines), self.filename, config, apply_noqa=False)
+        for d in result.diagnostics:
+            yield d.span.line, d.span.column, f"{d.code} {d.message}", type(self)

@@ -1,0 +1,91 @@
+"""SARIF 2.1.0, as GitHub code scanning accepts it."""
+from __future__ import annotations
+
+import json
+from typing import IO, Sequence
+
+from ..docs import rule_url
+from ..rule import TOOL_CODES, all_codes, registry
+from ..types import FileResult
+
+__all__ = ["render", "as_sarif"]
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _rule_entries() -> list:
+    entries = []
+    tools = {t.code: t for t in TOOL_CODES}
+    for code in all_codes():
+        if code in tools:
+            tool = tools[code]
+            name, short, full = tool.name, tool.summary, tool.summary
+        else:
+            rule = registry[code]
+            name, short = rule.name, rule.summary()
+            full = " ".join((rule.__doc__ or "").split())
+        entries.append(
+            {
+                "id": code,
+                "name": name,
+                "shortDescription": {"text": short},
+                "fullDescription": {"text": full},
+                "helpUri": rule_url(code),
+                "defaultConfiguration": {"level": "error"},
+            }
+        )
+    return entries
+
+
+def as_sarif(results: Sequence[FileResult]) -> dict:
+    from .. import __version__
+
+    rules = _rule_entries()
+    index = {entry["id"]: number for number, entry in enumerate(rules)}
+    sarif_results = []
+    for result in results:
+        for d in result.diagnostics:
+            sarif_results.append(
+                {
+                    "ruleId": d.code,
+                    "ruleIndex": index[d.code],
+                    "level": "error",
+                    "message": {"text": d.message},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": d.path, "uriBaseId": "%SRCROOT%"},
+                                "region": {
+                                    "startLine": d.span.line,
+                                    "startColumn": d.span.column + 1,
+                                    "endLine": d.span.end_line,
+                                    "endColumn": d.span.end_column + 1,
+                                },
+                            }
+                        }
+                    ],
+                }
+            )
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "dao-lint",
+                        "version": __version__,
+                        "informationUri": rule_url(None),
+                        "rules": rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": sarif_results,
+            }
+        ],
+    }
+
+
+def render(results: Sequence[FileResult], stream: IO[str], *, statistics: bool = False, quiet: bool = False, color=None) -> None:
+    json.dump(as_sarif(results), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")

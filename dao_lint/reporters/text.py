@@ -1,0 +1,103 @@
+"""Human output: `path:line:col: CODE message`; grouped, coloured, with source on a terminal."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import IO, Dict, List, Optional, Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+
+from ..types import Diagnostic, FileResult
+
+__all__ = ["render", "render_markdown", "plain_line"]
+
+
+def plain_line(d: Diagnostic) -> str:
+    return f"{d.path}:{d.line}:{d.column + 1}: {d.code} {d.message}"
+
+
+def _summary(results: Sequence[FileResult]) -> str:
+    total = sum(len(r.diagnostics) for r in results)
+    files = sum(1 for r in results if r.diagnostics)
+    if total == 0:
+        return f"All checks passed ({len(results)} file{'s' if len(results) != 1 else ''} checked)."
+    return f"Found {total} problem{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''}."
+
+
+def _statistics(results: Sequence[FileResult]) -> List[tuple]:
+    counts: Counter = Counter()
+    names: Dict[str, str] = {}
+    for result in results:
+        for d in result.diagnostics:
+            counts[d.code] += 1
+            names[d.code] = d.name
+    return [(code, counts[code], names[code]) for code in sorted(counts)]
+
+
+def _excerpt(path: str, line: int, cache: Dict[str, Optional[List[str]]]) -> Optional[str]:
+    if path not in cache:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                cache[path] = handle.read().splitlines()
+        except OSError:
+            cache[path] = None
+    lines = cache[path]
+    if not lines or line > len(lines):
+        return None
+    return lines[line - 1]
+
+
+def render(
+    results: Sequence[FileResult],
+    stream: IO[str],
+    *,
+    statistics: bool = False,
+    quiet: bool = False,
+    color: Optional[bool] = None,
+) -> None:
+    console = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
+    fancy = console.is_terminal
+    if not fancy:
+        for result in results:
+            for d in result.diagnostics:
+                stream.write(plain_line(d) + "\n")
+    else:
+        cache: Dict[str, Optional[List[str]]] = {}
+        for result in results:
+            if not result.diagnostics:
+                continue
+            console.print(f"[bold underline]{escape(result.path)}[/]")
+            for d in result.diagnostics:
+                console.print(
+                    f"  [cyan]{escape(d.path)}:{d.line}:{d.column + 1}[/]: "
+                    f"[bold red]{d.code}[/] {escape(d.message)} [dim]({d.name})[/]"
+                )
+                source = _excerpt(d.path, d.line, cache)
+                if source is not None:
+                    console.print(Syntax(source, "python", line_numbers=True, start_line=d.line, word_wrap=True), style="dim")
+            console.print()
+    if statistics:
+        rows = _statistics(results)
+        if fancy:
+            table = Table("code", "count", "name", title="Statistics")
+            for code, count, name in rows:
+                table.add_row(code, str(count), name)
+            console.print(table)
+        else:
+            for code, count, name in rows:
+                stream.write(f"{count:>6}  {code}  {name}\n")
+    if not quiet:
+        if fancy:
+            total = sum(len(r.diagnostics) for r in results)
+            console.print(f"[bold {'red' if total else 'green'}]{_summary(results)}[/]")
+        else:
+            stream.write(_summary(results) + "\n")
+
+
+def render_markdown(markdown: str, stream: IO[str]) -> None:
+    """Print a Markdown page (a rule's docs) with rich."""
+    from rich.markdown import Markdown
+
+    Console(file=stream, soft_wrap=False).print(Markdown(markdown))

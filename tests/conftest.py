@@ -1,0 +1,19 @@
+"""Shared test helpers."""
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "fixtures" / "sample_app"
+
+
+@pytest.fixture
+def sample_app() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
