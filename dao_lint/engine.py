@@ -56,6 +56,20 @@ def decode_source(source: bytes) -> Tuple[str, str]:
     return text, encoding
 
 
+def _syntax_error(text: str, path: str, exc: Exception) -> Tuple[int, int, str]:
+    """Where and why the file does not parse: CPython's position when it agrees that the file
+    is invalid (libcst's tokenizer errors point at the wrong line), else libcst's."""
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return error.lineno or 1, max((error.offset or 1) - 1, 0), error.msg
+    except (ValueError, RecursionError, MemoryError) as error:
+        return 1, 0, type(error).__name__
+    if isinstance(exc, cst.ParserSyntaxError):
+        return exc.raw_line, exc.raw_column, exc.message
+    return 1, 0, f"cannot parse ({type(exc).__name__})"
+
+
 def _tool(path: str, code: str, message: str, line: int = 1, column: int = 0) -> Diagnostic:
     return Diagnostic(path, Span(max(line, 1), max(column, 0), max(line, 1), max(column, 0)), code, _TOOL_NAMES[code], message)
 
@@ -149,20 +163,14 @@ def check_source(source: Union[str, bytes], path: str, config: Config, *, apply_
         try:
             compile(text, path, "exec", dont_inherit=True)
             return FileResult(path)
-        except SyntaxError:
-            pass
-        except (ValueError, RecursionError, MemoryError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass
     try:
         module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
+    except Exception as exc:  # ParserSyntaxError, or libcst's parser giving up on odd input
         if "DAO001" in enabled:
-            message = f"syntax error: {exc.message}; not checked"
-            diagnostics.append(_tool(path, "DAO001", message, exc.raw_line, exc.raw_column))
-        return FileResult(path, tuple(diagnostics))
-    except (RecursionError, MemoryError, Exception) as exc:  # libcst's parser gave up
-        if "DAO001" in enabled:
-            diagnostics.append(_tool(path, "DAO001", f"cannot parse: {type(exc).__name__}; not checked"))
+            line, column, message = _syntax_error(text, path, exc)
+            diagnostics.append(_tool(path, "DAO001", f"syntax error: {message}; not checked", line, column))
         return FileResult(path, tuple(diagnostics))
     if not rule_classes:
         return FileResult(path, parsed=True)

@@ -1,0 +1,176 @@
+"""The command line: formats, options, exit codes, bad input."""
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from dao_lint import __version__
+from dao_lint.cli import cli
+
+DAO = "class ChartDAO:\n    def create(self, chart):\n        db.session.add(chart)\n        db.session.commit()\n"
+CLEAN = "def double(x):\n    return 2 * x\n"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def project(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    (in_tmp / "app" / "util.py").write_text(CLEAN)
+    return in_tmp
+
+
+def test_exit_codes(project):
+    assert run("check", "app/util.py").exit_code == 0
+    assert run("check", "app").exit_code == 1
+    assert run("check", "app", "--exit-zero").exit_code == 0
+    assert run("check", "missing_dir").exit_code == 2
+
+
+def test_text_output_is_plain_when_piped(project):
+    result = run("check", "app")
+    assert result.output.splitlines() == [
+        "app/chart_dao.py:4:9: DAO101 DAO `ChartDAO.create` commits; remove the commit and let the caller's "
+        "unit of work commit (`with db.session.begin_nested():`)",
+        "Found 1 problem in 1 file.",
+    ]
+    assert run("check", "app", "--quiet").output.count("\n") == 1
+
+
+def test_text_output_on_a_terminal_has_source_and_colour(project):
+    result = run("check", "app", "--color")
+    assert "\x1b[" in result.output
+    excerpt = result.output.split("commit-in-dao", 1)[1].split("Found")[0]
+    assert "session" in excerpt and "commit" in excerpt  # the source line under the message
+    assert "Found 1 problem in 1 file." in result.output
+
+
+def test_statistics(project):
+    (project / "app" / "more_dao.py").write_text(DAO.replace("ChartDAO", "TagDAO"))
+    result = run("check", "app", "--statistics")
+    assert "     2  DAO101  commit-in-dao" in result.output
+
+
+def test_json_output_keys_and_relative_paths(project):
+    records = json.loads(run("check", str(project / "app"), "--format", "json").output)
+    assert len(records) == 1
+    assert set(records[0]) == {"path", "line", "column", "end_line", "end_column", "code", "name", "message", "fixable"}
+    assert records[0]["path"] == "app/chart_dao.py"
+    assert (records[0]["line"], records[0]["column"], records[0]["code"]) == (4, 9, "DAO101")
+    assert (records[0]["end_line"], records[0]["end_column"]) == (4, 28)
+    assert records[0]["fixable"] is False
+
+
+def test_github_annotations(project):
+    out = run("check", "app", "--format", "github").output.strip()
+    assert out.startswith("::error file=app/chart_dao.py,line=4,col=9,endLine=4,endColumn=28,title=DAO101::DAO101 DAO `ChartDAO.create` commits")
+    assert out.count("\n") == 0
+
+
+def test_sarif_is_well_formed(project):
+    sarif = json.loads(run("check", "app", "--format", "sarif").output)
+    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
+    (run_,) = sarif["runs"]
+    driver = run_["tool"]["driver"]
+    ids = [r["id"] for r in driver["rules"]]
+    assert "DAO101" in ids and "DAO001" in ids and len(ids) == len(set(ids))
+    for rule in driver["rules"]:
+        assert rule["name"] and rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
+        assert rule["helpUri"].startswith("https://") and rule["helpUri"].endswith(f"{rule['id']}.md")
+    (result,) = run_["results"]
+    assert result["ruleId"] == "DAO101" and ids[result["ruleIndex"]] == "DAO101"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "app/chart_dao.py"
+    assert location["region"]["startLine"] == 4 and location["region"]["startColumn"] == 9
+
+
+def test_output_file(project):
+    assert run("check", "app", "--format", "json", "--output-file", "report.json").exit_code == 1
+    assert json.loads((project / "report.json").read_text())[0]["code"] == "DAO101"
+
+
+def test_select_ignore_and_prefixes(project):
+    assert run("check", "app", "--ignore", "DAO101").exit_code == 0
+    assert run("check", "app", "--select", "DAO2").exit_code == 0
+    assert run("check", "app", "--select", "DAO2", "--extend-select", "DAO10").exit_code == 1
+    assert run("check", "app", "--ignore", "DAO1").exit_code == 0
+
+
+def test_unknown_code_is_a_usage_error(project):
+    result = run("check", "app", "--select", "XYZ123")
+    assert result.exit_code == 2
+    assert "unknown code 'XYZ123'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_version():
+    assert __version__ in run("--version").output
+
+
+def test_rules_and_rule_pages():
+    listing = run("rules").output
+    for code in ("DAO101", "DAO102", "DAO103", "DAO104", "DAO105", "DAO201", "DAO202", "DAO301"):
+        assert code in listing
+    rows = json.loads(run("rules", "--format", "json").output)
+    assert {r["code"] for r in rows} >= {"DAO101", "DAO301"}
+    page = run("rule", "dao101").output
+    assert page.startswith("# commit-in-dao (DAO101)")
+    assert "## Use instead" in page
+    assert run("rule", "DAO999").exit_code == 2
+
+
+def test_bad_files_are_diagnostics_and_the_run_goes_on(in_tmp):
+    (in_tmp / "broken.py").write_text("def f(:\n    pass\n")
+    (in_tmp / "latin.py").write_bytes(b"x = '\xff\xfe'\n")
+    (in_tmp / "binary.py").write_bytes(b"\x00\x01\x02 session")
+    (in_tmp / "bad_cookie.py").write_bytes(b"# -*- coding: klingon -*-\nx = 1\n")
+    (in_tmp / "good_dao.py").write_text(DAO)
+    result = run("check", ".", "--format", "json")
+    assert result.exit_code == 1
+    found = {(r["path"], r["code"], r["line"]) for r in json.loads(result.output)}
+    assert found == {
+        ("bad_cookie.py", "DAO002", 1),
+        ("binary.py", "DAO002", 1),
+        ("broken.py", "DAO001", 1),
+        ("good_dao.py", "DAO101", 4),
+        ("latin.py", "DAO002", 1),
+    }
+    assert "Traceback" not in result.output
+
+
+def test_syntax_error_position_in_a_file_with_sessions(in_tmp):
+    (in_tmp / "views.py").write_text("db.session.commit()\n\nx = (1,\ndef\n")
+    records = json.loads(run("check", "views.py", "--format", "json").output)
+    assert [(r["code"], r["line"], r["column"]) for r in records] == [("DAO001", 3, 5)]
+    assert "never closed" in records[0]["message"]
+
+
+def test_default_excludes_and_explicit_files(in_tmp):
+    for directory in (".venv/lib", "build", "node_modules/x", "pkg/__pycache__"):
+        (in_tmp / directory).mkdir(parents=True)
+        (in_tmp / directory / "chart_dao.py").write_text(DAO)
+    assert run("check", ".").exit_code == 0
+    assert run("check", ".venv/lib/chart_dao.py").exit_code == 1
+
+
+def test_gitignored_files_are_skipped(in_tmp):
+    import subprocess
+
+    subprocess.run(["git", "init", "-q"], check=True)
+    (in_tmp / ".gitignore").write_text("generated/\n")
+    (in_tmp / "generated").mkdir()
+    (in_tmp / "generated" / "chart_dao.py").write_text(DAO)
+    assert run("check", ".").exit_code == 0
+    (in_tmp / "chart_dao.py").write_text(DAO)
+    assert run("check", ".").exit_code == 1
+
+
+def test_extend_exclude_from_config(in_tmp):
+    (in_tmp / "pyproject.toml").write_text('[tool.dao-lint]\nextend-exclude = ["legacy"]\n')
+    (in_tmp / "legacy").mkdir()
+    (in_tmp / "legacy" / "chart_dao.py").write_text(DAO)
+    assert run("check", ".").exit_code == 0
