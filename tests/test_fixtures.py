@@ -64,3 +64,20 @@ def test_flake8_plugin_agrees_with_the_cli_line_for_line(monkeypatch):
     assert run.returncode == 1, run.stderr
     flake8_lines = sorted(line for line in run.stdout.splitlines() if line.strip())
     assert flake8_lines == cli_lines
+
+
+def test_dao_lint_is_clean_on_its_own_source():
+    from dao_lint.api import lint_paths
+    from dao_lint.config import ConfigResolver
+
+    results = lint_paths([str(ROOT / "dao_lint")], ConfigResolver(), jobs=1)
+    assert [d for r in results for d in r.diagnostics] == []
+    assert len(results) > 10
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    assert readme.count("```sh\npython3 -m venv") == 2
+    assert command in readme and command in ci

@@ -1,0 +1,36 @@
+"""The flake8 plugin class and the pre-commit hook manifest."""
+from pathlib import Path
+
+from dao_lint.flake8_plugin import DaoLintPlugin
+
+from .conftest import ROOT
+
+
+def test_flake8_plugin_reports_codes_and_positions(tmp_path):
+    lines = ["class ChartDAO:\n", "    def create(self, chart):\n", "        db.session.commit()\n"]
+    found = list(DaoLintPlugin(None, lines, str(tmp_path / "a.py")).run())
+    assert [(line, col, text.split()[0]) for line, col, text, _ in found] == [(3, 8, "DAO101")]
+    assert found[0][3] is DaoLintPlugin
+
+
+def test_flake8_plugin_reads_the_project_config(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.dao-lint]\nignore = ["DAO101"]\n')
+    lines = ["class ChartDAO:\n", "    def create(self, chart):\n", "        db.session.commit()\n"]
+    import dao_lint.flake8_plugin as plugin
+
+    plugin._resolver = None
+    assert list(DaoLintPlugin(None, lines, str(tmp_path / "a.py")).run()) == []
+
+
+def test_flake8_plugin_is_silent_on_files_without_sessions(tmp_path):
+    assert list(DaoLintPlugin(None, ["x = 1\n"], str(tmp_path / "a.py")).run()) == []
+
+
+def test_pre_commit_manifest_is_valid():
+    from pre_commit.clientlib import load_manifest
+
+    (hook,) = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
+    assert hook["id"] == "dao-lint"
+    assert hook["entry"] == "dao-lint check"
+    assert hook["types"] == ["python"]
+    assert hook["language"] == "python"
