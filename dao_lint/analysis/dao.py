@@ -123,6 +123,11 @@ class DaoFacts(BatchableMetadataProvider[CodeScope]):
 
     def _is_boundary(self, node: cst.FunctionDef, qualname: str) -> bool:
         context = self.context
+        decorators = _decorator_names(node, self.imports)
+        # A context manager that commits on success and rolls back on failure *is* a unit
+        # of work (R3 recommends exactly that shape): `with session_scope() as session:`.
+        if any(d.rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager") for d in decorators):
+            return True
         decorator = context.config.transaction_decorator
         if decorator is not None:
             # the decorator's own definition commits and rolls back: that is its job
@@ -130,7 +135,7 @@ class DaoFacts(BatchableMetadataProvider[CodeScope]):
             if defined == decorator or defined.endswith("." + decorator) or decorator.endswith("." + defined):
                 return True
             short = decorator.rsplit(".", 1)[-1]
-            for name in _decorator_names(node, self.imports):
+            for name in decorators:
                 if name == decorator or (name == short and short not in self.imports):
                     return True
         for entry in context.config.boundaries:

@@ -169,7 +169,7 @@ class SessionFacts(BatchableMetadataProvider[object]):
         self.scopes: List[_Scope] = []
         self.classes: List[Set[str]] = []  # per class: self.<attr> known not to be sessions
         self.awaited: Set[int] = set()
-        self.query_writes: Set[int] = set()
+        self.query_writes: Dict[int, str] = {}  # id of a query() call -> the bulk method
 
     # -- module and scopes ------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
@@ -311,6 +311,18 @@ class SessionFacts(BatchableMetadataProvider[object]):
             if "session" in last or last in ("get_db", "get_db_session"):
                 return (_Binding.SESSION, Origin.OBTAINED)
             return (_Binding.NOT_SESSION, Origin.NONE)
+        if isinstance(value, cst.BooleanOperation):  # session or db.session
+            for operand in (value.left, value.right):
+                found = self._classify_value(operand)
+                if found is not None and found[0] is _Binding.SESSION:
+                    return found
+            return None
+        if isinstance(value, cst.IfExp):
+            for operand in (value.body, value.orelse):
+                found = self._classify_value(operand)
+                if found is not None and found[0] is _Binding.SESSION:
+                    return found
+            return None
         if isinstance(value, (cst.Name, cst.Attribute)):
             origin = self.session_origin(value)
             if origin is not None:
@@ -328,6 +340,8 @@ class SessionFacts(BatchableMetadataProvider[object]):
             names[target.value] = value
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        if len(self.scopes) > 1:  # a factory made inside a function: `maker = sessionmaker()`
+            self._note_module_assignment(node)
         binding = self._classify_value(node.value)
         kind = _statement_kind(node.value)
         for target in node.targets:
@@ -426,7 +440,7 @@ class SessionFacts(BatchableMetadataProvider[object]):
         method = func.attr.value
         receiver = func.value
         if method in ("update", "delete"):
-            self._mark_query_write(receiver)
+            self._mark_query_write(receiver, method)
         if method in ("begin", "connect") and self._is_engine(receiver):
             session = dotted_name(receiver) or method
             self.set_metadata(node, SessionUse(Action.ENGINE_TRANSACTION, method, session, Origin.NONE, awaited))
@@ -439,6 +453,8 @@ class SessionFacts(BatchableMetadataProvider[object]):
         if action is None:
             return
         session = dotted_name(receiver) or ""
+        if id(node) in self.query_writes:
+            method = f"{method}(...).{self.query_writes[id(node)]}"
         self.set_metadata(node, SessionUse(action, method, session, origin, awaited))
 
     def _action(self, node: cst.Call, method: str) -> Optional[Action]:
@@ -463,17 +479,19 @@ class SessionFacts(BatchableMetadataProvider[object]):
             return Action.WRITE
         return METHOD_ACTIONS.get(method)
 
-    def _mark_query_write(self, receiver: cst.BaseExpression) -> None:
+    def _mark_query_write(self, receiver: cst.BaseExpression, method: str) -> None:
         """`session.query(X).filter(...).delete()` writes: remember the `query` call."""
         current = receiver
         while isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
             if current.func.attr.value == "query":
-                self.query_writes.add(id(current))
+                self.query_writes[id(current)] = method
                 return
-            current = current.func.value
-        # Flask-SQLAlchemy: Model.query.filter_by(...).delete()
-        if isinstance(current, cst.Attribute) and current.attr.value == "query":
-            self.query_writes.add(id(current))
+            inner = current.func.value
+            # Flask-SQLAlchemy: Model.query.filter_by(...).delete()
+            if isinstance(inner, cst.Attribute) and inner.attr.value == "query":
+                self.query_writes[id(current)] = method
+                return
+            current = inner
 
     def _model_query(self, node: cst.Call, receiver: cst.BaseExpression, method: str, awaited: bool) -> None:
         """Flask-SQLAlchemy's `Model.query.<method>(...)`: a read (or a write for update/delete)."""
@@ -487,8 +505,12 @@ class SessionFacts(BatchableMetadataProvider[object]):
         qualified = qualify(model, self.imports) or model
         if root_module(qualified) in NON_DB_PACKAGES:
             return
-        write = method in ("update", "delete") or id(receiver) in self.query_writes
-        action = Action.WRITE if write else Action.READ
+        if method in ("update", "delete"):
+            action = Action.WRITE
+        elif id(node) in self.query_writes:
+            action, method = Action.WRITE, f"{method}(...).{self.query_writes[id(node)]}"
+        else:
+            action = Action.READ
         self.set_metadata(node, SessionUse(action, method, f"{model}.query", Origin.NAME, awaited))
 
 

@@ -321,6 +321,23 @@ class ExplicitTransactionControl(Rule):
             path="app/commands/chart/create.py",
             title="command boundary",
         ),
+        Valid(
+            """
+            @contextmanager
+            def session_scope():
+                session = SessionLocal()
+                try:
+                    yield session
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    raise
+                finally:
+                    session.close()
+            """,
+            path="app/utils/db.py",
+            title="unit-of-work context manager",
+        ),
     ]
     invalid = [
         Invalid(

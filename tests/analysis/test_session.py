@@ -72,6 +72,16 @@ def actions(source, **kwargs):
         ),
         pytest.param("def f(session: requests.Session):\n    session.close()", {}, id="annotated-requests"),
         pytest.param("tf.Session().close()", {}, id="tensorflow"),
+        pytest.param(
+            "def f(self, session=None):\n    session = session or self.get_session\n    session.query(User)",
+            {"session.query": Action.READ},
+            id="session-or-fallback",
+        ),
+        pytest.param(
+            "def f(ids):\n    Tag.query.filter(Tag.id.in_(ids)).delete()",
+            {"Tag.query.filter": Action.WRITE},
+            id="model-query-bulk-delete",
+        ),
     ],
 )
 def test_session_calls(source, expected):
@@ -96,6 +106,19 @@ def test_creation_and_origin():
     assert ("sessionmaker(bind=engine)", Action.CREATE, Origin.NONE) in found
     assert ("session.commit", Action.COMMIT, Origin.CREATED) in found
     assert ("engine.connect", Action.ENGINE_TRANSACTION, Origin.NONE) in found
+
+
+def test_factory_made_inside_a_function():
+    source = """
+    def job(engine):
+        maker = sessionmaker()
+        maker.configure(bind=engine)
+        session = maker()
+        session.commit()
+    """
+    found = uses(source)
+    assert ("maker", Action.CREATE, Origin.NONE) in found
+    assert ("session.commit", Action.COMMIT, Origin.CREATED) in found
 
 
 def test_parameter_origin_and_configured_names():
