@@ -115,6 +115,7 @@ class DaoFacts(BatchableMetadataProvider[CodeScope]):
                 boundary_module=outer.boundary_module,
             )
         )
+        self.set_metadata(node, self.stack[-1])
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.stack.pop()

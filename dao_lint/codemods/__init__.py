@@ -1,0 +1,1 @@
+"""Rewrites behind `dao-lint fix`: one module per fix, each a libcst transformer."""

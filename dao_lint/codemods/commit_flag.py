@@ -1,0 +1,114 @@
+"""DAO103: drop a DAO's `commit` parameter, its `if commit:` branch, and `commit=` arguments."""
+from __future__ import annotations
+
+from typing import List, Set, Tuple
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ..analysis import DaoFacts, FileContext, FileContextProvider
+
+__all__ = ["drop_commit_keywords", "drop_commit_parameters"]
+
+Position = Tuple[int, int]
+
+
+class _DropKeywords(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, positions: Set[Position]) -> None:
+        super().__init__()
+        self.positions = positions
+        self.dropped = 0
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        start = self.get_metadata(PositionProvider, original_node).start
+        if (start.line, start.column) not in self.positions:
+            return updated_node
+        args = list(updated_node.args)
+        kept = [a for a in args if not (a.keyword is not None and a.keyword.value == "commit")]
+        if len(kept) == len(args):
+            return updated_node
+        self.dropped += len(args) - len(kept)
+        if kept and args[-1] not in kept:
+            # the removed argument was last: the new last one takes its comma (or none)
+            kept[-1] = kept[-1].with_changes(comma=args[-1].comma)
+        return updated_node.with_changes(args=kept)
+
+
+def drop_commit_keywords(module: cst.Module, positions: Set[Position]) -> Tuple[cst.Module, int]:
+    """Remove `commit=` from the calls starting at `positions` (of this module's source)."""
+    if not positions:
+        return module, 0
+    transformer = _DropKeywords(positions)
+    return MetadataWrapper(module).visit(transformer), transformer.dropped
+
+
+def _only_commits(suite: cst.BaseSuite) -> bool:
+    if not isinstance(suite, cst.IndentedBlock):
+        return False
+    for statement in suite.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for small in statement.body:
+            value = small.value if isinstance(small, cst.Expr) else None
+            if isinstance(value, cst.Await):
+                value = value.expression
+            if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "commit"):
+                return False
+    return True
+
+
+class _DropParameter(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (DaoFacts,)
+
+    def __init__(self, targets: Set[str]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.active: List[bool] = []
+        self.changed: List[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        scope = self.get_metadata(DaoFacts, node, None)
+        self.active.append(bool(scope and scope.qualname in self.targets))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        if not self.active.pop():
+            return updated_node
+        params = updated_node.params
+        changes = {}
+        for group in ("posonly_params", "params", "kwonly_params"):
+            items = list(getattr(params, group))
+            kept = [p for p in items if p.name.value != "commit"]
+            if len(kept) != len(items):
+                if kept and items[-1] not in kept:
+                    kept[-1] = kept[-1].with_changes(comma=items[-1].comma)
+                changes[group] = kept
+        if not changes:
+            return updated_node
+        new_params = params.with_changes(**changes)
+        if not new_params.kwonly_params and isinstance(new_params.star_arg, cst.ParamStar):
+            new_params = new_params.with_changes(star_arg=cst.MaybeSentinel.DEFAULT)
+        scope = self.get_metadata(DaoFacts, original_node, None)
+        self.changed.append(scope.qualname if scope else original_node.name.value)
+        return updated_node.with_changes(params=new_params)
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If):  # noqa: ANN201
+        if not self.active or not self.active[-1]:
+            return updated_node
+        test = updated_node.test
+        if isinstance(test, cst.Name) and test.value == "commit" and _only_commits(updated_node.body):
+            if updated_node.orelse is None:
+                return cst.RemovalSentinel.REMOVE
+            if isinstance(updated_node.orelse, cst.Else):
+                return cst.FlattenSentinel(list(updated_node.orelse.body.body))
+        return updated_node
+
+
+def drop_commit_parameters(module: cst.Module, context: FileContext, targets: Set[str]) -> Tuple[cst.Module, List[str]]:
+    """Remove the `commit` parameter and its commit-only `if commit:` branch from `targets`."""
+    if not targets:
+        return module, []
+    transformer = _DropParameter(targets)
+    wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
+    return wrapper.visit(transformer), transformer.changed

@@ -1,0 +1,121 @@
+"""DAO105 at a boundary: add the transaction decorator, drop the boundary's own commit/rollback."""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import MetadataWrapper
+
+from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
+from ..analysis.names import dotted_name
+
+__all__ = ["decorate_boundaries"]
+
+
+class _Boundary(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (DaoFacts, SessionFacts)
+
+    def __init__(self, targets: Set[str], decorator: str, called: bool) -> None:
+        super().__init__()
+        self.targets = targets
+        self.module_name, _, self.name = decorator.rstrip("()").rpartition(".")
+        self.called = called
+        self.depth: List[bool] = []
+        self.changed: List[str] = []
+
+    def _control(self, statement: cst.BaseStatement, action: Action) -> bool:
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return False
+        small = statement.body[0]
+        value = small.value if isinstance(small, cst.Expr) else None
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if not isinstance(value, cst.Call):
+            return False
+        use = self.get_metadata(SessionFacts, value, None)
+        return use is not None and use.action is action and use.origin is not Origin.CREATED
+
+    def _clean(self, statements: Sequence[cst.BaseStatement], in_handler: bool) -> List[cst.BaseStatement]:
+        out = []
+        for number, statement in enumerate(statements):
+            if self._control(statement, Action.COMMIT):
+                continue
+            if in_handler and self._control(statement, Action.ROLLBACK) and _raises(statements[number + 1 :]):
+                continue
+            out.append(self._inner(statement))
+        return out
+
+    def _suite(self, suite: cst.BaseSuite, in_handler: bool = False) -> cst.BaseSuite:
+        if not isinstance(suite, cst.IndentedBlock):
+            return suite
+        body = self._clean(suite.body, in_handler) or [cst.SimpleStatementLine([cst.Pass()])]
+        return suite.with_changes(body=body)
+
+    def _inner(self, statement: cst.BaseStatement) -> cst.BaseStatement:
+        if isinstance(statement, (cst.If, cst.For, cst.While, cst.With)):
+            changes = {"body": self._suite(statement.body)}
+            orelse = getattr(statement, "orelse", None)
+            if isinstance(orelse, cst.Else):
+                changes["orelse"] = orelse.with_changes(body=self._suite(orelse.body))
+            elif isinstance(orelse, cst.If):
+                changes["orelse"] = self._inner(orelse)
+            return statement.with_changes(**changes)
+        if isinstance(statement, cst.Try):
+            handlers = [h.with_changes(body=self._suite(h.body, in_handler=True)) for h in statement.handlers]
+            changes = {"body": self._suite(statement.body), "handlers": handlers}
+            if statement.orelse is not None:
+                changes["orelse"] = statement.orelse.with_changes(body=self._suite(statement.orelse.body))
+            if statement.finalbody is not None:
+                changes["finalbody"] = statement.finalbody.with_changes(body=self._suite(statement.finalbody.body))
+            return statement.with_changes(**changes)
+        return statement
+
+    def _has_decorator(self, node: cst.FunctionDef) -> bool:
+        for item in node.decorators:
+            expr = item.decorator.func if isinstance(item.decorator, cst.Call) else item.decorator
+            if (dotted_name(expr) or "").rsplit(".", 1)[-1] == self.name:
+                return True
+        return False
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        scope = self.get_metadata(DaoFacts, original_node, None)
+        if scope is None or scope.qualname not in self.targets or not isinstance(original_node.body, cst.IndentedBlock):
+            return updated_node
+        body = self._clean(original_node.body.body, in_handler=False) or [cst.SimpleStatementLine([cst.Pass()])]
+        node = updated_node.with_changes(body=original_node.body.with_changes(body=body))
+        if not self._has_decorator(original_node):
+            expression: cst.BaseExpression = cst.Name(self.name)
+            if self.called:
+                expression = cst.Call(func=expression)
+            decorators = list(node.decorators)
+            # innermost, so that the unit of work wraps exactly the function body
+            decorators.append(cst.Decorator(decorator=expression))
+            node = node.with_changes(decorators=decorators)
+        if node.deep_equals(updated_node):
+            return updated_node
+        self.changed.append(scope.qualname)
+        return node
+
+
+def _raises(statements: Sequence[cst.BaseStatement]) -> bool:
+    return any(
+        isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, cst.Raise) for x in s.body) for s in statements
+    )
+
+
+def decorate_boundaries(
+    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool
+) -> Tuple[cst.Module, List[str]]:
+    """Give each boundary in `targets` the decorator (and its import); drop its own commits."""
+    if not targets:
+        return module, []
+    transformer = _Boundary(targets, decorator, called)
+    wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
+    result = wrapper.visit(transformer)
+    if transformer.changed and transformer.module_name and context.module_name != transformer.module_name:
+        codemod = CodemodContext()
+        AddImportsVisitor.add_needed_import(codemod, transformer.module_name, transformer.name)
+        result = AddImportsVisitor(codemod).transform_module(result)
+    return result, transformer.changed

@@ -1,0 +1,211 @@
+"""`dao-lint fix`: index the project, plan the edits, rewrite files safely, report what is left.
+
+Safety of every write: the result must parse and compile, the rewrites must reach a fixed
+point, a file that changed on disk since it was read is not overwritten, and files are
+replaced atomically with their encoding, BOM, newline style and permissions kept (libcst
+round-trips the bytes it parsed).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+
+import libcst as cst
+
+from .analysis import FileContext
+from .codemods.commit_flag import drop_commit_keywords, drop_commit_parameters
+from .codemods.nested_session import rewrite_nested
+from .codemods.sqlite_savepoint import add_sqlite_listeners
+from .codemods.transaction_boundary import decorate_boundaries
+from .config import Config
+from .engine import DecodeFailure, check_source, decode_source
+from .files import write_atomic
+from .planning import FixPlan, Kept, ProjectIndex, plan_fixes
+from .project import FileSummary, summarize
+from .types import Diagnostic
+
+__all__ = ["FileFix", "FixReport", "fix_files", "MAX_ROUNDS"]
+
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class FileFix:
+    """What fixing one file did (or why it did not)."""
+
+    path: str
+    before: bytes
+    after: Optional[bytes]  # None: unchanged
+    fixed: Tuple[Tuple[str, int], ...] = ()  # code -> findings resolved
+    error: Optional[str] = None
+
+
+@dataclass
+class FixReport:
+    files: List[FileFix] = field(default_factory=list)
+    kept: List[Kept] = field(default_factory=list)
+    remaining: List[Diagnostic] = field(default_factory=list)
+    skipped: List[Tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+    @property
+    def changed(self) -> List[FileFix]:
+        return [f for f in self.files if f.after is not None and f.error is None]
+
+    def fixed_counts(self) -> Counter:
+        counts: Counter = Counter()
+        for item in self.changed:
+            for code, number in item.fixed:
+                counts[code] += number
+        return counts
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _summarize_file(item: Tuple[str, Config]) -> Tuple[str, Optional[FileSummary], Optional[str], str]:
+    path, config = item
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+    except OSError as exc:
+        return path, None, f"cannot read: {exc.strerror}", ""
+    try:
+        decode_source(source)
+        module = cst.parse_module(source)
+    except DecodeFailure as failure:
+        return path, None, str(failure), _digest(source)
+    except Exception:  # noqa: BLE001 - a file that does not parse is never touched
+        return path, None, "does not parse; not touched", _digest(source)
+    try:
+        return path, summarize(module, path, config), None, _digest(source)
+    except Exception as exc:  # an analysis crash skips the file, it never ends the run
+        return path, None, f"internal error while indexing ({type(exc).__name__}: {exc})", _digest(source)
+
+
+def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple[bytes, Counter]:
+    """Apply the plan's edits for one file: (new bytes, edits per code).
+
+    Raises ValueError when the rewrites do not reach a fixed point.
+    """
+    module = cst.parse_module(source)
+    context = FileContext.for_path(path, config)
+    edits: Counter = Counter()
+    module, dropped = drop_commit_keywords(module, plan.drop_keywords.get(path, set()))
+    edits["DAO103"] += dropped
+    previous = None
+    for _ in range(MAX_ROUNDS):
+        module, commits, rollbacks = rewrite_nested(module, context, plan.nested.get(path, set()))
+        edits["DAO101"] += commits
+        edits["DAO102"] += rollbacks
+        module, flags = drop_commit_parameters(module, context, plan.drop_flag.get(path, set()))
+        edits["DAO103"] += len(flags)
+        if plan.decorator:
+            module, decorated = decorate_boundaries(
+                module, context, plan.decorate.get(path, set()), plan.decorator, plan.decorator_called
+            )
+            edits["DAO105"] += len(decorated)
+        engines = plan.sqlite.get(path, set())
+        if engines:
+            module, added = add_sqlite_listeners(module, engines, plan.sqlite_literal.get(path, set()))
+            edits["DAO112"] += len(added)
+        code = module.bytes
+        if code == previous:
+            return code, +edits
+        previous = code
+        module = cst.parse_module(code)
+    raise ValueError(f"the rewrites did not converge after {MAX_ROUNDS} rounds")
+
+
+def _fix_one(item: Tuple[str, Config, FixPlan, str]) -> FileFix:
+    path, config, plan, digest = item
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+    except OSError as exc:
+        return FileFix(path, b"", None, error=f"cannot read: {exc.strerror}")
+    if _digest(source) != digest:
+        return FileFix(path, source, None, error="changed on disk while fixing; not touched")
+    try:
+        result, edits = _transform(source, path, config, plan)
+    except Exception as exc:  # noqa: BLE001 - one file's failure never ends the run
+        return FileFix(path, source, None, error=f"fix failed ({type(exc).__name__}: {exc}); not touched")
+    if result == source:
+        return FileFix(path, source, None)
+    try:
+        cst.parse_module(result)
+        text, _ = decode_source(result)
+        compile(text, path, "exec", dont_inherit=True)
+    except Exception as exc:  # noqa: BLE001
+        return FileFix(path, source, None, error=f"the fixed file would not parse ({exc}); not touched")
+    return FileFix(path, source, result, tuple(sorted(edits.items())))
+
+
+def _map(function: Callable, items: Sequence, jobs: int, progress: Optional[Callable[[int], None]]) -> List:
+    results = []
+    if jobs > 1 and len(items) >= 16:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for result in pool.map(function, items, chunksize=max(1, len(items) // (jobs * 8))):
+                results.append(result)
+                if progress:
+                    progress(1)
+    else:
+        for item in items:
+            results.append(function(item))
+            if progress:
+                progress(1)
+    return results
+
+
+def fix_files(
+    files: Sequence[Tuple[str, Config]],
+    *,
+    unsafe: bool = False,
+    write: bool = True,
+    jobs: int = 1,
+    progress: Optional[Callable[[str, int, int], Callable[[int], None]]] = None,
+) -> FixReport:
+    """Fix `files` (each with its configuration) as one project. Never raises for bad input."""
+    report = FixReport()
+    configs = dict(files)
+    step = progress("indexing", 0, len(files)) if progress else None
+    summaries: List[FileSummary] = []
+    digests: Dict[str, str] = {}
+    for path, summary, problem, digest in _map(_summarize_file, list(files), jobs, step):
+        digests[path] = digest
+        if summary is None:
+            report.skipped.append((path, problem or "not indexed"))
+        else:
+            summaries.append(summary)
+    index = ProjectIndex(summaries)
+    # one plan per configuration would be more exact; projects have one configuration
+    config = files[0][1] if files else Config()
+    enabled = config.enabled_codes()
+    plan = plan_fixes(index, enabled, unsafe, config.transaction_decorator)
+    plan.sqlite_literal = {
+        path: {name for name, (_, literal, _) in summary.sqlite_engines.items() if literal}
+        for path, summary in index.files.items()
+    }
+    report.kept = plan.kept
+    targets = sorted(plan.paths())
+    step = progress("fixing", 0, len(targets)) if progress else None
+    work = [(path, configs[path], plan, digests[path]) for path in targets]
+    report.files = _map(_fix_one, work, jobs, step)
+    if write:
+        for number, item in enumerate(report.files):
+            if item.after is None or item.error is not None:
+                continue
+            try:
+                with open(item.path, "rb") as handle:
+                    current = handle.read()
+                if current != item.before:
+                    report.files[number] = FileFix(item.path, item.before, None, error="changed on disk while fixing; not touched")
+                    continue
+                write_atomic(item.path, item.after)
+            except OSError as exc:
+                report.files[number] = FileFix(item.path, item.before, None, error=f"cannot write: {exc.strerror}")
+    return report

@@ -1,0 +1,375 @@
+"""A project-wide index: what each file defines, calls and commits, for cross-module questions.
+
+One pass per file (the same analysis providers the rules use) produces a small, picklable
+`FileSummary`; `ProjectIndex` joins them to resolve calls across modules by imports and
+class hierarchies (never by searching text), e.g. every call site of `BaseDAO.create`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+import libcst as cst
+from libcst import BatchableCSTVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
+from .analysis.names import collect_imports, dotted_name, qualify
+from .config import Config
+from .suppress import NoqaMap
+
+__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "summarize", "ProjectIndex", "FunctionKey"]
+
+FunctionKey = Tuple[str, str]  # (path, qualname); qualname "" is module level
+Position = Tuple[int, int]  # (line, 0-based column)
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call as written: `kind` says how its target is named.
+
+    kinds: "name" (`helper()`, target = qualified name), "attr" (`ChartDAO.create()`,
+    target = qualified receiver), "self" (`self.m()` / `cls.m()`), "super" (`super().m()`),
+    "instance" (`Command(...).run()`, target = qualified class).
+    """
+
+    kind: str
+    target: str
+    method: str
+    position: Position
+    commit_keyword: Optional[str]  # source of the `commit=` argument, if any
+    covered_here: bool  # inside `with session.begin():`, or a session commit follows in the function
+
+
+@dataclass
+class FunctionInfo:
+    qualname: str
+    name: str
+    class_name: Optional[str]  # set for methods
+    position: Position
+    in_dao: bool
+    is_async: bool
+    boundary_pattern: bool  # matches `boundaries` (the decorator can be added)
+    has_decorator: bool  # already carries the transaction decorator (or is a unit-of-work context manager)
+    commit_parameter: bool
+    commits: List[Position] = field(default_factory=list)  # commits on sessions it did not create
+    rollbacks: List[Position] = field(default_factory=list)
+    calls: List[CallSite] = field(default_factory=list)
+    #: how the `commit` parameter is used: positions of `commit=commit` forwards, and
+    #: whether it is used any other way than `if commit:` with a commit-only body
+    commit_forwards: List[Position] = field(default_factory=list)
+    commit_other_use: bool = False
+    commit_parameter_line: int = 0
+    #: codes whose findings here carry a `# noqa`: `fix` leaves them alone
+    suppressed: Set[str] = field(default_factory=set)
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    bases: Tuple[str, ...]  # qualified where imported
+    methods: Set[str]
+    is_dao: bool
+
+
+@dataclass
+class FileSummary:
+    path: str
+    module: str
+    imports: Dict[str, str]
+    classes: Dict[str, ClassInfo]
+    functions: Dict[str, FunctionInfo]
+    uses_begin_nested: bool
+    #: module-level SQLite engines: name -> (position, URL is a plain sqlite literal, has the pysqlite fix)
+    sqlite_engines: Dict[str, Tuple[Position, bool, bool]]
+    decorator_called: Optional[bool]  # the transaction decorator is written `@d()` (True) or `@d`
+    is_package: bool = False
+
+
+def _is_sqlite_url(node: cst.BaseExpression) -> Tuple[bool, bool]:
+    """(mentions a sqlite URL, is exactly a sqlite string literal)."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return (isinstance(value, str) and value.startswith("sqlite")), True
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleString(self, string: cst.SimpleString) -> None:
+            value = string.evaluated_value
+            if isinstance(value, str) and value.startswith("sqlite"):
+                found.append(string)
+
+    node.visit(Finder())
+    return bool(found), False
+
+
+class Summarizer(BatchableCSTVisitor):
+    """Collects a FileSummary in one traversal."""
+
+    METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, PositionProvider, FileContextProvider)
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__()
+        self.context = context
+        self.functions: Dict[str, FunctionInfo] = {}
+        self.classes: Dict[str, ClassInfo] = {}
+        self.stack: List[FunctionInfo] = []
+        self.module_level = FunctionInfo("", "", None, (1, 0), context.is_dao_module, False, False, False, False)
+        self.begin_depth: List[int] = [0]
+        self.uses_begin_nested = False
+        self.imports: Dict[str, str] = {}
+        self.engines: Dict[str, Tuple[Position, bool]] = {}
+        self.listeners: Dict[str, Set[str]] = {}
+        self.decorator_called: Optional[bool] = None
+        # ids of `commit` Names that are not uses of the flag's value in an unknown way
+        self.commit_ifs: Set[int] = set()  # `if commit:` tests
+        self.forward_values: Set[int] = set()  # `commit=commit` arguments
+        self.not_values: Set[int] = set()  # parameter names, keywords, attributes
+
+    @property
+    def current(self) -> FunctionInfo:
+        return self.stack[-1] if self.stack else self.module_level
+
+    def pos(self, node: cst.CSTNode) -> Position:
+        start = self.get_metadata(PositionProvider, node).start
+        return (start.line, start.column)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.imports = collect_imports(node)
+        for statement in node.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+                        callee = (dotted_name(small.value.func) or "").rsplit(".", 1)[-1]
+                        if callee in ("create_engine", "create_async_engine") and small.value.args:
+                            mentions, literal = _is_sqlite_url(small.value.args[0].value)
+                            if mentions:
+                                for target in small.targets:
+                                    if isinstance(target.target, cst.Name):
+                                        self.engines[target.target.value] = (self.pos(small), literal)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        scope = self.get_metadata(DaoFacts, node, None)
+        bases = []
+        for base in node.bases:
+            expr = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+            dotted = dotted_name(expr)
+            if dotted is not None:
+                bases.append(qualify(dotted, self.imports) or dotted)
+        methods = {
+            s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)
+        }
+        if not self.stack:  # nested classes inside functions are not part of the module's API
+            self.classes[node.name.value] = ClassInfo(
+                node.name.value, tuple(bases), methods, bool(scope is not None and scope.dao_class)
+            )
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        scope = self.get_metadata(DaoFacts, node)
+        decorator = self.context.config.transaction_decorator
+        decorated = False
+        for item in node.decorators:
+            expr = item.decorator.func if isinstance(item.decorator, cst.Call) else item.decorator
+            name = qualify(dotted_name(expr), self.imports) or ""
+            short = name.rsplit(".", 1)[-1]
+            if decorator and (name == decorator.rstrip("()") or short == decorator.rstrip("()").rsplit(".", 1)[-1]):
+                decorated = True
+                self.decorator_called = isinstance(item.decorator, cst.Call)
+            if short in ("contextmanager", "asynccontextmanager"):
+                decorated = True
+        params = node.params
+        commit_params = [
+            p for p in (*params.posonly_params, *params.params, *params.kwonly_params) if p.name.value == "commit"
+        ]
+        commit_param = bool(commit_params)
+        info = FunctionInfo(
+            qualname=scope.qualname,
+            name=node.name.value,
+            class_name=scope.class_name if scope.is_method else None,
+            position=self.pos(node),
+            in_dao=scope.in_dao,
+            is_async=scope.is_async,
+            boundary_pattern=self._matches_boundary(scope.qualname),
+            has_decorator=decorated,
+            commit_parameter=commit_param,
+            commit_parameter_line=self.pos(commit_params[0])[0] if commit_params else 0,
+        )
+        self.functions[scope.qualname] = info
+        self.stack.append(info)
+        self.begin_depth.append(0)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        info = self.stack.pop()
+        self.begin_depth.pop()
+        # a call is covered here when a commit follows it in the same function
+        if info.commits:
+            last = max(info.commits)
+            info.calls = [
+                CallSite(c.kind, c.target, c.method, c.position, c.commit_keyword, c.covered_here or c.position < last)
+                for c in info.calls
+            ]
+
+    def _matches_boundary(self, qualname: str) -> bool:
+        from .globs import name_matches, path_matches
+
+        for entry in self.context.config.boundaries:
+            module_glob, _, name_glob = entry.partition("::")
+            if path_matches([module_glob], self.context.relpath) and name_matches([name_glob], qualname):
+                return True
+        return False
+
+    def visit_With(self, node: cst.With) -> None:
+        for item in node.items:
+            if isinstance(item.item, cst.Call):
+                use = self.get_metadata(SessionFacts, item.item, None)
+                if use is not None and use.action is Action.BEGIN:
+                    self.begin_depth[-1] += 1
+
+    def leave_With(self, original_node: cst.With) -> None:
+        for item in original_node.items:
+            if isinstance(item.item, cst.Call):
+                use = self.get_metadata(SessionFacts, item.item, None)
+                if use is not None and use.action is Action.BEGIN:
+                    self.begin_depth[-1] -= 1
+
+    def visit_If(self, node: cst.If) -> None:
+        if isinstance(node.test, cst.Name) and node.test.value == "commit":
+            self.commit_ifs.add(id(node.test))
+            if not _commit_only(node.body, self) or node.orelse is not None:
+                self.current.commit_other_use = True
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value != "commit" or not self.stack or not self.current.commit_parameter:
+            return
+        if id(node) in self.commit_ifs or id(node) in self.forward_values or id(node) in self.not_values:
+            return
+        self.current.commit_other_use = True
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.not_values.add(id(node.name))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None and node.keyword.value == "commit":
+            self.not_values.add(id(node.keyword))
+            if isinstance(node.value, cst.Name) and node.value.value == "commit":
+                self.forward_values.add(id(node.value))
+                self.current.commit_forwards.append(self.pos(node))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.not_values.add(id(node.attr))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.get_metadata(SessionFacts, node, None)
+        if use is not None:
+            if use.action is Action.BEGIN_NESTED:
+                self.uses_begin_nested = True
+            elif use.action is Action.COMMIT and use.origin is not Origin.CREATED:
+                self.current.commits.append(self.pos(node))
+            elif use.action is Action.ROLLBACK and use.origin is not Origin.CREATED:
+                self.current.rollbacks.append(self.pos(node))
+        self._listener(node)
+        site = self._call_site(node)
+        if site is not None:
+            self.current.calls.append(site)
+
+    def _listener(self, node: cst.Call) -> None:
+        """`event.listens_for(engine, "connect")` or `event.listen(engine, "begin", fn)`."""
+        name = (dotted_name(node.func) or "").rsplit(".", 1)[-1]
+        if name not in ("listens_for", "listen") or len(node.args) < 2:
+            return
+        target = dotted_name(node.args[0].value)
+        event = node.args[1].value
+        if target is not None and isinstance(event, cst.SimpleString):
+            value = event.evaluated_value
+            if isinstance(value, str):
+                self.listeners.setdefault(target, set()).add(value)
+
+    def _call_site(self, node: cst.Call) -> Optional[CallSite]:
+        keyword = None
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == "commit":
+                keyword = cst.Module([]).code_for_node(arg.value)
+        covered = self.begin_depth[-1] > 0
+        func = node.func
+        position = self.pos(node)
+        if isinstance(func, cst.Name):
+            target = qualify(func.value, self.imports) or func.value
+            return CallSite("name", target, func.value, position, keyword, covered)
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        receiver = func.value
+        if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls"):
+            return CallSite("self", "", method, position, keyword, covered)
+        if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and receiver.func.value == "super":
+            return CallSite("super", "", method, position, keyword, covered)
+        if isinstance(receiver, cst.Call):
+            ctor = dotted_name(receiver.func)
+            if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
+                return CallSite("instance", qualify(ctor, self.imports) or ctor, method, position, keyword, covered)
+            return None
+        dotted = dotted_name(receiver)
+        if dotted is None:
+            return CallSite("unknown", "", method, position, keyword, covered) if keyword else None
+        return CallSite("attr", qualify(dotted, self.imports) or dotted, method, position, keyword, covered)
+
+    def summary(self) -> FileSummary:
+        engines = {}
+        for name, (position, literal) in self.engines.items():
+            events = self.listeners.get(name, set())
+            engines[name] = (position, literal, {"connect", "begin"} <= events)
+        functions = dict(self.functions)
+        functions[""] = self.module_level
+        return FileSummary(
+            path=self.context.path,
+            module=self.context.module_name,
+            imports=self.imports,
+            classes=self.classes,
+            functions=functions,
+            uses_begin_nested=self.uses_begin_nested,
+            sqlite_engines=engines,
+            decorator_called=self.decorator_called,
+            is_package=self.context.relpath.endswith("__init__.py"),
+        )
+
+
+def _commit_only(block: cst.BaseSuite, summarizer: "Summarizer") -> bool:
+    """The block holds nothing but session commits (what an `if commit:` branch should hold)."""
+    if not isinstance(block, cst.IndentedBlock):
+        block_body = getattr(block, "body", ())
+        statements = [cst.SimpleStatementLine(body=list(block_body))]
+    else:
+        statements = list(block.body)
+    for statement in statements:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for small in statement.body:
+            if not isinstance(small, cst.Expr):
+                return False
+            call = small.value.expression if isinstance(small.value, cst.Await) else small.value
+            if not isinstance(call, cst.Call):
+                return False
+            use = summarizer.get_metadata(SessionFacts, call, None)
+            if use is None or use.action is not Action.COMMIT:
+                return False
+    return True
+
+
+def summarize(module: cst.Module, path: str, config: Config) -> FileSummary:
+    """Summarize one parsed module (the same providers the rules use)."""
+    context = FileContext.for_path(path, config)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FileContextProvider: context})
+    summarizer = Summarizer(context)
+    wrapper.visit_batched([summarizer])
+    summary = summarizer.summary()
+    text = module.code
+    if "noqa" in text.lower():
+        noqa = NoqaMap(text)
+        for info in summary.functions.values():
+            if any(noqa.suppresses(line, "DAO101") for line, _ in info.commits):
+                info.suppressed.add("DAO101")
+            if any(noqa.suppresses(line, "DAO102") for line, _ in info.rollbacks):
+                info.suppressed.add("DAO102")
+            if info.commit_parameter_line and noqa.suppresses(info.commit_parameter_line, "DAO103"):
+                info.suppressed.add("DAO103")
+    return summary
