@@ -45,7 +45,7 @@ def lint_file(path: str, config: Config) -> FileResult:
         if "DAO002" not in config.enabled_codes(path):
             return FileResult(shown)
         return FileResult(shown, (_tool(shown, "DAO002", f"cannot read file: {exc.strerror}"),))
-    result = check_source(source, path, config)
+    result = check_source(source, path, config, project_nested=lambda: project_uses_begin_nested(config))
     if shown == path:
         return result
     return FileResult(
@@ -125,3 +125,64 @@ def lint_paths(paths: Iterable[str], resolver: ConfigResolver, jobs: Optional[in
     else:
         results = [_check_one(item) for item in files]
     return sorted(results, key=lambda r: r.path)
+
+
+def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None):  # noqa: ANN001, ANN201
+    """Fix every file under `paths` as one project; returns a FixReport (see dao_lint.fixer)."""
+    from .fixer import fix_files
+
+    files = collect_files(paths, resolver)
+    report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress)
+    # what is left: check the files as they are now (or would be, with --diff)
+    after = {f.path: f.after for f in report.files if f.after is not None and f.error is None}
+    for path, config in files:
+        if path in after:
+            result = check_source(after[path], path, config, project_nested=lambda: project_uses_begin_nested(config))
+        else:
+            result = lint_file(path, config)
+        shown = display_path(path)
+        report.remaining.extend(d.__class__(shown, d.span, d.code, d.name, d.message) for d in result.diagnostics)
+    return report
+
+
+_NESTED_BY_ROOT: dict = {}
+
+
+def project_uses_begin_nested(config: Config) -> bool:
+    """Whether a Python file under the configuration's root calls `.begin_nested()`.
+
+    Files are read as bytes and only those containing the word are parsed and analysed,
+    so the answer costs one directory walk per root and process.
+    """
+    root = os.path.abspath(config.root)
+    if root in _NESTED_BY_ROOT:
+        return _NESTED_BY_ROOT[root]
+    from .analysis import Action, FileContext, FileContextProvider, SessionFacts
+
+    answer = False
+    try:
+        files = collect_files([root], ConfigResolver())
+    except PathError:
+        files = []
+    for path, file_config in files:
+        try:
+            with open(path, "rb") as handle:
+                source = handle.read()
+        except OSError:
+            continue
+        if b"begin_nested" not in source:
+            continue
+        try:
+            import libcst as cst
+            from libcst.metadata import MetadataWrapper
+
+            module = cst.parse_module(source)
+            context = FileContext.for_path(path, file_config)
+            facts = MetadataWrapper(module, cache={FileContextProvider: context}).resolve(SessionFacts)
+        except Exception:  # noqa: BLE001 - an unparsable file answers nothing
+            continue
+        if any(getattr(fact, "action", None) is Action.BEGIN_NESTED for fact in facts.values()):
+            answer = True
+            break
+    _NESTED_BY_ROOT[root] = answer
+    return answer

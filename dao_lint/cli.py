@@ -91,6 +91,80 @@ def check(
     raise click.exceptions.Exit(1 if found and not exit_zero else 0)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply the unsafe fixes (DAO103, DAO105 at boundaries).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff and write nothing; exit 1 if anything would change.")
+@click.option("--select", help="Comma-separated codes or prefixes to fix (replaces the configured list).")
+@click.option("--extend-select", help="Codes or prefixes to fix in addition.")
+@click.option("--ignore", help="Codes or prefixes not to fix.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes to use (default: CPU count).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary.")
+@click.option("--color/--no-color", default=None, help="Force or disable colour (default: on a terminal).")
+def fix(
+    paths: Sequence[str],
+    unsafe_fixes: bool,
+    show_diff: bool,
+    select: Optional[str],
+    extend_select: Optional[str],
+    ignore: Optional[str],
+    jobs: Optional[int],
+    config_file: Optional[str],
+    quiet: bool,
+    color: Optional[bool],
+) -> None:
+    """Rewrite PATHS to the DAO rules: DAOs join the caller's unit of work through SAVEPOINTs."""
+    from .api import fix_paths
+    from .reporters.text import render_fix
+
+    try:
+        overrides = ConfigOverrides(
+            select=_codes(select, "select"),
+            extend_select=_codes(extend_select, "extend-select") or (),
+            ignore=_codes(ignore, "ignore") or (),
+        )
+        if config_file is not None and not os.path.isfile(config_file):
+            raise ConfigError(f"{config_file}: no such configuration file")
+        resolver = ConfigResolver(config_file, overrides)
+        with _progress(color) as progress:
+            report = fix_paths(paths or (".",), resolver, unsafe=unsafe_fixes, write=not show_diff, jobs=jobs, progress=progress)
+    except (ConfigError, PathError) as exc:
+        raise _fail(str(exc)) from None
+    render_fix(report, sys.stdout, diff=show_diff, color=color, quiet=quiet)
+    if any(item.error for item in report.files):
+        raise click.exceptions.Exit(2)
+    if show_diff:
+        raise click.exceptions.Exit(1 if report.changed else 0)
+    raise click.exceptions.Exit(1 if report.remaining else 0)
+
+
+class _progress:
+    """A rich progress bar on a terminal (stderr); nothing when piped."""
+
+    def __init__(self, color: Optional[bool]) -> None:
+        self.bar = None
+        if sys.stderr.isatty() and color is not False:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True, console=None)
+
+    def __enter__(self):  # noqa: ANN204
+        if self.bar is None:
+            return None
+        self.bar.start()
+
+        def start(label: str, done: int, total: int):  # noqa: ANN202
+            task = self.bar.add_task(label, total=total, completed=done)
+            return lambda n: self.bar.advance(task, n)
+
+        return start
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 @cli.command("rules")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_rules(output_format: str) -> None:

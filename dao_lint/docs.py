@@ -87,7 +87,7 @@ def rule_page(rule: Type[Rule]) -> str:
     lines += ["", "## References", ""]
     lines.append("- [RULES.md, the DAO rules](../../README.md#the-dao-rules)")
     lines += [f"- [{title}]({url})" for title, url in rule.references]
-    return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def index_page() -> str:

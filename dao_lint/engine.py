@@ -121,9 +121,9 @@ def _guard(rule: Rule, errors: Dict[str, str]) -> Callable[[Callable], Callable]
     return wrap
 
 
-def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[Type[Rule]]):
+def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[Type[Rule]], project_nested):  # noqa: ANN001
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FileContextProvider: context})
-    rule_context = RuleContext(context.path, context.config)
+    rule_context = RuleContext(context.path, context.config, project_nested)
     instances = [cls(rule_context) for cls in rule_classes]
     errors: Dict[str, str] = {}
     for instance in instances:
@@ -141,8 +141,19 @@ def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[
     return reports, errors
 
 
-def check_source(source: Union[str, bytes], path: str, config: Config, *, apply_noqa: bool = True) -> FileResult:
-    """Check one file's content. Never raises for bad input: problems become DAO0xx diagnostics."""
+def check_source(
+    source: Union[str, bytes],
+    path: str,
+    config: Config,
+    *,
+    apply_noqa: bool = True,
+    project_nested: Optional[Callable[[], bool]] = None,
+) -> FileResult:
+    """Check one file's content. Never raises for bad input: problems become DAO0xx diagnostics.
+
+    `project_nested` answers whether the project uses `begin_nested()` anywhere (DAO112);
+    without it, only this file counts.
+    """
     enabled = config.enabled_codes(path)
     diagnostics: List[Diagnostic] = []
     if isinstance(source, bytes):
@@ -175,7 +186,7 @@ def check_source(source: Union[str, bytes], path: str, config: Config, *, apply_
     if not rule_classes:
         return FileResult(path, parsed=True)
     try:
-        reports, errors = _run_rules(module, context, rule_classes)
+        reports, errors = _run_rules(module, context, rule_classes, project_nested)
     except Exception as exc:  # an analysis provider crashed: the whole file is unchecked
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         message = f"internal error in the analysis of this file ({detail}); please report it"

@@ -106,7 +106,12 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple
         edits["DAO103"] += len(flags)
         if plan.decorator:
             module, decorated = decorate_boundaries(
-                module, context, plan.decorate.get(path, set()), plan.decorator, plan.decorator_called
+                module,
+                context,
+                plan.decorate.get(path, set()),
+                plan.decorator,
+                plan.decorator_called,
+                plan.strip.get(path, set()),
             )
             edits["DAO105"] += len(decorated)
         engines = plan.sqlite.get(path, set())

@@ -40,6 +40,10 @@ class DaoLintPlugin:
         except ConfigError as exc:
             yield 1, 0, f"DAO000 configuration error: {exc}", type(self)
             return
-        result = check_source("".join(self.lines), self.filename, config)
+        from .api import project_uses_begin_nested
+
+        result = check_source(
+            "".join(self.lines), self.filename, config, project_nested=lambda: project_uses_begin_nested(config)
+        )
         for d in result.diagnostics:
             yield d.span.line, d.span.column, f"{d.code} {d.message}", type(self)

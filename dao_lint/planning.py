@@ -154,6 +154,8 @@ class FixPlan:
     drop_flag: Dict[str, Set[str]] = field(default_factory=dict)
     drop_keywords: Dict[str, Set[Position]] = field(default_factory=dict)
     decorate: Dict[str, Set[str]] = field(default_factory=dict)
+    #: non-DAO helpers whose own commit/rollback go, because a unit of work covers them
+    strip: Dict[str, Set[str]] = field(default_factory=dict)
     sqlite: Dict[str, Set[str]] = field(default_factory=dict)
     sqlite_literal: Dict[str, Set[str]] = field(default_factory=dict)  # engines with a plain sqlite URL
     kept: List[Kept] = field(default_factory=list)
@@ -162,7 +164,7 @@ class FixPlan:
 
     def paths(self) -> Set[str]:
         found: Set[str] = set()
-        for table in (self.nested, self.drop_flag, self.drop_keywords, self.decorate, self.sqlite):
+        for table in (self.nested, self.drop_flag, self.drop_keywords, self.decorate, self.strip, self.sqlite):
             found |= {p for p, items in table.items() if items}
         return found
 
@@ -261,10 +263,22 @@ def plan_fixes(
         _plan_flags(index, plan)
 
     if can_decorate:
-        for path, summary in index.files.items():
-            for qualname, info in summary.functions.items():
+        for path, summary in sorted(index.files.items()):
+            for qualname, info in sorted(summary.functions.items()):
+                if not qualname or info.in_dao or info.in_test or info.boundary_module:
+                    continue
                 if info.boundary_pattern and (info.commits or info.rollbacks):
                     needed_boundaries.add((path, qualname))
+                elif info.commits and not info.has_decorator and "DAO105" not in info.suppressed:
+                    # a helper that commits (DAO105): its commit goes when a unit of work covers it
+                    key = (path, qualname)
+                    reason = coverage.uncovered(key)
+                    if reason is None:
+                        plan.strip.setdefault(path, set()).add(qualname)
+                        needed_boundaries |= coverage.boundaries.get(key, set())
+                    else:
+                        for position in info.commits:
+                            plan.kept.append(Kept("DAO105", path, position, qualname, f"not every caller has a unit of work: {reason}"))
         for path, qualname in needed_boundaries:
             plan.decorate.setdefault(path, set()).add(qualname)
 

@@ -14,6 +14,7 @@ from libcst import BatchableCSTVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
+from .analysis.engines import EngineFacts
 from .analysis.names import collect_imports, dotted_name, qualify
 from .config import Config
 from .suppress import NoqaMap
@@ -60,6 +61,8 @@ class FunctionInfo:
     commit_forwards: List[Position] = field(default_factory=list)
     commit_other_use: bool = False
     commit_parameter_line: int = 0
+    in_test: bool = False
+    boundary_module: bool = False
     #: codes whose findings here carry a `# noqa`: `fix` leaves them alone
     suppressed: Set[str] = field(default_factory=set)
 
@@ -86,27 +89,10 @@ class FileSummary:
     is_package: bool = False
 
 
-def _is_sqlite_url(node: cst.BaseExpression) -> Tuple[bool, bool]:
-    """(mentions a sqlite URL, is exactly a sqlite string literal)."""
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return (isinstance(value, str) and value.startswith("sqlite")), True
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_SimpleString(self, string: cst.SimpleString) -> None:
-            value = string.evaluated_value
-            if isinstance(value, str) and value.startswith("sqlite"):
-                found.append(string)
-
-    node.visit(Finder())
-    return bool(found), False
-
-
 class Summarizer(BatchableCSTVisitor):
     """Collects a FileSummary in one traversal."""
 
-    METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, PositionProvider, FileContextProvider)
+    METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, PositionProvider, FileContextProvider, EngineFacts)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
@@ -118,8 +104,7 @@ class Summarizer(BatchableCSTVisitor):
         self.begin_depth: List[int] = [0]
         self.uses_begin_nested = False
         self.imports: Dict[str, str] = {}
-        self.engines: Dict[str, Tuple[Position, bool]] = {}
-        self.listeners: Dict[str, Set[str]] = {}
+        self.engines: Dict[str, Tuple[Position, bool, bool]] = {}
         self.decorator_called: Optional[bool] = None
         # ids of `commit` Names that are not uses of the flag's value in an unknown way
         self.commit_ifs: Set[int] = set()  # `if commit:` tests
@@ -136,17 +121,8 @@ class Summarizer(BatchableCSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.imports = collect_imports(node)
-        for statement in node.body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
-                        callee = (dotted_name(small.value.func) or "").rsplit(".", 1)[-1]
-                        if callee in ("create_engine", "create_async_engine") and small.value.args:
-                            mentions, literal = _is_sqlite_url(small.value.args[0].value)
-                            if mentions:
-                                for target in small.targets:
-                                    if isinstance(target.target, cst.Name):
-                                        self.engines[target.target.value] = (self.pos(small), literal)
+        for engine in self.get_metadata(EngineFacts, node).engines:
+            self.engines[engine.name] = (self.pos(engine.assignment), engine.literal, engine.fixed)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         scope = self.get_metadata(DaoFacts, node, None)
@@ -190,9 +166,12 @@ class Summarizer(BatchableCSTVisitor):
             in_dao=scope.in_dao,
             is_async=scope.is_async,
             boundary_pattern=self._matches_boundary(scope.qualname),
-            has_decorator=decorated,
+            # a unit of work by itself: decorated, a context manager, the decorator's own body
+            has_decorator=decorated or (scope.in_boundary and not scope.boundary_module and not self._matches_boundary(scope.qualname)),
             commit_parameter=commit_param,
             commit_parameter_line=self.pos(commit_params[0])[0] if commit_params else 0,
+            in_test=scope.in_test,
+            boundary_module=scope.boundary_module,
         )
         self.functions[scope.qualname] = info
         self.stack.append(info)
@@ -267,22 +246,9 @@ class Summarizer(BatchableCSTVisitor):
                 self.current.commits.append(self.pos(node))
             elif use.action is Action.ROLLBACK and use.origin is not Origin.CREATED:
                 self.current.rollbacks.append(self.pos(node))
-        self._listener(node)
         site = self._call_site(node)
         if site is not None:
             self.current.calls.append(site)
-
-    def _listener(self, node: cst.Call) -> None:
-        """`event.listens_for(engine, "connect")` or `event.listen(engine, "begin", fn)`."""
-        name = (dotted_name(node.func) or "").rsplit(".", 1)[-1]
-        if name not in ("listens_for", "listen") or len(node.args) < 2:
-            return
-        target = dotted_name(node.args[0].value)
-        event = node.args[1].value
-        if target is not None and isinstance(event, cst.SimpleString):
-            value = event.evaluated_value
-            if isinstance(value, str):
-                self.listeners.setdefault(target, set()).add(value)
 
     def _call_site(self, node: cst.Call) -> Optional[CallSite]:
         keyword = None
@@ -314,10 +280,7 @@ class Summarizer(BatchableCSTVisitor):
         return CallSite("attr", qualify(dotted, self.imports) or dotted, method, position, keyword, covered)
 
     def summary(self) -> FileSummary:
-        engines = {}
-        for name, (position, literal) in self.engines.items():
-            events = self.listeners.get(name, set())
-            engines[name] = (position, literal, {"connect", "begin"} <= events)
+        engines = dict(self.engines)
         functions = dict(self.functions)
         functions[""] = self.module_level
         return FileSummary(
@@ -372,4 +335,6 @@ def summarize(module: cst.Module, path: str, config: Config) -> FileSummary:
                 info.suppressed.add("DAO102")
             if info.commit_parameter_line and noqa.suppresses(info.commit_parameter_line, "DAO103"):
                 info.suppressed.add("DAO103")
+            if any(noqa.suppresses(line, "DAO105") for line, _ in info.commits + info.rollbacks):
+                info.suppressed.add("DAO105")
     return summary

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from typing import ClassVar, Dict, List, Optional, Sequence, Tuple, Type
+from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
 from libcst import BatchableCSTVisitor
@@ -31,9 +31,13 @@ class Valid:
     code: str
     path: str = "app/daos/example.py"
     title: str = ""
+    #: `[tool.dao-lint]` settings the example runs with, e.g. {"transaction-decorator": "app.tx"}
+    options: Tuple[Tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", textwrap.dedent(self.code).strip("\n") + "\n")
+        if isinstance(self.options, dict):
+            object.__setattr__(self, "options", tuple(self.options.items()))
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,12 @@ class Invalid:
     path: str = "app/daos/example.py"
     after: Optional[str] = None
     title: str = ""
+    options: Tuple[Tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", textwrap.dedent(self.code).strip("\n") + "\n")
+        if isinstance(self.options, dict):
+            object.__setattr__(self, "options", tuple(self.options.items()))
         if isinstance(self.expect, str):
             object.__setattr__(self, "expect", (self.expect,))
         if self.after is not None:
@@ -60,6 +67,11 @@ class RuleContext:
 
     path: str
     config: object  # dao_lint.config.Config; typed loosely to keep rule.py import-light
+    #: asks whether any file of the project uses `begin_nested()` (computed once, lazily)
+    project_nested: Optional[Callable[[], bool]] = None
+
+    def project_uses_begin_nested(self) -> bool:
+        return bool(self.project_nested and self.project_nested())
 
 
 @dataclass(frozen=True)

@@ -33,13 +33,42 @@ def found_in(code: str, path: str, config: Optional[Config] = None) -> List[str]
     return [f"{d.code} at {d.line}:{d.column + 1}" for d in result.diagnostics]
 
 
+def example_config(example: Union[Valid, Invalid], root: str = ".") -> Config:
+    """The configuration an example runs with: all codes, plus the example's own options."""
+    from .config import parse_table
+
+    table = {"select": ["ALL"], **dict(example.options)}
+    return parse_table(table, "<example>", root)
+
+
+def fixed(example: Union[Valid, Invalid]) -> str:
+    """The example's code after `dao-lint fix --unsafe-fixes`, as a one-file project."""
+    import os
+    import tempfile
+
+    from .fixer import fix_files
+
+    with tempfile.TemporaryDirectory() as root:
+        path = os.path.join(root, *example.path.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(example.code)
+        report = fix_files([(path, example_config(example, root))], unsafe=True, write=False)
+        for item in report.files:
+            if item.error:
+                raise ExampleFailure(f"fix failed on the example: {item.error}")
+            if item.after is not None:
+                return item.after.decode("utf-8")
+    return example.code
+
+
 def check_example(rule: Type[Rule], example: Union[Valid, Invalid], config: Optional[Config] = None) -> None:
     """Raise ExampleFailure unless the example behaves as it says.
 
     A valid example produces no diagnostic of `rule`. An invalid one produces exactly its
     `expect` list, counting only the codes that `expect` names (which must include `rule`).
     """
-    found = found_in(example.code, example.path, config)
+    found = found_in(example.code, example.path, config or example_config(example))
     if isinstance(example, Valid):
         own = [f for f in found if f.startswith(rule.code + " ")]
         if own:
@@ -53,3 +82,7 @@ def check_example(rule: Type[Rule], example: Union[Valid, Invalid], config: Opti
         raise ExampleFailure(
             f"invalid example of {rule.code}: expected {sorted(example.expect)}, found {relevant}:\n{example.code}"
         )
+    if example.after is not None:
+        result = fixed(example)
+        if result != example.after:
+            raise ExampleFailure(f"fix of {rule.code}'s example gave:\n{result}\nexpected:\n{example.after}")

@@ -29,8 +29,10 @@ def test_flake8_plugin_is_silent_on_files_without_sessions(tmp_path):
 def test_pre_commit_manifest_is_valid():
     from pre_commit.clientlib import load_manifest
 
-    (hook,) = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
-    assert hook["id"] == "dao-lint"
-    assert hook["entry"] == "dao-lint check"
-    assert hook["types"] == ["python"]
-    assert hook["language"] == "python"
+    check, fix = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
+    assert check["id"] == "dao-lint" and check["entry"] == "dao-lint check"
+    assert fix["id"] == "dao-lint-fix" and fix["entry"] == "dao-lint fix"
+    for hook in (check, fix):
+        assert hook["types"] == ["python"]
+        assert hook["language"] == "python"
+    assert fix["pass_filenames"] is False and fix["require_serial"] is True

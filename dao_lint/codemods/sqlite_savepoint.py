@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import List, Set, Tuple
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import MetadataWrapper
+
+from ..analysis.engines import EngineFacts
+from .imports import add_import
 
 __all__ = ["add_sqlite_listeners", "listener_source"]
 
@@ -39,6 +41,11 @@ def add_sqlite_listeners(module: cst.Module, engines: Set[str], literal: Set[str
     """Insert the listeners after each module-level assignment of an engine in `engines`."""
     if not engines:
         return module, []
+    facts = MetadataWrapper(module).resolve(EngineFacts)
+    unfixed = {e.name for m in facts.values() for e in m.engines if not e.fixed}
+    engines = engines & unfixed
+    if not engines:
+        return module, []
     config = module.config_for_parsing
     body: List[cst.CSTNode] = []
     added: List[str] = []
@@ -61,7 +68,4 @@ def add_sqlite_listeners(module: cst.Module, engines: Set[str], literal: Set[str
                         added.append(name)
     if not added:
         return module, []
-    result = module.with_changes(body=body)
-    codemod = CodemodContext()
-    AddImportsVisitor.add_needed_import(codemod, "sqlalchemy", "event")
-    return AddImportsVisitor(codemod).transform_module(result), added
+    return add_import(module.with_changes(body=body), "sqlalchemy", "event"), added

@@ -4,12 +4,11 @@ from __future__ import annotations
 from typing import List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper
 
 from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
 from ..analysis.names import dotted_name
+from .imports import add_import
 
 __all__ = ["decorate_boundaries"]
 
@@ -17,9 +16,10 @@ __all__ = ["decorate_boundaries"]
 class _Boundary(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (DaoFacts, SessionFacts)
 
-    def __init__(self, targets: Set[str], decorator: str, called: bool) -> None:
+    def __init__(self, targets: Set[str], decorator: str, called: bool, strip: Set[str] = frozenset()) -> None:
         super().__init__()
         self.targets = targets
+        self.strip = strip
         self.module_name, _, self.name = decorator.rstrip("()").rpartition(".")
         self.called = called
         self.depth: List[bool] = []
@@ -81,11 +81,13 @@ class _Boundary(cst.CSTTransformer):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         scope = self.get_metadata(DaoFacts, original_node, None)
-        if scope is None or scope.qualname not in self.targets or not isinstance(original_node.body, cst.IndentedBlock):
+        if scope is None or not isinstance(original_node.body, cst.IndentedBlock):
+            return updated_node
+        if scope.qualname not in self.targets and scope.qualname not in self.strip:
             return updated_node
         body = self._clean(original_node.body.body, in_handler=False) or [cst.SimpleStatementLine([cst.Pass()])]
         node = updated_node.with_changes(body=original_node.body.with_changes(body=body))
-        if not self._has_decorator(original_node):
+        if scope.qualname in self.targets and not self._has_decorator(original_node):
             expression: cst.BaseExpression = cst.Name(self.name)
             if self.called:
                 expression = cst.Call(func=expression)
@@ -106,16 +108,18 @@ def _raises(statements: Sequence[cst.BaseStatement]) -> bool:
 
 
 def decorate_boundaries(
-    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool
+    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool, strip: Set[str] = frozenset()
 ) -> Tuple[cst.Module, List[str]]:
-    """Give each boundary in `targets` the decorator (and its import); drop its own commits."""
-    if not targets:
+    """Give each boundary in `targets` the decorator (and its import); drop its own commits.
+
+    Functions in `strip` (helpers covered by a unit of work) only lose their commits.
+    """
+    if not targets and not strip:
         return module, []
-    transformer = _Boundary(targets, decorator, called)
+    transformer = _Boundary(targets, decorator, called, strip)
     wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
     result = wrapper.visit(transformer)
-    if transformer.changed and transformer.module_name and context.module_name != transformer.module_name:
-        codemod = CodemodContext()
-        AddImportsVisitor.add_needed_import(codemod, transformer.module_name, transformer.name)
-        result = AddImportsVisitor(codemod).transform_module(result)
+    decorated = [name for name in transformer.changed if name in targets]
+    if decorated and transformer.module_name and context.module_name != transformer.module_name:
+        result = add_import(result, transformer.module_name, transformer.name)
     return result, transformer.changed

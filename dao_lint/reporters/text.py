@@ -101,3 +101,49 @@ def render_markdown(markdown: str, stream: IO[str]) -> None:
     from rich.markdown import Markdown
 
     Console(file=stream, soft_wrap=False).print(Markdown(markdown))
+
+
+def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = None, quiet: bool = False) -> None:  # noqa: ANN001
+    """The unified diff (with `diff`) and the summary of a `dao-lint fix` run."""
+    import difflib
+
+    from ..api import display_path
+
+    console = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
+    if diff:
+        for item in report.changed:
+            path = display_path(item.path)
+            before = item.before.decode("utf-8", "replace").splitlines(keepends=True)
+            after = item.after.decode("utf-8", "replace").splitlines(keepends=True)
+            text = "".join(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
+            if console.is_terminal:
+                console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
+            else:
+                stream.write(text)
+    if quiet:
+        return
+    counts = report.fixed_counts()
+    verb = "would fix" if diff else "fixed"
+    table = Table(title=f"dao-lint fix: {verb} {sum(counts.values())} in {len(report.changed)} file(s)")
+    table.add_column("code")
+    table.add_column("edits", justify="right")
+    for code in sorted(counts):
+        table.add_row(code, str(counts[code]))
+    left = Counter(d.code for d in report.remaining)
+    if console.is_terminal:
+        console.print(table)
+    else:
+        stream.write(f"{verb}: " + (", ".join(f"{code} x{counts[code]}" for code in sorted(counts)) or "nothing") + f" in {len(report.changed)} file(s)\n")
+    for item in report.files:
+        if item.error:
+            stream.write(f"{display_path(item.path)}: not fixed: {item.error}\n")
+    for path, why in report.skipped:
+        stream.write(f"{display_path(path)}: skipped: {why}\n")
+    if report.kept:
+        stream.write("kept (no unit of work could be shown for every caller):\n")
+        for kept in sorted(report.kept, key=lambda k: (k.path, k.position)):
+            stream.write(f"  {display_path(kept.path)}:{kept.position[0]}:{kept.position[1] + 1}: {kept.code} in {kept.function}: {kept.reason}\n")
+    if left:
+        stream.write("findings left: " + ", ".join(f"{code} x{left[code]}" for code in sorted(left)) + " (`dao-lint check` lists them)\n")
+    else:
+        stream.write("no findings left\n")

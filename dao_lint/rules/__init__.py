@@ -1,4 +1,4 @@
 """Rule families; importing this package registers every rule."""
-from . import boundary, transactions, vocabulary
+from . import boundary, savepoints, transactions, vocabulary
 
-__all__ = ["boundary", "transactions", "vocabulary"]
+__all__ = ["boundary", "savepoints", "transactions", "vocabulary"]

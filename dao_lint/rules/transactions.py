@@ -29,6 +29,8 @@ class DaoCommits(Rule):
     name = "commit-in-dao"
     seed = "R3"
     message = "DAO `{function}` commits; remove the commit and let the caller's unit of work commit (`{nested}`)"
+    fix_title = "Wrap the writes in `begin_nested()` and remove the commit, where every caller has a unit of work"
+    fix_safety = "safe"
     needs = (SessionFacts, DaoFacts)
     references = (
         ("SIP-98A: primer on managing SQLAlchemy sessions", "https://github.com/apache/superset/issues/25107"),
@@ -64,8 +66,29 @@ class DaoCommits(Rule):
                     db.session.add(chart)
                     db.session.commit()
                     return chart
+
+
+            @transaction()
+            def create_chart(properties):
+                return ChartDAO.create(properties)
             """,
+            path="app/charts.py",
             expect="DAO101 at 6:9",
+            options={"transaction-decorator": "app.utils.transaction"},
+            after="""
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def create(cls, properties):
+                    chart = Chart(**properties)
+                    with db.session.begin_nested():
+                        db.session.add(chart)
+                    return chart
+
+
+            @transaction()
+            def create_chart(properties):
+                return ChartDAO.create(properties)
+            """,
         ),
         Invalid(
             """
@@ -77,6 +100,39 @@ class DaoCommits(Rule):
             path="app/repositories/users.py",
             expect="DAO101 at 4:15",
             title="async",
+        ),
+        Invalid(
+            """
+            class TagDAO(BaseDAO):
+                @classmethod
+                def create_tags(cls, names):
+                    for name in names:
+                        # one tag per name
+                        db.session.add(Tag(name=name))  # unique by name
+                        db.session.commit()
+
+
+            def tag_chart(chart, names):
+                TagDAO.create_tags(names)
+                db.session.commit()
+            """,
+            path="app/tags.py",
+            expect="DAO101 at 7:13",
+            title="commit-per-row-with-comments",
+            after="""
+            class TagDAO(BaseDAO):
+                @classmethod
+                def create_tags(cls, names):
+                    for name in names:
+                        # one tag per name
+                        with db.session.begin_nested():
+                            db.session.add(Tag(name=name))  # unique by name
+
+
+            def tag_chart(chart, names):
+                TagDAO.create_tags(names)
+                db.session.commit()
+            """,
         ),
     ]
 
@@ -102,6 +158,8 @@ class DaoRollsBack(Rule):
     name = "rollback-in-dao"
     seed = "R3"
     message = "DAO `{function}` rolls back; let the error reach the unit of work, and write inside `{nested}` to undo only this DAO's work"
+    fix_title = "Remove the rollback from a handler that re-raises and give the writes a SAVEPOINT"
+    fix_safety = "safe"
     needs = (SessionFacts, DaoFacts)
     references = (("SIP-98A: primer on managing SQLAlchemy sessions", "https://github.com/apache/superset/issues/25107"),)
     valid = [
@@ -128,13 +186,38 @@ class DaoRollsBack(Rule):
                     try:
                         for chart in charts:
                             db.session.delete(chart)
-                        db.session.commit()
                     except SQLAlchemyError as ex:
                         db.session.rollback()
                         raise DAODeleteFailedError(exception=ex) from ex
             """,
-            expect="DAO102 at 9:13",
-        )
+            expect="DAO102 at 8:13",
+            after="""
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def delete(cls, charts):
+                    try:
+                        with db.session.begin_nested():
+                            for chart in charts:
+                                db.session.delete(chart)
+                    except SQLAlchemyError as ex:
+                        raise DAODeleteFailedError(exception=ex) from ex
+            """,
+        ),
+        Invalid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def delete(cls, chart):
+                    try:
+                        db.session.delete(chart)
+                    except SQLAlchemyError:
+                        db.session.rollback()
+                        logger.warning("could not delete %s", chart.id)
+            """,
+            expect="DAO102 at 7:13",
+            after=None,
+            title="swallowed error keeps its rollback",
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -159,6 +242,8 @@ class CommitFlagParameter(Rule):
     name = "commit-flag-parameter"
     seed = "R3"
     message = "DAO `{function}` takes a `commit` flag; drop the parameter and let the caller's unit of work commit"
+    fix_title = "Remove the parameter, its `if commit:` branch and every `commit=` argument"
+    fix_safety = "unsafe"
     needs = (DaoFacts,)
     valid = [
         Valid(
@@ -183,8 +268,28 @@ class CommitFlagParameter(Rule):
                     if commit:
                         db.session.commit()
                     return item
+
+
+            def rename_dashboard(dashboard, title):
+                DashboardDAO.update(dashboard, {"dashboard_title": title}, commit=False)
+                db.session.commit()
             """,
+            path="app/dashboards.py",
             expect=("DAO103 at 3:39", "DAO101 at 7:13"),
+            after="""
+            class DashboardDAO(BaseDAO):
+                @classmethod
+                def update(cls, item, attributes):
+                    with db.session.begin_nested():
+                        for key, value in attributes.items():
+                            setattr(item, key, value)
+                    return item
+
+
+            def rename_dashboard(dashboard, title):
+                DashboardDAO.update(dashboard, {"dashboard_title": title})
+                db.session.commit()
+            """,
         )
     ]
 
@@ -307,6 +412,8 @@ class ExplicitTransactionControl(Rule):
     seed = "R4"
     message = "`{session}.{method}()` outside a unit-of-work boundary; let the enclosing command, request or job end the transaction (or declare `{function}` a boundary)"
     needs = (SessionFacts, DaoFacts)
+    fix_title = "Give the boundary the transaction decorator and drop the explicit commits it covers"
+    fix_safety = "unsafe"
     options = ("boundaries", "boundary-modules", "transaction-decorator")
     references = (("SIP-98B: (re)defining a unit of work", "https://github.com/apache/superset/issues/25108"),)
     valid = [
@@ -348,7 +455,42 @@ class ExplicitTransactionControl(Rule):
             """,
             path="app/services/publishing.py",
             expect="DAO105 at 3:5",
-        )
+        ),
+        Invalid(
+            """
+            from app.services import notify
+
+
+            def publish(dashboard):
+                dashboard.published = True
+                db.session.commit()
+
+
+            class PublishDashboardCommand(BaseCommand):
+                def run(self):
+                    publish(self._dashboard)
+                    notify(self._dashboard.owners)
+            """,
+            path="app/commands/publish.py",
+            expect="DAO105 at 6:5",
+            options={"transaction-decorator": "app.utils.transaction"},
+            title="covered by a decorated command",
+            after="""
+            from app.services import notify
+            from app.utils import transaction
+
+
+            def publish(dashboard):
+                dashboard.published = True
+
+
+            class PublishDashboardCommand(BaseCommand):
+                @transaction
+                def run(self):
+                    publish(self._dashboard)
+                    notify(self._dashboard.owners)
+            """,
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -1,0 +1,128 @@
+"""SAVEPOINT rules: nested units of work must really be atomic on the configured database."""
+from __future__ import annotations
+
+from typing import List
+
+import libcst as cst
+
+from ..analysis import Action, SessionFacts
+from ..analysis.engines import EngineFacts, SqliteEngine
+from ..rule import Invalid, Rule, Valid
+
+__all__ = ["SqliteSavepoint"]
+
+
+class SqliteSavepoint(Rule):
+    """Flags a SQLite engine without the pysqlite SAVEPOINT fix in a project that uses `begin_nested()`.
+
+    pysqlite begins its own transaction only before an INSERT, UPDATE or DELETE. A SAVEPOINT
+    sent first therefore runs outside any transaction, and its RELEASE commits: every
+    `with session.begin_nested():` silently becomes a commit, and the command is no longer
+    one atomic unit of work. SQLAlchemy documents the cure: a `connect` listener that turns
+    pysqlite's transaction handling off (`isolation_level = None`) and a `begin` listener
+    that emits `BEGIN`.
+    """
+
+    code = "DAO112"
+    name = "sqlite-savepoint"
+    seed = "R4"
+    message = "SQLite engine `{engine}` lacks the pysqlite SAVEPOINT fix, so `begin_nested()` commits on release; add `connect` and `begin` listeners"
+    fix_title = "Add SQLAlchemy's `connect` and `begin` listeners after the engine"
+    fix_safety = "safe"
+    needs = (EngineFacts, SessionFacts)
+    references = (
+        ("SQLAlchemy: Serializable isolation / Savepoints / Transactional DDL (pysqlite)", "https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl"),
+    )
+    valid = [
+        Valid(
+            """
+            from sqlalchemy import create_engine, event
+
+            engine = create_engine("sqlite:///app.db")
+
+
+            @event.listens_for(engine, "connect")
+            def _no_pysqlite_transactions(dbapi_connection, connection_record):
+                dbapi_connection.isolation_level = None
+
+
+            @event.listens_for(engine, "begin")
+            def _begin(connection):
+                connection.exec_driver_sql("BEGIN")
+
+
+            def create_user(session, user):
+                with session.begin_nested():
+                    session.add(user)
+            """,
+            path="app/db.py",
+        ),
+        Valid(
+            """
+            from sqlalchemy import create_engine
+
+            engine = create_engine("sqlite:///app.db")
+            """,
+            path="app/db.py",
+            title="no nested units of work",
+        ),
+    ]
+    invalid = [
+        Invalid(
+            """
+            from sqlalchemy import create_engine
+
+            engine = create_engine("sqlite:///app.db")
+
+
+            def create_user(session, user):
+                with session.begin_nested():
+                    session.add(user)
+            """,
+            path="app/db.py",
+            expect="DAO112 at 3:1",
+            after="""
+            from sqlalchemy import create_engine, event
+
+            engine = create_engine("sqlite:///app.db")
+
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_transactions_by_sqlalchemy(dbapi_connection, connection_record):
+                # pysqlite would open transactions on its own, around SAVEPOINTs too; turn that off
+                dbapi_connection.isolation_level = None
+
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_emit_begin(connection):
+                # ...and start each transaction explicitly, so that SAVEPOINTs nest inside it
+                connection.exec_driver_sql("BEGIN")
+
+
+            def create_user(session, user):
+                with session.begin_nested():
+                    session.add(user)
+            """,
+        )
+    ]
+
+    def __init__(self, context) -> None:  # noqa: ANN001
+        super().__init__(context)
+        self.engines: List[SqliteEngine] = []
+        self.nested = False
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.engines = [e for e in self.fact(EngineFacts, node).engines if not e.fixed]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is not None and use.action is Action.BEGIN_NESTED:
+            self.nested = True
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if not self.engines:
+            return
+        if not self.nested and not self.context.project_uses_begin_nested():
+            return
+        for engine in self.engines:
+            self.report(engine.assignment, engine=engine.name)
