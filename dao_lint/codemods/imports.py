@@ -84,4 +84,10 @@ def add_import(module: cst.Module, module_name: str, name: str) -> cst.Module:
     elif position == 1 and _is_docstring(body[0]) and (len(body) < 2 or not _is_import_line(body[1])):
         new = new.with_changes(leading_lines=[cst.EmptyLine()])
     body.insert(position, new)
+    following = position + 1
+    if following < len(body) and not _is_import_line(body[following]):
+        after = body[following]
+        if not any(isinstance(line, cst.EmptyLine) and line.comment is None for line in after.leading_lines[:1]):
+            blank = 2 if isinstance(after, (cst.ClassDef, cst.FunctionDef)) else 1
+            body[following] = after.with_changes(leading_lines=[cst.EmptyLine()] * blank + list(after.leading_lines))
     return module.with_changes(body=body)

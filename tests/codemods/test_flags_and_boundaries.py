@@ -1,0 +1,199 @@
+"""DAO103 across modules, DAO105 at boundaries, DAO112 listeners."""
+import ast
+
+from .helpers import dedent, fix_project
+
+BASE = """
+class BaseDAO:
+    @classmethod
+    def create(cls, properties, commit=True):
+        model = cls.model_cls(**properties)
+        db.session.add(model)
+        if commit:
+            db.session.commit()
+        return model
+"""
+
+CHART = """
+from app.daos.base import BaseDAO
+
+
+class ChartDAO(BaseDAO):
+    @classmethod
+    def create_with_owner(cls, properties, owner, commit=True):
+        chart = cls.create(properties, commit=commit)
+        chart.owners.append(owner)
+        return chart
+"""
+
+COMMAND = """
+from app.daos.chart import ChartDAO
+from app.utils import transaction
+
+
+class CreateChartCommand:
+    def run(self):
+        chart = ChartDAO.create({"name": "x"}, commit=False)
+        other = ChartDAO.create_with_owner(
+            {"name": "y"},
+            self._owner,
+            commit=False,
+        )
+        db.session.commit()
+        return chart, other
+"""
+
+
+def test_commit_flags_vanish_from_definitions_and_call_sites_across_modules(tmp_path):
+    out, report = fix_project(
+        tmp_path,
+        {"app/daos/base.py": BASE, "app/daos/chart.py": CHART, "app/commands/create.py": COMMAND},
+        options={"transaction-decorator": "app.utils.transaction"},
+    )
+    assert out["app/daos/base.py"] == dedent(
+        """
+        class BaseDAO:
+            @classmethod
+            def create(cls, properties):
+                model = cls.model_cls(**properties)
+                with db.session.begin_nested():
+                    db.session.add(model)
+                return model
+        """
+    )
+    assert "def create_with_owner(cls, properties, owner):" in out["app/daos/chart.py"]
+    assert "cls.create(properties)" in out["app/daos/chart.py"]
+    command = out["app/commands/create.py"]
+    assert 'ChartDAO.create({"name": "x"})' in command
+    assert "            self._owner,\n        )" in command  # the trailing comma moved with the argument
+    assert "@transaction\n    def run(self):" in command and "db.session.commit()" not in command
+    for code in out.values():
+        ast.parse(code)
+
+
+def test_safe_mode_keeps_flags_and_decorators(tmp_path):
+    out, report = fix_project(
+        tmp_path,
+        {"app/daos/base.py": BASE, "app/daos/chart.py": CHART, "app/commands/create.py": COMMAND},
+        options={"transaction-decorator": "app.utils.transaction"},
+        unsafe=False,
+    )
+    assert "commit=True" in out["app/daos/base.py"]  # the parameter stays (unsafe fix)
+    assert "if commit:" not in out["app/daos/base.py"]  # the commit went (safe: callers commit)
+    assert out["app/commands/create.py"] == dedent(COMMAND)
+
+
+def test_an_unresolved_call_passing_commit_keeps_the_parameter(tmp_path):
+    dynamic = """
+    def run(dao):
+        dao.create({"name": "x"}, commit=False)
+        db.session.commit()
+    """
+    out, report = fix_project(
+        tmp_path,
+        {"app/daos/base.py": BASE, "app/daos/chart.py": CHART, "app/commands/create.py": COMMAND, "app/jobs.py": dynamic},
+        options={"transaction-decorator": "app.utils.transaction"},
+    )
+    assert "def create(cls, properties, commit=True):" in out["app/daos/base.py"]
+    assert "if commit:" not in out["app/daos/base.py"]  # its commit still goes: every caller commits
+    assert "commit=True):" in out["app/daos/chart.py"]  # it forwards the flag to a kept one
+    assert 'commit=False' in out["app/jobs.py"]
+    assert any(k.code == "DAO103" and "app/jobs.py:2" in k.reason for k in report.kept)
+
+
+def test_decorator_form_is_copied_from_the_project(tmp_path):
+    existing = """
+    from app.utils import transaction
+
+
+    class DeleteCommand:
+        @transaction()
+        def run(self):
+            pass
+    """
+    command = """
+    class UpdateCommand:
+        def run(self):
+            db.session.commit()
+    """
+    out, _ = fix_project(
+        tmp_path,
+        {"app/commands/delete.py": existing, "app/commands/update.py": command},
+        options={"transaction-decorator": "app.utils.transaction"},
+    )
+    assert out["app/commands/update.py"] == dedent(
+        """
+        from app.utils import transaction
+
+
+        class UpdateCommand:
+            @transaction()
+            def run(self):
+                pass
+        """
+    )
+
+
+def test_boundary_rollback_in_reraising_handler_goes_and_decorator_is_added_once(tmp_path):
+    command = '''
+    """Update a chart."""
+    from app.utils import log
+
+
+    class UpdateCommand:
+        @log
+        def run(self):
+            try:
+                ChartDAO.update(self._chart)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+    '''
+    out, _ = fix_project(tmp_path, {"app/commands/update.py": command}, options={"transaction-decorator": "app.utils.transaction"})
+    assert out["app/commands/update.py"] == dedent(
+        '''
+        """Update a chart."""
+        from app.utils import log, transaction
+
+
+        class UpdateCommand:
+            @log
+            @transaction
+            def run(self):
+                try:
+                    ChartDAO.update(self._chart)
+                except Exception:
+                    raise
+        '''
+    )
+
+
+def test_sqlite_listeners_are_added_once(tmp_path):
+    db = """
+    import os
+
+    from sqlalchemy import create_engine
+
+    engine = create_engine(os.environ.get("DATABASE_URL", "sqlite:///app.db"))
+    """
+    dao = """
+    class ChartDAO:
+        def create(self, chart):
+            with self.session.begin_nested():
+                self.session.add(chart)
+    """
+    out, report = fix_project(tmp_path, {"app/db.py": db, "app/daos/chart.py": dao}, unsafe=False)
+    fixed = out["app/db.py"]
+    assert "from sqlalchemy import create_engine, event" in fixed
+    assert 'if engine.dialect.name == "sqlite":\n    @event.listens_for(engine, "connect")' in fixed
+    assert fixed.count("listens_for") == 2
+    ast.parse(fixed)
+    again, _ = fix_project(tmp_path / "again", {"app/db.py": fixed, "app/daos/chart.py": dao}, unsafe=False)
+    assert again["app/db.py"] == fixed
+
+
+def test_no_listeners_without_nested_units_of_work(tmp_path):
+    db = 'from sqlalchemy import create_engine\n\nengine = create_engine("sqlite:///app.db")\n'
+    out, _ = fix_project(tmp_path, {"app/db.py": db})
+    assert out["app/db.py"] == db
