@@ -26,12 +26,12 @@ class ProjectIndex:
         self.callers: Dict[FunctionKey, List[Tuple[FunctionKey, CallSite]]] = {}
         #: method name -> call sites passing `commit=` whose target could not be resolved
         self.unresolved_commit_calls: Dict[str, List[Tuple[str, Position]]] = {}
-        self.call_targets: Dict[Tuple[str, Position], Tuple[FunctionKey, ...]] = {}
+        self.call_targets: Dict[Tuple[str, Tuple[Position, Position]], Tuple[FunctionKey, ...]] = {}
         for summary in self.files.values():
             for info in summary.functions.values():
                 for site in info.calls:
                     targets = self.resolve_call(summary, info, site)
-                    self.call_targets[(summary.path, site.position)] = targets
+                    self.call_targets[(summary.path, site.span)] = targets
                     for target in targets:
                         self.callers.setdefault(target, []).append(((summary.path, info.qualname), site))
                     if not targets and site.commit_keyword is not None:
@@ -152,7 +152,7 @@ class Kept:
 class FixPlan:
     nested: Dict[str, Set[str]] = field(default_factory=dict)
     drop_flag: Dict[str, Set[str]] = field(default_factory=dict)
-    drop_keywords: Dict[str, Set[Position]] = field(default_factory=dict)
+    drop_keywords: Dict[str, Set[Tuple[Position, Position]]] = field(default_factory=dict)
     decorate: Dict[str, Set[str]] = field(default_factory=dict)
     #: non-DAO helpers whose own commit/rollback go, because a unit of work covers them
     strip: Dict[str, Set[str]] = field(default_factory=dict)
@@ -190,8 +190,13 @@ class Coverage:
             return f"{_describe(key)} (call cycle or call chain too deep)"
         callers = self.index.callers.get(key, [])
         needs: Set[FunctionKey] = set()
-        if not callers:
-            result: Optional[str] = f"{_describe(key)} has no call site in the checked paths"
+        info = self.index.function(key)
+        if not callers and info is not None and info.in_dao:
+            # A DAO method is never an entry point: with no call site in the checked
+            # paths, no call path exists there that could lose a write.
+            result: Optional[str] = None
+        elif not callers:
+            result = f"{_describe(key)} has no call site in the checked paths (an entry point: declare it a boundary)"
         else:
             result = None
             for caller_key, site in callers:
@@ -221,7 +226,7 @@ class Coverage:
         if reason is None:
             needs |= self.boundaries.get(caller_key, set())
             return None
-        return f"{reason} -> {line}" if "has no call site" not in reason else f"{line} in {_describe(caller_key)}, which has no covered caller"
+        return f"{reason} -> {line}"
 
 
 def plan_fixes(
@@ -325,19 +330,14 @@ def _plan_flags(index: ProjectIndex, plan: FixPlan) -> None:
                     break
     for path, qualname in candidates:
         plan.drop_flag.setdefault(path, set()).add(qualname)
-    for (path, position), targets in index.call_targets.items():
-        if targets and all(t in candidates for t in targets):
-            info = _site_at(index, path, position)
-            if info is not None and info.commit_keyword is not None:
-                plan.drop_keywords.setdefault(path, set()).add(position)
-
-
-def _site_at(index: ProjectIndex, path: str, position: Position) -> Optional[CallSite]:
-    for info in index.files[path].functions.values():
-        for site in info.calls:
-            if site.position == position:
-                return site
-    return None
+    for path, summary in index.files.items():
+        for info in summary.functions.values():
+            for site in info.calls:
+                if site.commit_keyword is None:
+                    continue
+                targets = index.call_targets.get((path, site.span), ())
+                if targets and all(t in candidates for t in targets):
+                    plan.drop_keywords.setdefault(path, set()).add(site.span)
 
 
 def _targets_at(index: ProjectIndex, path: str, info: FunctionInfo, argument: Position) -> Tuple[FunctionKey, ...]:
@@ -349,4 +349,4 @@ def _targets_at(index: ProjectIndex, path: str, info: FunctionInfo, argument: Po
                 best = site
     if best is None:
         return ()
-    return index.call_targets.get((path, best.position), ())
+    return index.call_targets.get((path, best.span), ())

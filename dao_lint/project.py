@@ -40,6 +40,11 @@ class CallSite:
     position: Position
     commit_keyword: Optional[str]  # source of the `commit=` argument, if any
     covered_here: bool  # inside `with session.begin():`, or a session commit follows in the function
+    end: Position = (0, 0)  # where the call ends: `f()` and `f().g()` start at the same place
+
+    @property
+    def span(self) -> Tuple[Position, Position]:
+        return (self.position, self.end)
 
 
 @dataclass
@@ -110,6 +115,7 @@ class Summarizer(BatchableCSTVisitor):
         self.commit_ifs: Set[int] = set()  # `if commit:` tests
         self.forward_values: Set[int] = set()  # `commit=commit` arguments
         self.not_values: Set[int] = set()  # parameter names, keywords, attributes
+        self.accepted_ifs: Set[int] = set()  # `if commit: rollback()` in handlers that re-raise
 
     @property
     def current(self) -> FunctionInfo:
@@ -184,7 +190,7 @@ class Summarizer(BatchableCSTVisitor):
         if info.commits:
             last = max(info.commits)
             info.calls = [
-                CallSite(c.kind, c.target, c.method, c.position, c.commit_keyword, c.covered_here or c.position < last)
+                CallSite(c.kind, c.target, c.method, c.position, c.commit_keyword, c.covered_here or c.position < last, c.end)
                 for c in info.calls
             ]
 
@@ -211,9 +217,28 @@ class Summarizer(BatchableCSTVisitor):
                 if use is not None and use.action is Action.BEGIN:
                     self.begin_depth[-1] -= 1
 
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        # `if commit: session.rollback()` before a `raise`: the nested rewrite removes it
+        statements = list(getattr(node.body, "body", ()))
+        for number, statement in enumerate(statements):
+            if (
+                isinstance(statement, cst.If)
+                and isinstance(statement.test, cst.Name)
+                and statement.test.value == "commit"
+                and statement.orelse is None
+                and _commit_only(statement.body, self, Action.ROLLBACK)
+                and any(
+                    isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, cst.Raise) for x in s.body)
+                    for s in statements[number + 1 :]
+                )
+            ):
+                self.accepted_ifs.add(id(statement))
+
     def visit_If(self, node: cst.If) -> None:
         if isinstance(node.test, cst.Name) and node.test.value == "commit":
             self.commit_ifs.add(id(node.test))
+            if id(node) in self.accepted_ifs:
+                return
             if not _commit_only(node.body, self) or node.orelse is not None:
                 self.current.commit_other_use = True
 
@@ -228,11 +253,14 @@ class Summarizer(BatchableCSTVisitor):
         self.not_values.add(id(node.name))
 
     def visit_Arg(self, node: cst.Arg) -> None:
+        forwards = isinstance(node.value, cst.Name) and node.value.value == "commit" and not node.star
         if node.keyword is not None and node.keyword.value == "commit":
             self.not_values.add(id(node.keyword))
-            if isinstance(node.value, cst.Name) and node.value.value == "commit":
-                self.forward_values.add(id(node.value))
-                self.current.commit_forwards.append(self.pos(node))
+        elif node.keyword is not None or not forwards:
+            return
+        if forwards:  # `commit=commit`, or `commit` passed on by position
+            self.forward_values.add(id(node.value))
+            self.current.commit_forwards.append(self.pos(node))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.not_values.add(id(node.attr))
@@ -255,9 +283,18 @@ class Summarizer(BatchableCSTVisitor):
         for arg in node.args:
             if arg.keyword is not None and arg.keyword.value == "commit":
                 keyword = cst.Module([]).code_for_node(arg.value)
+            elif arg.keyword is None and not arg.star and isinstance(arg.value, cst.Name) and arg.value.value == "commit":
+                keyword = "commit"  # the flag passed on by position
         covered = self.begin_depth[-1] > 0
         func = node.func
         position = self.pos(node)
+        end = self.get_metadata(PositionProvider, node).end
+        site = self._site(node, func, position, keyword, covered)
+        return None if site is None else CallSite(
+            site.kind, site.target, site.method, site.position, site.commit_keyword, site.covered_here, (end.line, end.column)
+        )
+
+    def _site(self, node: cst.Call, func: cst.BaseExpression, position: Position, keyword, covered):  # noqa: ANN001, ANN202
         if isinstance(func, cst.Name):
             target = qualify(func.value, self.imports) or func.value
             return CallSite("name", target, func.value, position, keyword, covered)
@@ -296,7 +333,7 @@ class Summarizer(BatchableCSTVisitor):
         )
 
 
-def _commit_only(block: cst.BaseSuite, summarizer: "Summarizer") -> bool:
+def _commit_only(block: cst.BaseSuite, summarizer: "Summarizer", action: Action = Action.COMMIT) -> bool:
     """The block holds nothing but session commits (what an `if commit:` branch should hold)."""
     if not isinstance(block, cst.IndentedBlock):
         block_body = getattr(block, "body", ())
@@ -313,7 +350,7 @@ def _commit_only(block: cst.BaseSuite, summarizer: "Summarizer") -> bool:
             if not isinstance(call, cst.Call):
                 return False
             use = summarizer.get_metadata(SessionFacts, call, None)
-            if use is None or use.action is not Action.COMMIT:
+            if use is None or use.action is not action:
                 return False
     return True
 

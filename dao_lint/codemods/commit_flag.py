@@ -11,22 +11,23 @@ from ..analysis import DaoFacts, FileContext, FileContextProvider
 __all__ = ["drop_commit_keywords", "drop_commit_parameters"]
 
 Position = Tuple[int, int]
+Span = Tuple[Position, Position]
 
 
 class _DropKeywords(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, positions: Set[Position]) -> None:
+    def __init__(self, positions: Set[Span]) -> None:
         super().__init__()
         self.positions = positions
         self.dropped = 0
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        start = self.get_metadata(PositionProvider, original_node).start
-        if (start.line, start.column) not in self.positions:
+        where = self.get_metadata(PositionProvider, original_node)
+        if ((where.start.line, where.start.column), (where.end.line, where.end.column)) not in self.positions:
             return updated_node
         args = list(updated_node.args)
-        kept = [a for a in args if not (a.keyword is not None and a.keyword.value == "commit")]
+        kept = [a for a in args if not _is_commit_argument(a)]
         if len(kept) == len(args):
             return updated_node
         self.dropped += len(args) - len(kept)
@@ -36,12 +37,40 @@ class _DropKeywords(cst.CSTTransformer):
         return updated_node.with_changes(args=kept)
 
 
-def drop_commit_keywords(module: cst.Module, positions: Set[Position]) -> Tuple[cst.Module, int]:
-    """Remove `commit=` from the calls starting at `positions` (of this module's source)."""
+def _is_commit_argument(arg: cst.Arg) -> bool:
+    """`commit=...`, or the caller's own `commit` flag passed on by position."""
+    if arg.keyword is not None:
+        return arg.keyword.value == "commit"
+    return not arg.star and isinstance(arg.value, cst.Name) and arg.value.value == "commit"
+
+
+def drop_commit_keywords(module: cst.Module, positions: Set[Span]) -> Tuple[cst.Module, int]:
+    """Remove `commit=` from the calls spanning `positions` (start, end) of this module's source."""
     if not positions:
         return module, 0
     transformer = _DropKeywords(positions)
     return MetadataWrapper(module).visit(transformer), transformer.dropped
+
+
+def _uses_name(node: cst.CSTNode, name: str) -> bool:
+    """`name` is read as a variable somewhere under `node` (not as an attribute or keyword)."""
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                found.append(node)
+
+    node.visit(Finder())
+    return bool(found)
 
 
 def _only_commits(suite: cst.BaseSuite) -> bool:
@@ -86,6 +115,8 @@ class _DropParameter(cst.CSTTransformer):
                 changes[group] = kept
         if not changes:
             return updated_node
+        if _uses_name(updated_node.body, "commit"):
+            return original_node  # the flag is still read somewhere: removing it would break the code
         new_params = params.with_changes(**changes)
         if not new_params.kwonly_params and isinstance(new_params.star_arg, cst.ParamStar):
             new_params = new_params.with_changes(star_arg=cst.MaybeSentinel.DEFAULT)

@@ -113,6 +113,15 @@ class NestedSessionRewrite(cst.CSTTransformer):
         node.visit(Finder())
         return bool(found)
 
+    def _guarded_rollback(self, statement: cst.BaseStatement) -> Optional[Tuple[cst.Call, bool]]:
+        """`if commit: session.rollback()`: a rollback behind a side-effect-free test."""
+        if not isinstance(statement, cst.If) or statement.orelse is not None or not _pure_test(statement.test):
+            return None
+        body = statement.body
+        if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1:
+            return None
+        return self._statement_call(body.body[0], Action.ROLLBACK)
+
     def _is_nested_block(self, statement: cst.BaseStatement) -> bool:
         # structural on purpose: blocks this rewrite just made have no metadata
         if not isinstance(statement, cst.With):
@@ -235,7 +244,7 @@ class NestedSessionRewrite(cst.CSTTransformer):
                 kept: List[cst.BaseStatement] = []
                 statements = list(handler_body.body)
                 for number, inner in enumerate(statements):
-                    rollback = self._statement_call(inner, Action.ROLLBACK)
+                    rollback = self._statement_call(inner, Action.ROLLBACK) or self._guarded_rollback(inner)
                     if rollback is not None and _raises(statements[number + 1 :]):
                         call, awaited = rollback
                         self.rollbacks += 1

@@ -261,14 +261,29 @@ NOOPS = [
                 db.session.commit()
         """,
         id="not-a-dao",
+        marks=pytest.mark.path("app/forms.py"),
     ),
 ]
 
 
 @pytest.mark.parametrize("code", NOOPS)
-def test_noop(tmp_path, code):
-    result, _ = fix_one(tmp_path, code, caller=CALLER)
+def test_noop(tmp_path, code, request):
+    marker = request.node.get_closest_marker("path")
+    path = marker.args[0] if marker else "app/daos/x.py"
+    result, _ = fix_one(tmp_path, code, path=path, caller=CALLER)
     assert result == dedent(code)
+
+
+def test_a_dao_method_nobody_calls_is_rewritten(tmp_path):
+    code = """
+    class ChartDAO(BaseDAO):
+        @classmethod
+        def unused(cls, chart):
+            db.session.add(chart)
+            db.session.commit()
+    """
+    result, report = fix_one(tmp_path, code)
+    assert "begin_nested" in result and report.kept == []
 
 
 def test_commit_without_a_covered_caller_stays_and_is_reported(tmp_path):
