@@ -1,0 +1,156 @@
+"""`dao-lint fix` never loses a byte: encodings, BOM, newlines, modes, --diff, races, bad files."""
+import os
+import stat
+
+import pytest
+from click.testing import CliRunner
+
+from dao_lint.cli import cli
+
+DAO = (
+    "class ChartDAO:\n"
+    "    @classmethod\n"
+    "    def create(cls, chart):\n"
+    "        db.session.add(chart)  # naïve comment\n"
+    "        db.session.commit()\n"
+)
+FIXED = (
+    "class ChartDAO:\n"
+    "    @classmethod\n"
+    "    def create(cls, chart):\n"
+    "        with db.session.begin_nested():\n"
+    "            db.session.add(chart)  # naïve comment\n"
+)
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def project(in_tmp):
+    (in_tmp / "app" / "daos").mkdir(parents=True)
+    return in_tmp
+
+
+def test_fix_rewrites_and_a_second_run_is_a_no_op(project):
+    target = project / "app" / "daos" / "chart.py"
+    target.write_text(DAO, encoding="utf-8")
+    result = run("fix", "app")
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8") == FIXED
+    assert "fixed: DAO101 x1 in 1 file(s)" in result.output and "no findings left" in result.output
+    again = run("fix", "app", "--diff")
+    assert again.exit_code == 0 and "nothing in 0 file(s)" in again.output
+
+
+def test_diff_writes_nothing_and_exits_1(project):
+    target = project / "app" / "daos" / "chart.py"
+    target.write_text(DAO)
+    before = os.stat(target)
+    result = run("fix", "app", "--diff")
+    assert result.exit_code == 1
+    assert "-        db.session.commit()" in result.output
+    assert "+        with db.session.begin_nested():" in result.output
+    assert result.output.index("--- a/app/daos/chart.py") < result.output.index("+++ b/app/daos/chart.py")
+    assert target.read_text() == DAO
+    assert os.stat(target).st_mtime_ns == before.st_mtime_ns
+    assert sorted(os.listdir(target.parent)) == ["chart.py"]  # no temporary files left
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda text: text.encode("utf-8"), id="utf-8"),
+        pytest.param(lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"), id="bom"),
+        pytest.param(lambda text: text.replace("\n", "\r\n").encode("utf-8"), id="crlf"),
+        pytest.param(lambda text: ("# -*- coding: latin-1 -*-\n" + text).encode("latin-1"), id="latin-1"),
+    ],
+)
+def test_encoding_bom_and_newlines_are_kept(project, encode):
+    target = project / "app" / "daos" / "chart.py"
+    target.write_bytes(encode(DAO))
+    assert run("fix", "app").exit_code == 0
+    assert target.read_bytes() == encode(FIXED)
+
+
+def test_permissions_are_kept(project):
+    target = project / "app" / "daos" / "chart.py"
+    target.write_text(DAO)
+    os.chmod(target, 0o750)
+    assert run("fix", "app").exit_code == 0
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o750
+    assert target.read_text() == FIXED
+
+
+def test_files_with_syntax_errors_are_not_touched(project):
+    broken = project / "app" / "daos" / "broken.py"
+    broken.write_text("class ChartDAO:\n    def create(cls:\n        db.session.commit()\n")
+    good = project / "app" / "daos" / "chart.py"
+    good.write_text(DAO)
+    result = run("fix", "app")
+    assert broken.read_text().startswith("class ChartDAO:\n    def create(cls:")
+    assert good.read_text() == FIXED
+    assert "app/daos/broken.py: skipped: does not parse; not touched" in result.output
+
+
+def test_a_file_changed_on_disk_meanwhile_is_not_overwritten(project, monkeypatch):
+    from dao_lint import fixer
+
+    target = project / "app" / "daos" / "chart.py"
+    target.write_text(DAO)
+    original = fixer._fix_one
+
+    def edit_then_fix(item):
+        target.write_text(DAO + "# edited by someone else\n")
+        return original(item)
+
+    monkeypatch.setattr(fixer, "_fix_one", edit_then_fix)
+    result = run("fix", "app", "--jobs", "1")
+    assert result.exit_code == 2
+    assert "changed on disk while fixing; not touched" in result.output
+    assert target.read_text().endswith("# edited by someone else\n")
+
+
+def test_rewrites_that_do_not_converge_leave_the_file_alone(project, monkeypatch):
+    from dao_lint import fixer
+
+    target = project / "app" / "daos" / "chart.py"
+    target.write_text(DAO)
+
+    def grow(module, engines, literal):
+        import libcst as cst
+
+        return module.with_changes(body=[*module.body, cst.parse_statement("x = 1\n")]), ["x"]
+
+    monkeypatch.setattr(fixer, "add_sqlite_listeners", grow)
+    original = fixer._transform
+
+    def transform(source, path, config, plan):
+        plan.sqlite[path] = {"engine"}
+        return original(source, path, config, plan)
+
+    monkeypatch.setattr(fixer, "_transform", transform)
+    result = run("fix", "app", "--jobs", "1")
+    assert result.exit_code == 2
+    assert "did not converge" in result.output
+    assert target.read_text() == DAO
+
+
+def test_a_fix_that_would_not_compile_is_refused(project, monkeypatch):
+    from dao_lint import fixer
+
+    target = project / "app" / "daos" / "chart.py"
+    target.write_text(DAO)
+    monkeypatch.setattr(fixer, "_transform", lambda source, path, config, plan: (b"def broken(:\n", {}))
+    result = run("fix", "app", "--jobs", "1")
+    assert result.exit_code == 2
+    assert "would not parse" in result.output
+    assert target.read_text() == DAO
+
+
+def test_select_and_ignore_limit_the_fixes(project):
+    target = project / "app" / "daos" / "chart.py"
+    target.write_text(DAO)
+    assert run("fix", "app", "--ignore", "DAO101", "--diff").exit_code == 0
+    assert run("fix", "app", "--select", "DAO101", "--diff").exit_code == 1
