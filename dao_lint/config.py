@@ -77,6 +77,8 @@ class Config:
     boundaries: Tuple[str, ...] = ("**/commands/**::*.run",)
     transaction_decorator: Optional[str] = None
     action_verbs: Tuple[Tuple[str, str], ...] = DEFAULT_ACTION_VERBS
+    #: `[tool.dao-lint.rename]`: "ChartDAO.save" = "create" renames a DAO method (DAO301 fix)
+    rename: Tuple[Tuple[str, str], ...] = ()
 
     def relpath(self, path: str) -> str:
         """`path` relative to the configuration root, POSIX style (absolute if outside)."""
@@ -150,6 +152,7 @@ _KEYS: Mapping[str, Tuple[str, str]] = {
     "boundaries": ("boundaries", "boundaries"),
     "transaction-decorator": ("transaction_decorator", "str"),
     "action-verbs": ("action_verbs", "verbs"),
+    "rename": ("rename", "rename"),
 }
 
 
@@ -202,6 +205,18 @@ def _convert(kind: str, value: object, where: str) -> object:
         ):
             raise ConfigError(f"{where}: expected a table of verb = \"crud word\"")
         return tuple(sorted((k.lower(), v) for k, v in value.items()))
+    if kind == "rename":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table of \"Class.method\" = \"new_name\"")
+        out = []
+        for old, new in value.items():
+            parts = old.split(".") if isinstance(old, str) else []
+            if len(parts) != 2 or not all(p.isidentifier() for p in parts):
+                raise ConfigError(f"{where}: {old!r} is not \"Class.method\"")
+            if not isinstance(new, str) or not new.isidentifier():
+                raise ConfigError(f"{where}: {old!r} = {new!r}: the new name must be an identifier")
+            out.append((old, new))
+        return tuple(sorted(out))
     if kind == "per-file":
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table of glob = [codes]")

@@ -17,7 +17,8 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from .analysis import FileContext
-from .codemods.commit_flag import drop_commit_keywords, drop_commit_parameters
+from .codemods.call_sites import edit_call_sites
+from .codemods.commit_flag import drop_commit_parameters
 from .codemods.nested_session import rewrite_nested
 from .codemods.sqlite_savepoint import add_sqlite_listeners
 from .codemods.transaction_boundary import decorate_boundaries
@@ -95,8 +96,16 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple
     module = cst.parse_module(source)
     context = FileContext.for_path(path, config)
     edits: Counter = Counter()
-    module, dropped = drop_commit_keywords(module, plan.drop_keywords.get(path, set()))
+    # edits located by position first, while positions still match the indexed source
+    module, dropped, renamed = edit_call_sites(
+        module,
+        context,
+        plan.drop_keywords.get(path, set()),
+        plan.rename_calls.get(path, {}),
+        plan.rename_defs.get(path, {}),
+    )
     edits["DAO103"] += dropped
+    edits["DAO301"] += renamed
     previous = None
     for _ in range(MAX_ROUNDS):
         module, commits, rollbacks = rewrite_nested(module, context, plan.nested.get(path, set()))
@@ -190,7 +199,7 @@ def fix_files(
     # one plan per configuration would be more exact; projects have one configuration
     config = files[0][1] if files else Config()
     enabled = config.enabled_codes()
-    plan = plan_fixes(index, enabled, unsafe, config.transaction_decorator)
+    plan = plan_fixes(index, enabled, unsafe, config.transaction_decorator, config.rename)
     plan.sqlite_literal = {
         path: {name for name, (_, literal, _) in summary.sqlite_engines.items() if literal}
         for path, summary in index.files.items()

@@ -158,13 +158,16 @@ class FixPlan:
     strip: Dict[str, Set[str]] = field(default_factory=dict)
     sqlite: Dict[str, Set[str]] = field(default_factory=dict)
     sqlite_literal: Dict[str, Set[str]] = field(default_factory=dict)  # engines with a plain sqlite URL
+    #: DAO301 renames: path -> {qualname of the method: new name}, and call spans -> new name
+    rename_defs: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    rename_calls: Dict[str, Dict[Tuple[Position, Position], str]] = field(default_factory=dict)
     kept: List[Kept] = field(default_factory=list)
     decorator: Optional[str] = None
     decorator_called: bool = False
 
     def paths(self) -> Set[str]:
         found: Set[str] = set()
-        for table in (self.nested, self.drop_flag, self.drop_keywords, self.decorate, self.strip, self.sqlite):
+        for table in (self.nested, self.drop_flag, self.drop_keywords, self.decorate, self.strip, self.sqlite, self.rename_defs, self.rename_calls):
             found |= {p for p, items in table.items() if items}
         return found
 
@@ -234,6 +237,7 @@ def plan_fixes(
     enabled: FrozenSet[str],
     unsafe: bool,
     decorator: Optional[str],
+    renames: Tuple[Tuple[str, str], ...] = (),
 ) -> FixPlan:
     """The project-wide edits `fix` will make, and the findings it keeps with reasons."""
     plan = FixPlan(decorator=decorator)
@@ -286,6 +290,9 @@ def plan_fixes(
                             plan.kept.append(Kept("DAO105", path, position, qualname, f"not every caller has a unit of work: {reason}"))
         for path, qualname in needed_boundaries:
             plan.decorate.setdefault(path, set()).add(qualname)
+
+    if unsafe and renames and "DAO301" in enabled:
+        _plan_renames(index, plan, renames)
 
     if "DAO112" in enabled:
         uses_nested = bool(plan.nested) or any(s.uses_begin_nested for s in index.files.values())
@@ -350,3 +357,55 @@ def _targets_at(index: ProjectIndex, path: str, info: FunctionInfo, argument: Po
     if best is None:
         return ()
     return index.call_targets.get((path, best.span), ())
+
+
+def _subclasses(index: ProjectIndex, path: str, name: str) -> List[Tuple[str, str]]:
+    """Classes of the project deriving (directly or not) from (path, name)."""
+    found: List[Tuple[str, str]] = []
+    frontier = [(path, name)]
+    seen = set(frontier)
+    while frontier:
+        target = frontier.pop()
+        for summary in index.files.values():
+            for class_name, info in summary.classes.items():
+                for base in info.bases:
+                    resolved = index.resolve_symbol(summary, base)
+                    if resolved is None and base in summary.classes:
+                        resolved = ("class", summary.path, base)
+                    if resolved and resolved[0] == "class" and (resolved[1], resolved[2]) == target:
+                        key = (summary.path, class_name)
+                        if key not in seen:
+                            seen.add(key)
+                            found.append(key)
+                            frontier.append(key)
+    return found
+
+
+def _plan_renames(index: ProjectIndex, plan: FixPlan, renames: Tuple[Tuple[str, str], ...]) -> None:
+    """Rename configured DAO methods and every call site that resolves to them."""
+    for old, new in renames:
+        class_name, method = old.split(".")
+        definitions = [
+            (path, summary) for path, summary in sorted(index.files.items())
+            if class_name in summary.classes and method in summary.classes[class_name].methods
+        ]
+        if not definitions:
+            plan.kept.append(Kept("DAO301", "", (0, 0), old, "no such method in the checked paths"))
+            continue
+        for path, summary in definitions:
+            info = summary.functions.get(f"{class_name}.{method}")
+            position = info.position if info else (0, 0)
+            if new in summary.classes[class_name].methods:
+                plan.kept.append(Kept("DAO301", path, position, old, f"`{class_name}` already has a `{new}`"))
+                continue
+            overriding = [
+                f"{p}::{c}" for p, c in _subclasses(index, path, class_name)
+                if method in index.files[p].classes[c].methods or new in index.files[p].classes[c].methods
+            ]
+            if overriding:
+                plan.kept.append(Kept("DAO301", path, position, old, f"subclasses define `{method}` or `{new}` too: {', '.join(overriding)}"))
+                continue
+            key = (path, f"{class_name}.{method}")
+            plan.rename_defs.setdefault(path, {})[key[1]] = new
+            for caller_key, site in index.callers.get(key, []):
+                plan.rename_calls.setdefault(caller_key[0], {})[site.span] = new

@@ -1,55 +1,14 @@
-"""DAO103: drop a DAO's `commit` parameter, its `if commit:` branch, and `commit=` arguments."""
+"""DAO103: drop a DAO's `commit` parameter and its `if commit:` branch (arguments: call_sites)."""
 from __future__ import annotations
 
 from typing import List, Set, Tuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper
 
 from ..analysis import DaoFacts, FileContext, FileContextProvider
 
-__all__ = ["drop_commit_keywords", "drop_commit_parameters"]
-
-Position = Tuple[int, int]
-Span = Tuple[Position, Position]
-
-
-class _DropKeywords(cst.CSTTransformer):
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self, positions: Set[Span]) -> None:
-        super().__init__()
-        self.positions = positions
-        self.dropped = 0
-
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        where = self.get_metadata(PositionProvider, original_node)
-        if ((where.start.line, where.start.column), (where.end.line, where.end.column)) not in self.positions:
-            return updated_node
-        args = list(updated_node.args)
-        kept = [a for a in args if not _is_commit_argument(a)]
-        if len(kept) == len(args):
-            return updated_node
-        self.dropped += len(args) - len(kept)
-        if kept and args[-1] not in kept:
-            # the removed argument was last: the new last one takes its comma (or none)
-            kept[-1] = kept[-1].with_changes(comma=args[-1].comma)
-        return updated_node.with_changes(args=kept)
-
-
-def _is_commit_argument(arg: cst.Arg) -> bool:
-    """`commit=...`, or the caller's own `commit` flag passed on by position."""
-    if arg.keyword is not None:
-        return arg.keyword.value == "commit"
-    return not arg.star and isinstance(arg.value, cst.Name) and arg.value.value == "commit"
-
-
-def drop_commit_keywords(module: cst.Module, positions: Set[Span]) -> Tuple[cst.Module, int]:
-    """Remove `commit=` from the calls spanning `positions` (start, end) of this module's source."""
-    if not positions:
-        return module, 0
-    transformer = _DropKeywords(positions)
-    return MetadataWrapper(module).visit(transformer), transformer.dropped
+__all__ = ["drop_commit_parameters"]
 
 
 def _uses_name(node: cst.CSTNode, name: str) -> bool:

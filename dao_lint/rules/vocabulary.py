@@ -36,8 +36,10 @@ class ActionMethodName(Rule):
     name = "action-method-name"
     seed = "R2"
     message = "DAO method `{method}` is named for the action `{verb}`; name it for what it does to the data: {crud}"
+    fix_title = "Rename the method and its resolved call sites, as mapped in `[tool.dao-lint.rename]`"
+    fix_safety = "unsafe"
     needs = (DaoFacts,)
-    options = ("action-verbs",)
+    options = ("action-verbs", "rename")
     valid = [
         Valid(
             """
@@ -81,6 +83,31 @@ class ActionMethodName(Rule):
             path="app/daos/chart_owners.py",
             expect="DAO301 at 1:5",
             title="module-level DAO function",
+        ),
+        Invalid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def save(cls, chart):
+                    return chart
+
+
+            def duplicate_chart(chart):
+                return ChartDAO.save(chart.copy())
+            """,
+            expect="DAO301 at 3:9",
+            options={"rename": {"ChartDAO.save": "create"}},
+            title="renamed through the configuration",
+            after="""
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def create(cls, chart):
+                    return chart
+
+
+            def duplicate_chart(chart):
+                return ChartDAO.create(chart.copy())
+            """,
         ),
     ]
 

@@ -197,3 +197,52 @@ def test_no_listeners_without_nested_units_of_work(tmp_path):
     db = 'from sqlalchemy import create_engine\n\nengine = create_engine("sqlite:///app.db")\n'
     out, _ = fix_project(tmp_path, {"app/db.py": db})
     assert out["app/db.py"] == db
+
+
+def test_rename_follows_resolved_call_sites_across_modules(tmp_path):
+    dao = """
+    class ChartDAO:
+        @classmethod
+        def save(cls, chart):
+            return chart
+
+        @classmethod
+        def save_all(cls, charts):
+            return [cls.save(c) for c in charts]
+    """
+    caller = """
+    from app.daos.chart import ChartDAO as Charts
+
+
+    def run(chart, form):
+        form.save()  # not a DAO: untouched
+        return Charts.save(chart)
+    """
+    out, report = fix_project(
+        tmp_path, {"app/daos/chart.py": dao, "app/views.py": caller}, options={"rename": {"ChartDAO.save": "create"}}
+    )
+    assert "def create(cls, chart):" in out["app/daos/chart.py"]
+    assert "cls.create(c)" in out["app/daos/chart.py"]
+    assert "return Charts.create(chart)" in out["app/views.py"] and "form.save()" in out["app/views.py"]
+    safe, _ = fix_project(
+        tmp_path / "safe", {"app/daos/chart.py": dao}, options={"rename": {"ChartDAO.save": "create"}}, unsafe=False
+    )
+    assert safe["app/daos/chart.py"] == dedent(dao)
+
+
+def test_rename_is_refused_when_a_subclass_overrides_the_method(tmp_path):
+    dao = """
+    class ChartDAO:
+        @classmethod
+        def save(cls, chart):
+            return chart
+
+
+    class SliceDAO(ChartDAO):
+        @classmethod
+        def save(cls, chart):
+            return super().save(chart)
+    """
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": dao}, options={"rename": {"ChartDAO.save": "create"}})
+    assert out["app/daos/chart.py"] == dedent(dao)
+    assert any(k.code == "DAO301" and "SliceDAO" in k.reason for k in report.kept)
