@@ -47,6 +47,8 @@ def test_pyproject_without_section_is_skipped(tmp_path):
         ('action-verbs = ["save"]\n', "expected a table of verb"),
         ('per-file-ignores = {"tests/*" = ["NOPE1"]}\n', "unknown code 'NOPE1'"),
         ("select = [\n", "invalid TOML"),
+        ('rename = {"save" = "create"}\n', 'is not "Class.method"'),
+        ('rename = {"ChartDAO.save" = "not valid"}\n', "must be an identifier"),
     ],
 )
 def test_bad_values_are_one_line_errors_naming_file_and_key(tmp_path, body, message):
