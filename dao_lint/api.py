@@ -33,7 +33,7 @@ def lint_source(source: Union[str, bytes], path: str = "example.py", config: Opt
     return list(check_source(source, path, config or Config()).diagnostics)
 
 
-def lint_file(path: str, config: Config) -> FileResult:
+def lint_file(path: str, config: Config, summarize: bool = False) -> FileResult:
     """Read and check one file; a file that cannot be read is a DAO002 diagnostic."""
     shown = display_path(path)
     try:
@@ -45,7 +45,9 @@ def lint_file(path: str, config: Config) -> FileResult:
         if "DAO002" not in config.enabled_codes(path):
             return FileResult(shown)
         return FileResult(shown, (_tool(shown, "DAO002", f"cannot read file: {exc.strerror}"),))
-    result = check_source(source, path, config, project_nested=lambda: project_uses_begin_nested(config))
+    result = check_source(
+        source, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=summarize
+    )
     if shown == path:
         return result
     return FileResult(
@@ -53,6 +55,7 @@ def lint_file(path: str, config: Config) -> FileResult:
         tuple(d.__class__(shown, d.span, d.code, d.name, d.message, d.fixable, d.noqa_lines) for d in result.diagnostics),
         result.parsed,
         result.internal_errors,
+        result.summary,
     )
 
 
@@ -112,7 +115,49 @@ def collect_files(paths: Iterable[str], resolver: ConfigResolver) -> List[Tuple[
 
 
 def _check_one(item: Tuple[str, Config]) -> FileResult:
-    return lint_file(*item)
+    return lint_file(item[0], item[1], summarize=True)
+
+
+def add_project_findings(results: List[FileResult], configs: dict) -> List[FileResult]:  # noqa: ANN001
+    """Merge the cross-file findings (commits in helpers, listeners registered elsewhere)."""
+    from .crossfile import _registered_listeners, committing_functions, project_diagnostics
+    from .planning import ProjectIndex
+    from .suppress import filter_suppressed
+
+    summaries = [r.summary for r in results if r.summary is not None]
+    if not summaries:
+        return results
+    index = ProjectIndex(summaries)
+    committing = committing_functions(index)
+    listeners = _registered_listeners(index)
+    merged = []
+    for result in results:
+        summary = result.summary
+        if summary is None:
+            merged.append(result)
+            continue
+        config = configs[summary.path]
+        extra = project_diagnostics(index, summary.path, set(config.enabled_codes(summary.path)), committing, listeners)
+        if extra:
+            with open(summary.path, "rb") as handle:
+                from .engine import decode_source
+
+                text, _ = decode_source(handle.read())
+            known = {(d.code, d.span.line, d.span.column) for d in result.diagnostics}
+            extra = [
+                d.__class__(result.path, d.span, d.code, d.name, d.message)
+                for d in filter_suppressed(text, extra)
+                if (d.code, d.span.line, d.span.column) not in known
+            ]
+            diagnostics = sorted(
+                {(d.code, d.span): d for d in (*result.diagnostics, *extra)}.values(),
+                key=lambda d: (d.span.line, d.span.column, d.code),
+            )
+            result = FileResult(result.path, tuple(diagnostics), result.parsed, result.internal_errors)
+        else:
+            result = FileResult(result.path, result.diagnostics, result.parsed, result.internal_errors)
+        merged.append(result)
+    return merged
 
 
 def lint_paths(paths: Iterable[str], resolver: ConfigResolver, jobs: Optional[int] = None) -> List[FileResult]:
@@ -124,6 +169,7 @@ def lint_paths(paths: Iterable[str], resolver: ConfigResolver, jobs: Optional[in
             results = list(pool.map(_check_one, files, chunksize=max(1, len(files) // (jobs * 8))))
     else:
         results = [_check_one(item) for item in files]
+    results = add_project_findings(results, dict(files))
     return sorted(results, key=lambda r: r.path)
 
 
@@ -186,3 +232,29 @@ def project_uses_begin_nested(config: Config) -> bool:
             break
     _NESTED_BY_ROOT[root] = answer
     return answer
+
+
+_PROJECTS: dict = {}
+
+
+def project_findings(path: str, config: Config) -> List[Diagnostic]:
+    """Cross-file findings for one file, with the project being its configuration root.
+
+    Used where files are checked one at a time (the flake8 plugin): the root is indexed
+    once per process, then every file asks it.
+    """
+    from .crossfile import _registered_listeners, committing_functions, project_diagnostics
+    from .planning import ProjectIndex
+
+    root = os.path.abspath(config.root)
+    if root not in _PROJECTS:
+        try:
+            files = collect_files([root], ConfigResolver())
+        except PathError:
+            files = []
+        summaries = [lint_file(p, c, summarize=True).summary for p, c in files]
+        index = ProjectIndex([s for s in summaries if s is not None])
+        _PROJECTS[root] = (index, committing_functions(index), _registered_listeners(index))
+    index, committing, listeners = _PROJECTS[root]
+    key = os.path.normpath(os.path.abspath(path))
+    return project_diagnostics(index, key, set(config.enabled_codes(path)), committing, listeners)

@@ -76,7 +76,7 @@ def _tool(path: str, code: str, message: str, line: int = 1, column: int = 0) ->
 
 def _session_tokens(config: Config) -> Tuple[str, ...]:
     names = {n.rsplit(".", 1)[-1].lower() for n in config.session_names}
-    return tuple(sorted(names | {"session", "query", "engine"}))
+    return tuple(sorted(names | {"session", "query", "engine", "commit"}))
 
 
 def _dao_tokens(config: Config) -> Tuple[str, ...]:
@@ -99,7 +99,7 @@ def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[
         rule = registry.get(code)
         if rule is None:
             continue
-        needed = has_dao if rule.requires == "dao" else has_session
+        needed = {"dao": has_dao, "session": has_session}.get(rule.requires, has_dao or has_session)
         if needed:
             chosen.append(rule)
     return chosen
@@ -121,7 +121,7 @@ def _guard(rule: Rule, errors: Dict[str, str]) -> Callable[[Callable], Callable]
     return wrap
 
 
-def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[Type[Rule]], project_nested):  # noqa: ANN001
+def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[Type[Rule]], project_nested, extra=()):  # noqa: ANN001
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FileContextProvider: context})
     rule_context = RuleContext(context.path, context.config, project_nested)
     instances = [cls(rule_context) for cls in rule_classes]
@@ -130,7 +130,7 @@ def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[
         wrap = _guard(instance, errors)
         visitors = {name: wrap(fn) for name, fn in Rule.get_visitors(instance).items()}
         instance.get_visitors = lambda visitors=visitors: visitors  # type: ignore[method-assign]
-    wrapper.visit_batched(instances)
+    wrapper.visit_batched([*instances, *extra])
     positions = wrapper.resolve(PositionProvider)
     reports: List[Tuple[Report, object]] = []
     for instance in instances:
@@ -148,6 +148,7 @@ def check_source(
     *,
     apply_noqa: bool = True,
     project_nested: Optional[Callable[[], bool]] = None,
+    summarize: bool = False,
 ) -> FileResult:
     """Check one file's content. Never raises for bad input: problems become DAO0xx diagnostics.
 
@@ -167,6 +168,8 @@ def check_source(
         text = source
     context = FileContext.for_path(path, config)
     rule_classes = rules_for(text, context, enabled)
+    if summarize and not rule_classes:
+        summarize = False  # nothing session- or DAO-like here: nothing the project needs either
     if not rule_classes and "DAO001" not in enabled:
         return FileResult(path)
     if not rule_classes:
@@ -183,21 +186,77 @@ def check_source(
             line, column, message = _syntax_error(text, path, exc)
             diagnostics.append(_tool(path, "DAO001", f"syntax error: {message}; not checked", line, column))
         return FileResult(path, tuple(diagnostics))
-    if not rule_classes:
+    if not rule_classes and not summarize:
         return FileResult(path, parsed=True)
+    summarizer = None
+    if summarize:
+        from .project import Summarizer
+
+        summarizer = Summarizer(context)
     try:
-        reports, errors = _run_rules(module, context, rule_classes, project_nested)
+        reports, errors = _run_rules(module, context, rule_classes, project_nested, (summarizer,) if summarizer else ())
     except Exception as exc:  # an analysis provider crashed: the whole file is unchecked
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         message = f"internal error in the analysis of this file ({detail}); please report it"
         return FileResult(path, (_tool(path, "DAO000", message),), parsed=True, internal_errors=1)
     for report, position in reports:
         span = Span(position.start.line, position.start.column, position.end.line, position.end.column)
-        diagnostics.append(Diagnostic(path, span, report.code, report.name, report.message))
+        diagnostics.append(Diagnostic(path, span, report.code, report.name, report.message, report.fix is not None))
     for code, detail in sorted(errors.items()):
         message = f"internal error in rule {code} ({registry[code].name}): {detail}; please report it"
         diagnostics.append(_tool(path, "DAO000", message))
     if apply_noqa:
         diagnostics = filter_suppressed(text, diagnostics)
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column, d.code))
-    return FileResult(path, tuple(diagnostics), parsed=True, internal_errors=len(errors))
+    summary = None
+    if summarizer is not None:
+        from .project import finish_summary
+
+        summary = finish_summary(summarizer, text)
+    return FileResult(path, tuple(diagnostics), parsed=True, internal_errors=len(errors), summary=summary)
+
+
+def rule_fixes(module: cst.Module, path: str, config: Config, codes: FrozenSet[str]) -> List[Report]:
+    """The fixes that rules in `codes` offer for `module` (findings under `# noqa` excluded)."""
+    from .suppress import NoqaMap
+
+    context = FileContext.for_path(path, config)
+    enabled = config.enabled_codes(path) & codes
+    rule_classes = [registry[c] for c in sorted(enabled) if c in registry and registry[c].fix_title]
+    if not rule_classes:
+        return []
+    reports, errors = _run_rules(module, context, rule_classes, None)
+    if errors:
+        raise RuntimeError("; ".join(f"{code}: {detail}" for code, detail in sorted(errors.items())))
+    text = module.code
+    noqa = NoqaMap(text) if "noqa" in text.lower() else None
+    found = []
+    for report, position in reports:
+        if report.fix is None:
+            continue
+        if noqa is not None and noqa.suppresses(position.start.line, report.code):
+            continue
+        found.append(report)
+    return found
+
+
+class _ApplyFixes(cst.CSTTransformer):
+    def __init__(self, replacements: Dict[cst.CSTNode, object]) -> None:
+        super().__init__()
+        self.replacements = replacements
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # noqa: ANN201
+        if original_node in self.replacements:
+            return self.replacements[original_node]
+        return updated_node
+
+
+def apply_rule_fixes(module: cst.Module, reports: Sequence[Report]) -> cst.Module:
+    """Replace each report's target node with its fix (the first fix wins for a node)."""
+    replacements: Dict[cst.CSTNode, object] = {}
+    for report in reports:
+        target = report.fix_target if report.fix_target is not None else report.node
+        replacements.setdefault(target, report.fix)
+    if not replacements:
+        return module
+    return module.visit(_ApplyFixes(replacements))

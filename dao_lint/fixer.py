@@ -23,7 +23,7 @@ from .codemods.nested_session import rewrite_nested
 from .codemods.sqlite_savepoint import add_sqlite_listeners
 from .codemods.transaction_boundary import decorate_boundaries
 from .config import Config
-from .engine import DecodeFailure, check_source, decode_source
+from .engine import DecodeFailure, apply_rule_fixes, check_source, decode_source, rule_fixes
 from .files import write_atomic
 from .planning import FixPlan, Kept, ProjectIndex, plan_fixes
 from .project import FileSummary, summarize
@@ -68,24 +68,34 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _summarize_file(item: Tuple[str, Config]) -> Tuple[str, Optional[FileSummary], Optional[str], str]:
-    path, config = item
+def rule_fix_codes(config: Config, unsafe: bool) -> FrozenSet[str]:
+    """Enabled codes whose rules carry their own fixes (safe ones, and unsafe ones if asked)."""
+    from .rule import registry
+
+    allowed = ("safe", "unsafe") if unsafe else ("safe",)
+    return frozenset(c for c in config.enabled_codes() if c in registry and registry[c].fix_safety in allowed)
+
+
+def _summarize_file(item: Tuple[str, Config, bool]) -> Tuple[str, Optional[FileSummary], Optional[str], str, bool]:
+    path, config, unsafe = item
     try:
         with open(path, "rb") as handle:
             source = handle.read()
     except OSError as exc:
-        return path, None, f"cannot read: {exc.strerror}", ""
+        return path, None, f"cannot read: {exc.strerror}", "", False
     try:
         decode_source(source)
         module = cst.parse_module(source)
     except DecodeFailure as failure:
-        return path, None, str(failure), _digest(source)
+        return path, None, str(failure), _digest(source), False
     except Exception:  # noqa: BLE001 - a file that does not parse is never touched
-        return path, None, "does not parse; not touched", _digest(source)
+        return path, None, "does not parse; not touched", _digest(source), False
     try:
-        return path, summarize(module, path, config), None, _digest(source)
+        summary = summarize(module, path, config)
+        has_fixes = bool(rule_fixes(module, path, config, rule_fix_codes(config, unsafe)))
+        return path, summary, None, _digest(source), has_fixes
     except Exception as exc:  # an analysis crash skips the file, it never ends the run
-        return path, None, f"internal error while indexing ({type(exc).__name__}: {exc})", _digest(source)
+        return path, None, f"internal error while indexing ({type(exc).__name__}: {exc})", _digest(source), False
 
 
 def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple[bytes, Counter]:
@@ -127,6 +137,11 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple
         if engines:
             module, added = add_sqlite_listeners(module, engines, plan.sqlite_literal.get(path, set()))
             edits["DAO112"] += len(added)
+        reports = rule_fixes(module, path, config, rule_fix_codes(config, plan.unsafe))
+        if reports:
+            module = apply_rule_fixes(module, reports)
+            for report in reports:
+                edits[report.code] += 1
         code = module.bytes
         if code == previous:
             return code, +edits
@@ -189,12 +204,15 @@ def fix_files(
     step = progress("indexing", 0, len(files)) if progress else None
     summaries: List[FileSummary] = []
     digests: Dict[str, str] = {}
-    for path, summary, problem, digest in _map(_summarize_file, list(files), jobs, step):
+    with_fixes = set()
+    for path, summary, problem, digest, has_fixes in _map(_summarize_file, [(p, c, unsafe) for p, c in files], jobs, step):
         digests[path] = digest
         if summary is None:
             report.skipped.append((path, problem or "not indexed"))
         else:
             summaries.append(summary)
+            if has_fixes:
+                with_fixes.add(path)
     index = ProjectIndex(summaries)
     # one plan per configuration would be more exact; projects have one configuration
     config = files[0][1] if files else Config()
@@ -204,8 +222,9 @@ def fix_files(
         path: {name for name, (_, literal, _) in summary.sqlite_engines.items() if literal}
         for path, summary in index.files.items()
     }
+    plan.unsafe = unsafe
     report.kept = plan.kept
-    targets = sorted(plan.paths())
+    targets = sorted(plan.paths() | with_fixes)
     step = progress("fixing", 0, len(targets)) if progress else None
     work = [(path, configs[path], plan, digests[path]) for path in targets]
     report.files = _map(_fix_one, work, jobs, step)

@@ -40,10 +40,15 @@ class DaoLintPlugin:
         except ConfigError as exc:
             yield 1, 0, f"DAO000 configuration error: {exc}", type(self)
             return
-        from .api import project_uses_begin_nested
+        from .api import project_findings, project_uses_begin_nested
+        from .suppress import filter_suppressed
 
-        result = check_source(
-            "".join(self.lines), self.filename, config, project_nested=lambda: project_uses_begin_nested(config)
-        )
-        for d in result.diagnostics:
+        text = "".join(self.lines)
+        result = check_source(text, self.filename, config, project_nested=lambda: project_uses_begin_nested(config))
+        diagnostics = list(result.diagnostics)
+        if result.parsed:
+            known = {(d.code, d.span.line, d.span.column) for d in diagnostics}
+            extra = filter_suppressed(text, project_findings(self.filename, config))
+            diagnostics += [d for d in extra if (d.code, d.span.line, d.span.column) not in known]
+        for d in sorted(diagnostics, key=lambda d: (d.span.line, d.span.column, d.code)):
             yield d.span.line, d.span.column, f"{d.code} {d.message}", type(self)

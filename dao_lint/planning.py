@@ -164,6 +164,7 @@ class FixPlan:
     kept: List[Kept] = field(default_factory=list)
     decorator: Optional[str] = None
     decorator_called: bool = False
+    unsafe: bool = False
 
     def paths(self) -> Set[str]:
         found: Set[str] = set()

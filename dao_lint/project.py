@@ -14,6 +14,7 @@ from libcst import BatchableCSTVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
+from .analysis.dao import registration
 from .analysis.engines import EngineFacts
 from .analysis.names import collect_imports, dotted_name, qualify
 from .config import Config
@@ -41,6 +42,8 @@ class CallSite:
     commit_keyword: Optional[str]  # source of the `commit=` argument, if any
     covered_here: bool  # inside `with session.begin():`, or a session commit follows in the function
     end: Position = (0, 0)  # where the call ends: `f()` and `f().g()` start at the same place
+    in_loop: bool = False  # in the body of a `for`/`while` of its function
+    top_level: bool = False  # its statement sits directly in the function body
 
     @property
     def span(self) -> Tuple[Position, Position]:
@@ -68,6 +71,12 @@ class FunctionInfo:
     commit_parameter_line: int = 0
     in_test: bool = False
     boundary_module: bool = False
+    listener: Optional[str] = None  # the ORM event it listens to (decorator or event.listen here)
+    creations: List[Position] = field(default_factory=list)  # sessions it creates
+    #: every commit/rollback, on any session (a listener must not end even its own)
+    transaction_calls: List[Tuple[Position, str]] = field(default_factory=list)
+    #: direct commits that sit directly in the function body (for DAO107 across helpers)
+    top_level_commits: List[Position] = field(default_factory=list)
     #: codes whose findings here carry a `# noqa`: `fix` leaves them alone
     suppressed: Set[str] = field(default_factory=set)
 
@@ -92,6 +101,8 @@ class FileSummary:
     sqlite_engines: Dict[str, Tuple[Position, bool, bool]]
     decorator_called: Optional[bool]  # the transaction decorator is written `@d()` (True) or `@d`
     is_package: bool = False
+    #: `event.listen(target, "event", listener)` here: (qualified listener, event)
+    registrations: List[Tuple[str, str]] = field(default_factory=list)
 
 
 class Summarizer(BatchableCSTVisitor):
@@ -111,6 +122,9 @@ class Summarizer(BatchableCSTVisitor):
         self.imports: Dict[str, str] = {}
         self.engines: Dict[str, Tuple[Position, bool, bool]] = {}
         self.decorator_called: Optional[bool] = None
+        self.loops: List[int] = [0]  # per function: how many loop bodies enclose this point
+        self.blocks: List[int] = [0]  # per function: block depth (1 = the function body)
+        self.registrations: List[Tuple[str, str]] = []
         # ids of `commit` Names that are not uses of the flag's value in an unknown way
         self.commit_ifs: Set[int] = set()  # `if commit:` tests
         self.forward_values: Set[int] = set()  # `commit=commit` arguments
@@ -178,19 +192,24 @@ class Summarizer(BatchableCSTVisitor):
             commit_parameter_line=self.pos(commit_params[0])[0] if commit_params else 0,
             in_test=scope.in_test,
             boundary_module=scope.boundary_module,
+            listener=scope.listener,
         )
         self.functions[scope.qualname] = info
         self.stack.append(info)
         self.begin_depth.append(0)
+        self.loops.append(0)
+        self.blocks.append(0)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         info = self.stack.pop()
         self.begin_depth.pop()
+        self.loops.pop()
+        self.blocks.pop()
         # a call is covered here when a commit follows it in the same function
         if info.commits:
             last = max(info.commits)
             info.calls = [
-                CallSite(c.kind, c.target, c.method, c.position, c.commit_keyword, c.covered_here or c.position < last, c.end)
+                CallSite(c.kind, c.target, c.method, c.position, c.commit_keyword, c.covered_here or c.position < last, c.end, c.in_loop, c.top_level)
                 for c in info.calls
             ]
 
@@ -202,6 +221,24 @@ class Summarizer(BatchableCSTVisitor):
             if path_matches([module_glob], self.context.relpath) and name_matches([name_glob], qualname):
                 return True
         return False
+
+    def visit_For_body(self, node: cst.For) -> None:
+        self.loops[-1] += 1
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self.loops[-1] -= 1
+
+    def visit_While_body(self, node: cst.While) -> None:
+        self.loops[-1] += 1
+
+    def leave_While_body(self, node: cst.While) -> None:
+        self.loops[-1] -= 1
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.blocks[-1] += 1
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        self.blocks[-1] -= 1
 
     def visit_With(self, node: cst.With) -> None:
         for item in node.items:
@@ -268,12 +305,25 @@ class Summarizer(BatchableCSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         use = self.get_metadata(SessionFacts, node, None)
         if use is not None:
+            if use.action is Action.COMMIT:
+                self.current.transaction_calls.append((self.pos(node), "commits"))
+            elif use.action is Action.ROLLBACK:
+                self.current.transaction_calls.append((self.pos(node), "rolls back"))
             if use.action is Action.BEGIN_NESTED:
                 self.uses_begin_nested = True
             elif use.action is Action.COMMIT and use.origin is not Origin.CREATED:
                 self.current.commits.append(self.pos(node))
+                if self.blocks[-1] == 1 and self.loops[-1] == 0:
+                    self.current.top_level_commits.append(self.pos(node))
+            elif use.action is Action.CREATE:
+                self.current.creations.append(self.pos(node))
             elif use.action is Action.ROLLBACK and use.origin is not Origin.CREATED:
                 self.current.rollbacks.append(self.pos(node))
+        registered = registration(node)
+        if registered is not None:
+            target = dotted_name(registered[0])
+            if target is not None:
+                self.registrations.append((qualify(target, self.imports) or target, registered[1]))
         site = self._call_site(node)
         if site is not None:
             self.current.calls.append(site)
@@ -291,7 +341,15 @@ class Summarizer(BatchableCSTVisitor):
         end = self.get_metadata(PositionProvider, node).end
         site = self._site(node, func, position, keyword, covered)
         return None if site is None else CallSite(
-            site.kind, site.target, site.method, site.position, site.commit_keyword, site.covered_here, (end.line, end.column)
+            site.kind,
+            site.target,
+            site.method,
+            site.position,
+            site.commit_keyword,
+            site.covered_here,
+            (end.line, end.column),
+            self.loops[-1] > 0,
+            self.blocks[-1] == 1,
         )
 
     def _site(self, node: cst.Call, func: cst.BaseExpression, position: Position, keyword, covered):  # noqa: ANN001, ANN202
@@ -330,6 +388,7 @@ class Summarizer(BatchableCSTVisitor):
             sqlite_engines=engines,
             decorator_called=self.decorator_called,
             is_package=self.context.relpath.endswith("__init__.py"),
+            registrations=list(self.registrations),
         )
 
 
@@ -361,8 +420,12 @@ def summarize(module: cst.Module, path: str, config: Config) -> FileSummary:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FileContextProvider: context})
     summarizer = Summarizer(context)
     wrapper.visit_batched([summarizer])
+    return finish_summary(summarizer, module.code)
+
+
+def finish_summary(summarizer: Summarizer, text: str) -> FileSummary:
+    """The summary of a finished traversal, with `# noqa` suppressions applied."""
     summary = summarizer.summary()
-    text = module.code
     if "noqa" in text.lower():
         noqa = NoqaMap(text)
         for info in summary.functions.values():

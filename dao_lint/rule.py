@@ -76,12 +76,18 @@ class RuleContext:
 
 @dataclass(frozen=True)
 class Report:
-    """A finding before positions and suppression are resolved."""
+    """A finding before positions and suppression are resolved.
+
+    `fix` replaces `node` (or, with `fix_target`, another node such as the enclosing
+    statement) by a new node, or removes it (`cst.RemovalSentinel.REMOVE`).
+    """
 
     node: cst.CSTNode
     code: str
     name: str
     message: str
+    fix: object = None
+    fix_target: Optional[cst.CSTNode] = None
 
 
 TOOL_CODES: Tuple[ToolCode, ...] = (
@@ -107,7 +113,7 @@ class Rule(BatchableCSTVisitor):
     #: analysis providers this rule asks (see dao_lint.analysis)
     needs: ClassVar[Sequence[type]] = ()
     #: what a file needs before this rule can fire there: "session" (a session-like
-    #: token) or "dao" (DAO code); the engine skips rules, and files, that cannot match
+    #: token), "dao" (DAO code) or "any" (either); the engine skips rules, and files, that cannot match
     requires: ClassVar[str] = "session"
     #: configuration keys the rule reads (documented under "Options")
     options: ClassVar[Sequence[str]] = ()
@@ -137,9 +143,12 @@ class Rule(BatchableCSTVisitor):
         """The analysis fact `provider` attached to `node`, or `default`."""
         return self.get_metadata(provider, node, default)
 
-    def report(self, node: cst.CSTNode, **fields: object) -> None:
-        """Record a finding at `node`; `fields` fill the message template."""
-        self.reports.append(Report(node, self.code, self.name, self.message.format(**fields)))
+    def report(self, node: cst.CSTNode, fix: object = None, fix_target: Optional[cst.CSTNode] = None, **fields: object) -> None:
+        """Record a finding at `node`; `fields` fill the message template.
+
+        `fix` is the replacement for `fix_target` (default: `node`), or a RemovalSentinel.
+        """
+        self.reports.append(Report(node, self.code, self.name, self.message.format(**fields), fix, fix_target))
 
     @classmethod
     def summary(cls) -> str:

@@ -47,6 +47,8 @@ class FileResult:
     diagnostics: Tuple[Diagnostic, ...] = ()
     parsed: bool = False
     internal_errors: int = 0
+    #: the file's project summary (dao_lint.project.FileSummary) when asked for
+    summary: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def test_dao_options_change_what_is_a_dao():
 def test_test_paths_option():
     source = "def test_a():\n    db.session.commit()\n"
     assert codes(source, "checks/a.py", Config()) == ["DAO105"]
-    assert codes(source, "checks/a.py", Config(test_paths=("checks/**",))) == []
+    assert codes(source, "checks/a.py", Config(test_paths=("checks/**",))) == ["DAO901"]
 
 
 def test_boundary_options():

@@ -38,7 +38,20 @@ def test_every_rule_fires_on_the_sample_project(monkeypatch):
     from dao_lint.rule import registry
 
     codes = {code for _, _, code in _expected()}
-    assert set(registry) <= codes
+    assert {code for code, rule in registry.items() if rule.default_enabled} <= codes
+
+
+def test_opt_in_rules_stay_off_unless_selected(monkeypatch):
+    from dao_lint.rule import registry
+
+    opt_in = sorted(code for code, rule in registry.items() if not rule.default_enabled)
+    assert opt_in == ["DAO111"]
+    monkeypatch.chdir(SAMPLE)
+    default = json.loads(CliRunner().invoke(cli, ["check", ".", "--format", "json", "--jobs", "1"]).output)
+    assert not any(r["code"] in opt_in for r in default)
+    selected = CliRunner().invoke(cli, ["check", ".", "--format", "json", "--jobs", "1", "--extend-select", "DAO111"])
+    found = {(r["path"], r["line"]) for r in json.loads(selected.output) if r["code"] == "DAO111"}
+    assert found == {("blog/services/featuring.py", 13)}
 
 
 def test_parallel_run_gives_the_same_result(monkeypatch):

@@ -6,7 +6,8 @@ from dao_lint.flake8_plugin import DaoLintPlugin
 from .conftest import ROOT
 
 
-def test_flake8_plugin_reports_codes_and_positions(tmp_path):
+def test_flake8_plugin_reports_codes_and_positions(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no configuration: the project is the current directory
     lines = ["class ChartDAO:\n", "    def create(self, chart):\n", "        db.session.commit()\n"]
     found = list(DaoLintPlugin(None, lines, str(tmp_path / "a.py")).run())
     assert [(line, col, text.split()[0]) for line, col, text, _ in found] == [(3, 8, "DAO101")]
@@ -22,7 +23,8 @@ def test_flake8_plugin_reads_the_project_config(tmp_path):
     assert list(DaoLintPlugin(None, lines, str(tmp_path / "a.py")).run()) == []
 
 
-def test_flake8_plugin_is_silent_on_files_without_sessions(tmp_path):
+def test_flake8_plugin_is_silent_on_files_without_sessions(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert list(DaoLintPlugin(None, ["x = 1\n"], str(tmp_path / "a.py")).run()) == []
 
 

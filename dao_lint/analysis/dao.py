@@ -28,6 +28,11 @@ class CodeScope:
     is_async: bool = False
     is_method: bool = False  # the function is defined directly in a class body
     boundary_module: bool = False  # the module is its own unit of work (e.g. a migration)
+    #: the ORM event this function (or an enclosing one) listens to, e.g. "after_insert"
+    listener: Optional[str] = None
+    #: test roles: "fixture" (function-scoped pytest fixture), "wide-fixture" (wider scope),
+    #: "setup" / "teardown" (unittest, per test), "test", or None
+    test_role: Optional[str] = None
 
     @property
     def at_module_level(self) -> bool:
@@ -59,10 +64,12 @@ class DaoFacts(BatchableMetadataProvider[CodeScope]):
         self.dao_classes: Set[str] = set()
         self.context: Optional[FileContext] = None
         self.imports = {}
+        self.registered: dict = {}  # function name -> event, from `event.listen(X, "evt", fn)` here
 
     def visit_Module(self, node: cst.Module) -> None:
         self.context = context = self.get_metadata(FileContextProvider, node)
         self.imports = collect_imports(node)
+        self.registered = module_registrations(node)
         self.stack = [
             CodeScope(
                 qualname="",
@@ -151,10 +158,13 @@ class DaoFacts(BatchableMetadataProvider[CodeScope]):
         self.frames.append(node.name.value)
         self.class_frames.append(False)
         qualname = ".".join(self.frames)
+        listener = outer.listener or listener_event(node) or self.registered.get(node.name.value)
         scope = CodeScope(
             qualname=qualname,
             function=node,
             class_name=outer.class_name,
+            listener=listener,
+            test_role=outer.test_role or (_test_role(node, is_method) if outer.in_test else None),
             dao_class=outer.dao_class,
             in_dao=outer.in_dao,
             in_test=outer.in_test,
@@ -173,3 +183,100 @@ class DaoFacts(BatchableMetadataProvider[CodeScope]):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.set_metadata(node, self.stack[-1])
+
+
+#: ORM events whose listeners run inside someone else's flush or transaction (mapper,
+#: session, instance and attribute events); engine and pool events are not among them.
+ORM_EVENTS = frozenset(
+    {
+        "before_insert", "after_insert", "before_update", "after_update", "before_delete", "after_delete",
+        "before_flush", "after_flush", "after_flush_postexec", "before_commit", "after_commit",
+        "after_rollback", "after_soft_rollback", "after_begin", "after_transaction_create",
+        "after_transaction_end", "after_attach", "before_attach", "after_bulk_update",
+        "after_bulk_delete", "do_orm_execute", "persistent_to_deleted", "pending_to_persistent",
+        "set", "append", "remove", "bulk_replace", "init", "load", "refresh", "expire",
+    }
+)
+
+
+def _event_name(call: cst.Call) -> Optional[str]:
+    if len(call.args) < 2:
+        return None
+    value = call.args[1].value
+    if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+        name = value.evaluated_value
+        return name if name in ORM_EVENTS else None
+    return None
+
+
+def listener_event(node: cst.FunctionDef) -> Optional[str]:
+    """The ORM event of an `@event.listens_for(target, "event")` decorator, if any."""
+    for decorator in node.decorators:
+        expr = decorator.decorator
+        if isinstance(expr, cst.Call) and (dotted_name(expr.func) or "").rsplit(".", 1)[-1] == "listens_for":
+            event = _event_name(expr)
+            if event is not None:
+                return event
+    return None
+
+
+def registration(call: cst.Call) -> Optional[Tuple[cst.BaseExpression, str]]:
+    """(listener expression, event) for `event.listen(target, "event", listener)`."""
+    if (dotted_name(call.func) or "").rsplit(".", 1)[-1] != "listen" or len(call.args) < 3:
+        return None
+    event = _event_name(call)
+    return (call.args[2].value, event) if event is not None else None
+
+
+def module_registrations(module: cst.Module) -> dict:
+    """Plain function names registered as ORM listeners by `event.listen` in this module."""
+    found = {}
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            registered = registration(call)
+            if registered is not None and isinstance(registered[0], cst.Name):
+                found[registered[0].value] = registered[1]
+
+    module.visit(Finder())
+    return found
+
+
+def _test_role(node: cst.FunctionDef, is_method: bool) -> Optional[str]:
+    name = node.name.value
+    for decorator in node.decorators:
+        expr = decorator.decorator
+        call = expr if isinstance(expr, cst.Call) else None
+        target = call.func if call is not None else expr
+        if (dotted_name(target) or "").rsplit(".", 1)[-1] in ("fixture", "yield_fixture"):
+            scope = "function"
+            for arg in call.args if call is not None else ():
+                if arg.keyword is not None and arg.keyword.value == "scope" and isinstance(arg.value, cst.SimpleString):
+                    scope = str(arg.value.evaluated_value)
+            return "fixture" if scope == "function" else "wide-fixture"
+    if is_method and name in ("setUp", "asyncSetUp"):
+        return "setup"
+    if is_method and name in ("tearDown", "asyncTearDown"):
+        return "teardown"
+    if name.startswith("test"):
+        return "test"
+    return None
+
+
+def dao_call(config, call: cst.Call) -> Optional[Tuple[str, str]]:  # noqa: ANN001 - Config
+    """(DAO class name, method) for `ChartDAO.create(...)`, by the configured class globs."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+        return None
+    receiver = func.value.value
+    if name_matches(config.dao_classes, receiver) or receiver in config.dao_base_classes:
+        return receiver, func.attr.value
+    return None
+
+
+def dao_entity(dao_class: str) -> str:
+    """`User` for `UserDAO`, `UserDao` or `UserRepository`."""
+    for suffix in ("DAO", "Dao", "Repository"):
+        if dao_class.endswith(suffix) and len(dao_class) > len(suffix):
+            return dao_class[: -len(suffix)]
+    return dao_class

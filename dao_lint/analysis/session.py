@@ -32,6 +32,7 @@ class Action(enum.Enum):
     ENGINE_TRANSACTION = "engine_transaction"  # engine.begin() / engine.connect()
     WRITE = "write"
     READ = "read"
+    REFRESH = "refresh"  # refresh(), expire(), expire_all()
     OTHER = "other"
 
 
@@ -111,6 +112,9 @@ METHOD_ACTIONS: Dict[str, Action] = {
     "bulk_insert_mappings": Action.WRITE,
     "bulk_update_mappings": Action.WRITE,
     "query": Action.READ,
+    "refresh": Action.REFRESH,
+    "expire": Action.REFRESH,
+    "expire_all": Action.REFRESH,
     "scalars": Action.READ,
     "scalar": Action.READ,
 }

@@ -1,4 +1,16 @@
 """Rule families; importing this package registers every rule."""
-from . import boundary, savepoints, transactions, vocabulary
+from . import boundary, bulk, forgiveness, hygiene, orm, savepoints, sparse, testsuite, transactions, unit_of_work, vocabulary
 
-__all__ = ["boundary", "savepoints", "transactions", "vocabulary"]
+__all__ = [
+    "boundary",
+    "bulk",
+    "forgiveness",
+    "hygiene",
+    "orm",
+    "savepoints",
+    "sparse",
+    "testsuite",
+    "transactions",
+    "unit_of_work",
+    "vocabulary",
+]

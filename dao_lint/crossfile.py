@@ -1,0 +1,123 @@
+"""Findings that need the whole project: commits hidden in helpers, listeners registered elsewhere.
+
+A call to a function of the checked project that commits (directly or through further
+calls) counts as a commit for DAO101, DAO106, DAO107 and DAO108, and the message names
+it. Listeners count wherever they are registered (`event.listen(...)` in another module).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from .config import Config
+from .planning import ProjectIndex
+from .project import CallSite, FileSummary, FunctionInfo, FunctionKey, Position
+from .rule import registry
+from .types import Diagnostic, Span
+
+__all__ = ["committing_functions", "project_diagnostics", "MESSAGES"]
+
+# Message templates, owned here because only the project phase produces them; the codes,
+# names and rationale stay with the rule classes.
+MESSAGES = {
+    "DAO101": "DAO `{function}` commits through `{helper}()`; let the caller's unit of work commit",
+    "DAO106": "`{helper}()` commits, and runs on every iteration; commit once, after the loop, in the unit of work",
+    "DAO107": "`{function}` commits again here (through `{helper}()`); one unit of work commits once",
+    "DAO108": "listener `{function}` ({event}) {what}; write through the connection or session it is given and let the unit of work decide",
+}
+
+
+def _display(key: FunctionKey) -> str:
+    return key[1] or "<module>"
+
+
+def committing_functions(index: ProjectIndex) -> Dict[FunctionKey, str]:
+    """Functions that commit, directly or through calls; value: the first helper on the way."""
+    committing: Dict[FunctionKey, str] = {}
+    for path, summary in index.files.items():
+        for qualname, info in summary.functions.items():
+            if qualname and info.commits and not info.in_test:
+                committing[(path, qualname)] = qualname
+    changed = True
+    while changed:
+        changed = False
+        for path, summary in index.files.items():
+            for qualname, info in summary.functions.items():
+                key = (path, qualname)
+                if not qualname or key in committing or info.in_test:
+                    continue
+                for site in info.calls:
+                    if site.commit_keyword == "False":
+                        continue
+                    for target in index.call_targets.get((path, site.span), ()):
+                        if target in committing and target != key:
+                            committing[key] = _display(target)
+                            changed = True
+                            break
+                    if key in committing:
+                        break
+    return committing
+
+
+def _diagnostic(path: str, position: Position, end: Position, code: str, **fields: object) -> Diagnostic:
+    end = end if end != (0, 0) else position
+    span = Span(position[0], position[1], end[0], end[1])
+    return Diagnostic(path, span, code, registry[code].name, MESSAGES[code].format(**fields))
+
+
+def _registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
+    """Functions registered as ORM listeners by `event.listen(...)` in any module."""
+    found: Dict[FunctionKey, str] = {}
+    for summary in index.files.values():
+        for target, event in summary.registrations:
+            resolved = index.resolve_symbol(summary, target)
+            if resolved is not None and resolved[0] == "function":
+                found[(resolved[1], resolved[2])] = event
+    return found
+
+
+def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None) -> List[Diagnostic]:  # noqa: ANN001
+    """The cross-file findings for one file (before `# noqa` is applied)."""
+    committing = committing if committing is not None else committing_functions(index)
+    listeners = listeners if listeners is not None else _registered_listeners(index)
+    summary = index.files.get(path)
+    if summary is None:
+        return []
+    out: List[Diagnostic] = []
+    for qualname, info in summary.functions.items():
+        if info.in_test:
+            continue
+        key = (path, qualname)
+        calls: List[Tuple[CallSite, str]] = []
+        for site in info.calls:
+            if site.commit_keyword == "False":
+                continue
+            for target in index.call_targets.get((path, site.span), ()):
+                if target in committing and target != key:
+                    calls.append((site, _display(target)))
+                    break
+        listener = info.listener or listeners.get(key)
+        for site, helper in calls:
+            if "DAO101" in enabled and info.in_dao and qualname:
+                out.append(_diagnostic(path, site.position, site.end, "DAO101", function=qualname, helper=helper))
+            if "DAO106" in enabled and site.in_loop and not info.boundary_module:
+                out.append(_diagnostic(path, site.position, site.end, "DAO106", helper=helper))
+            if "DAO108" in enabled and listener:
+                out.append(_diagnostic(path, site.position, site.end, "DAO108", function=qualname, event=listener, what=f"commits through `{helper}()`"))
+        if "DAO107" in enabled and qualname and not info.boundary_module:
+            items = sorted(
+                [(p, None) for p in info.top_level_commits]
+                + [(site.position, (site, helper)) for site, helper in calls if site.top_level and not site.in_loop]
+            )
+            for number, (position, item) in enumerate(items[1:], 1):
+                earlier_direct = any(other is None for _, other in items[:number])
+                if item is not None:
+                    site, helper = item
+                    out.append(_diagnostic(path, site.position, site.end, "DAO107", function=qualname, helper=helper))
+                elif not earlier_direct:  # a direct commit after a committing call: the file rule cannot see it
+                    helper = next(h for _, (s, h) in [(p, i) for p, i in items[:number] if i is not None])
+                    out.append(_diagnostic(path, position, position, "DAO107", function=qualname, helper=helper))
+        if "DAO108" in enabled and listener and not info.listener and key in listeners:
+            # registered from another module: the file's own rule did not know it is a listener
+            for position, what in info.transaction_calls + [(p, "opens its own session") for p in info.creations]:
+                out.append(_diagnostic(path, position, position, "DAO108", function=qualname, event=listener, what=what))
+    return out

@@ -1,0 +1,166 @@
+"""Bulk rules (DAO7xx): one statement for many rows, one query for many items."""
+from __future__ import annotations
+
+import libcst as cst
+
+from ..analysis import Action, DaoFacts, SessionFacts
+from ..analysis.dao import dao_call
+from ..analysis.names import dotted_name
+from ..analysis.structure import ParentNodeProvider, enclosing_loop
+from ..rule import Invalid, Rule, Valid
+
+__all__ = ["WriteInLoop", "ReadInLoop"]
+
+_DAO_WRITES = ("create", "update", "delete", "upsert")
+_DAO_READS = ("find", "get")
+
+
+def _production(scope) -> bool:  # noqa: ANN001
+    return scope is not None and not scope.in_test and not scope.boundary_module
+
+
+class WriteInLoop(Rule):
+    """Flags `add`, `delete`, `merge` or a DAO create/update/delete per item inside a loop.
+
+    One statement per row is one round trip per row, and one flush of one object at a
+    time. `add_all()`, `bulk_` DAO methods, or an `insert()`/`update()`/`delete()` with many
+    rows do the same work in one go.
+    """
+
+    requires = "any"
+    code = "DAO701"
+    name = "write-in-loop"
+    seed = "R7"
+    message = "`{call}` runs once per item of the loop; write in bulk ({bulk})"
+    fix_title = "Replace `for x in xs: session.add(x)` with `session.add_all(xs)`"
+    fix_safety = "safe"
+    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    valid = [
+        Valid(
+            """
+            class TagDAO(BaseDAO):
+                @classmethod
+                def bulk_create(cls, tags):
+                    db.session.add_all(tags)
+            """
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            class TagDAO(BaseDAO):
+                @classmethod
+                def bulk_create(cls, tags):
+                    for tag in tags:
+                        db.session.add(tag)
+            """,
+            expect="DAO701 at 5:13",
+            after="""
+            class TagDAO(BaseDAO):
+                @classmethod
+                def bulk_create(cls, tags):
+                    db.session.add_all(tags)
+            """,
+        ),
+        Invalid(
+            """
+            def import_charts(rows):
+                for row in rows:
+                    ChartDAO.create(row)
+            """,
+            path="app/commands/importer.py",
+            expect="DAO701 at 3:9",
+            title="DAO call per row",
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        dao = None
+        if use is None or use.action is not Action.WRITE or use.method not in ("add", "delete", "merge"):
+            use = None
+            dao = dao_call(self.config, node)
+            if dao is None or not dao[1].startswith(_DAO_WRITES):
+                return
+        if not _production(self.fact(DaoFacts, node)):
+            return
+        parents = lambda n: self.get_metadata(ParentNodeProvider, n, None)  # noqa: E731
+        loop = enclosing_loop(parents, node)
+        if loop is None:
+            return
+        if use is not None:
+            call, bulk = f"{use.session}.{use.method}()", f"`{use.session}.add_all()` or one DML statement" if use.method == "add" else "one DML statement"
+        else:
+            call, bulk = f"{dao[0]}.{dao[1]}()", f"a `bulk_` method of `{dao[0]}`"
+        fix = self._fix(loop, node, use)
+        self.report(node, fix=fix, fix_target=loop if fix is not None else None, call=call, bulk=bulk)
+
+    def _fix(self, loop: cst.CSTNode, node: cst.Call, use) -> object:  # noqa: ANN001
+        if use is None or use.method != "add" or not isinstance(loop, cst.For) or loop.asynchronous or loop.orelse:
+            return None
+        if not isinstance(loop.target, cst.Name) or not isinstance(loop.body, cst.IndentedBlock):
+            return None
+        if len(loop.body.body) != 1 or len(node.args) != 1 or dotted_name(node.args[0].value) != loop.target.value:
+            return None
+        line = loop.body.body[0]
+        if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and isinstance(line.body[0], cst.Expr) and line.body[0].value is node):
+            return None
+        call = node.with_changes(
+            func=node.func.with_changes(attr=cst.Name("add_all")),
+            args=[cst.Arg(loop.iter)],
+        )
+        return cst.SimpleStatementLine(body=[cst.Expr(call)], leading_lines=loop.leading_lines)
+
+
+class ReadInLoop(Rule):
+    """Flags a session query or a DAO `find_*`/`get_*` per item inside a `for` loop (N+1).
+
+    Each iteration is a round trip: a hundred items, a hundred queries. Read once before
+    the loop (`Model.id.in_(ids)`), or load the relationship eagerly (`selectinload`).
+    """
+
+    requires = "any"
+    code = "DAO702"
+    name = "read-in-loop"
+    seed = "R7"
+    message = "`{call}` queries once per item of the loop (N+1); read once with `in_(...)` or eager loading"
+    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    valid = [
+        Valid(
+            """
+            def owners_of(charts):
+                ids = [chart.owner_id for chart in charts]
+                return db.session.query(User).filter(User.id.in_(ids)).all()
+            """,
+            path="app/services/owners.py",
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            def owners_of(charts):
+                owners = []
+                for chart in charts:
+                    owners.append(db.session.get(User, chart.owner_id))
+                    owners.append(UserDAO.find_by_id(chart.reviewer_id))
+                return owners
+            """,
+            path="app/services/owners.py",
+            expect=("DAO702 at 4:23", "DAO702 at 5:23"),
+        )
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is not None and use.action is Action.READ:
+            call = f"{use.session}.{use.method}()"
+        else:
+            dao = dao_call(self.config, node)
+            if dao is None or not dao[1].startswith(_DAO_READS):
+                return
+            call = f"{dao[0]}.{dao[1]}()"
+        if not _production(self.fact(DaoFacts, node)):
+            return
+        parents = lambda n: self.get_metadata(ParentNodeProvider, n, None)  # noqa: E731
+        if enclosing_loop(parents, node, kinds=(cst.For,)) is not None:
+            self.report(node, call=call)

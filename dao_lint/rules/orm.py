@@ -1,0 +1,224 @@
+"""ORM-use and schema rules: redundant merges (DAO401) and hand-made cascades (DAO501)."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from ..analysis import Action, DaoFacts, SessionFacts
+from ..analysis.names import dotted_name
+from ..analysis.structure import ParentNodeProvider
+from ..rule import Invalid, Rule, Valid
+
+__all__ = ["RedundantMerge", "ManualCascade"]
+
+
+def _session_write(rule: Rule, statement: cst.CSTNode, methods) -> Optional[cst.Call]:  # noqa: ANN001
+    """The session call of a one-call statement line, when it is one of `methods`."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    value = small.value if isinstance(small, cst.Expr) else None
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if not isinstance(value, cst.Call):
+        return None
+    use = rule.fact(SessionFacts, value)
+    if use is None or use.method not in methods:
+        return None
+    return value
+
+
+class RedundantMerge(Rule):
+    """Flags `merge(obj)` or `add(obj)` of an object loaded through the session in the same function.
+
+    An object the session loaded is already persistent in it: changes to it are flushed
+    anyway. `merge()` copies its state onto... itself, after a lookup; `add()` does nothing.
+    Both suggest the code does not know which objects its session tracks (SIP-98A: merge
+    sparingly).
+    """
+
+    code = "DAO401"
+    name = "redundant-merge"
+    seed = "R10"
+    message = "`{session}.{method}({name})`: `{name}` was loaded through the session on line {line} and is already persistent"
+    fix_title = "Delete the call when its result is unused"
+    fix_safety = "safe"
+    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    valid = [
+        Valid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def update(cls, chart_id, attributes):
+                    chart = db.session.get(Chart, chart_id)
+                    for key, value in attributes.items():
+                        setattr(chart, key, value)
+                    return chart
+            """
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def update(cls, chart_id, attributes):
+                    chart = db.session.query(Chart).filter_by(id=chart_id).one()
+                    for key, value in attributes.items():
+                        setattr(chart, key, value)
+                    db.session.merge(chart)
+                    return chart
+            """,
+            expect="DAO401 at 7:9",
+            after="""
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def update(cls, chart_id, attributes):
+                    chart = db.session.query(Chart).filter_by(id=chart_id).one()
+                    for key, value in attributes.items():
+                        setattr(chart, key, value)
+                    return chart
+            """,
+        )
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        loaded: Dict[str, int] = {}
+        rule = self
+
+        def reads(expr: cst.CSTNode) -> bool:
+            found = []
+
+            class Finder(cst.CSTVisitor):
+                def visit_Call(self, call: cst.Call) -> None:
+                    use = rule.fact(SessionFacts, call)
+                    if use is not None and use.action is Action.READ:
+                        found.append(call)
+
+            expr.visit(Finder())
+            return bool(found)
+
+        class Walker(cst.CSTVisitor):
+            def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+                return inner is node
+
+            def visit_Assign(self, assign: cst.Assign) -> None:
+                for target in assign.targets:
+                    if isinstance(target.target, cst.Name):
+                        if reads(assign.value):
+                            loaded[target.target.value] = rule.get_metadata(PositionProvider, assign).start.line
+                        else:
+                            loaded.pop(target.target.value, None)
+
+            def visit_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> None:
+                call = _session_write(rule, line, ("merge", "add"))
+                if call is None or not call.args or not isinstance(call.args[0].value, cst.Name):
+                    return
+                name = call.args[0].value.value
+                if name in loaded and len(call.args) == 1:
+                    use = rule.fact(SessionFacts, call)
+                    rule.report(call, fix=_removal(rule, line), fix_target=line, session=use.session, method=use.method, name=name, line=loaded[name])
+
+        node.body.visit(Walker())
+
+
+def _removal(rule: Rule, line: cst.SimpleStatementLine) -> object:
+    """Remove a statement line, or leave `pass` when it is alone in its block."""
+    block = rule.get_metadata(ParentNodeProvider, line, None)
+    if isinstance(block, cst.IndentedBlock) and len(block.body) == 1:
+        return line.with_changes(body=[cst.Pass()])
+    return cst.RemovalSentinel.REMOVE
+
+
+def _clearing(statement: cst.CSTNode) -> Optional[str]:
+    """The parent whose relationship `statement` empties: `p.children = []`, `p.children.clear()`."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            empty = isinstance(small.value, (cst.List, cst.Set)) and not small.value.elements
+            empty = empty or (
+                isinstance(small.value, cst.Call) and not small.value.args and dotted_name(small.value.func) in ("list", "set")
+            )
+            if empty and isinstance(target, cst.Attribute):
+                return dotted_name(target.value)
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            func = small.value.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "clear" and isinstance(func.value, cst.Attribute):
+                return dotted_name(func.value.value)
+    return None
+
+
+class ManualCascade(Rule):
+    """Flags emptying a relationship, or deleting children one by one, right before deleting the parent.
+
+    The schema (foreign keys with `ON DELETE CASCADE`) and the ORM (`cascade="all,
+    delete-orphan"`, or `passive_deletes`) already know how to remove what belongs to a
+    row. Doing it by hand first is slower, easy to get wrong when a relationship is added,
+    and hides a schema that does not say what it means.
+    """
+
+    code = "DAO501"
+    name = "manual-cascade"
+    seed = "R5"
+    message = "`{parent}`'s children are removed by hand before `{parent}` is deleted; declare the cascade in the schema and the relationship"
+    needs = (SessionFacts,)
+    valid = [
+        Valid(
+            """
+            class DashboardDAO(BaseDAO):
+                @classmethod
+                def delete(cls, dashboard):
+                    with db.session.begin_nested():
+                        db.session.delete(dashboard)
+            """
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            class DashboardDAO(BaseDAO):
+                @classmethod
+                def delete(cls, dashboard):
+                    dashboard.slices = []
+                    dashboard.owners.clear()
+                    for tag in dashboard.tags:
+                        db.session.delete(tag)
+                    db.session.delete(dashboard)
+            """,
+            expect=("DAO501 at 4:9", "DAO501 at 5:9", "DAO501 at 6:9"),
+        )
+    ]
+
+    def _deleted_children(self, statement: cst.CSTNode) -> Optional[str]:
+        """`for child in parent.children: session.delete(child)` -> "parent"."""
+        if not isinstance(statement, cst.For) or not isinstance(statement.iter, cst.Attribute):
+            return None
+        body = statement.body
+        if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1:
+            return None
+        call = _session_write(self, body.body[0], ("delete",))
+        if call is None or not call.args or dotted_name(call.args[0].value) != dotted_name(statement.target):
+            return None
+        return dotted_name(statement.iter.value)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        statements = list(node.body)
+        pending: List[tuple] = []  # (statement, parent)
+        for statement in statements:
+            parent = _clearing(statement) or self._deleted_children(statement)
+            if parent is not None:
+                pending.append((statement, parent))
+                continue
+            deleted = _session_write(self, statement, ("delete",))
+            if deleted is not None and deleted.args:
+                target = dotted_name(deleted.args[0].value)
+                for step, parent in pending:
+                    if parent == target:
+                        self.report(step, parent=parent)
+                pending = []
+                continue
+            if _session_write(self, statement, ("flush",)) is None:
+                pending = []  # only flushes may stand between the steps and the delete

@@ -1,0 +1,373 @@
+"""More unit-of-work rules (DAO106-DAO108, DAO113): where a transaction is split or lost."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import libcst as cst
+
+from ..analysis import Action, DaoFacts, Origin, SessionFacts
+from libcst.metadata import PositionProvider
+
+from ..analysis.structure import ParentNodeProvider, enclosing_loop
+from ..rule import Invalid, Rule, Valid
+
+__all__ = ["CommitInLoop", "SplitUnitOfWork", "ListenerTransaction", "SwallowedDatabaseError"]
+
+
+def _skip(scope) -> bool:  # noqa: ANN001 - CodeScope
+    """Tests have their own rules (DAO9xx); migrations are their own unit of work."""
+    return scope is None or scope.in_test or scope.boundary_module
+
+
+class CommitInLoop(Rule):
+    """Flags `commit()` inside a `for` or `while` body.
+
+    A commit per iteration turns one piece of work into as many transactions as there are
+    rows: when iteration 40 fails, 39 are already committed and the data is half-changed.
+    The loop belongs inside one unit of work, and the commit after it, once.
+    """
+
+    code = "DAO106"
+    name = "commit-in-loop"
+    seed = "R4"
+    message = "`{call}` commits on every iteration; commit once, after the loop, in the unit of work"
+    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    valid = [
+        Valid(
+            """
+            def import_users(rows):
+                for row in rows:
+                    UserDAO.create(row)
+                db.session.commit()
+            """,
+            path="app/commands/importer.py",
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            def import_users(rows):
+                for row in rows:
+                    db.session.add(User(**row))
+                    db.session.commit()
+            """,
+            path="app/commands/importer.py",
+            expect="DAO106 at 4:9",
+        ),
+        Invalid(
+            """
+            async def import_users(session: AsyncSession, rows):
+                while rows:
+                    session.add(User(**rows.pop()))
+                    await session.commit()
+            """,
+            path="app/jobs.py",
+            expect="DAO106 at 4:15",
+            title="async",
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is None or use.action is not Action.COMMIT:
+            return
+        if _skip(self.fact(DaoFacts, node)):
+            return
+        if enclosing_loop(lambda n: self.get_metadata(ParentNodeProvider, n, None), node) is not None:
+            self.report(node, call=f"{use.session}.commit()")
+
+
+def _branch_path(parents, node: cst.CSTNode) -> List[Tuple[cst.CSTNode, int]]:  # noqa: ANN001
+    """(compound statement, branch number) pairs from the function down to `node`."""
+    path: List[Tuple[cst.CSTNode, int]] = []
+    child = node
+    current = parents(node)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Module, cst.Lambda)):
+        if isinstance(current, cst.If):
+            path.append((current, 0 if child is current.body else 1))
+        elif isinstance(current, cst.Try):
+            branch = 0
+            if child in current.handlers:
+                branch = 1 + list(current.handlers).index(child)
+            elif child is current.orelse:
+                branch = 0  # else runs after the body: same path
+            elif child is current.finalbody:
+                branch = -1
+            path.append((current, branch))
+        child, current = current, parents(current)
+    return list(reversed(path))
+
+
+def _exclusive(first: List[Tuple[cst.CSTNode, int]], second: List[Tuple[cst.CSTNode, int]]) -> bool:
+    """Two points that no single run of the function reaches both (different if/try branches)."""
+    for (node_a, branch_a), (node_b, branch_b) in zip(first, second):
+        if node_a is not node_b:
+            return False
+        if branch_a != branch_b and -1 not in (branch_a, branch_b):
+            return True
+    return False
+
+
+class SplitUnitOfWork(Rule):
+    """Flags a function that commits more than once.
+
+    Two commits in one function make two transactions of what reads as one operation: if
+    the second part fails, the first is already durable. Either the function is one unit
+    of work (one commit, at the end), or its parts are separate operations and belong in
+    separate commands.
+    """
+
+    code = "DAO107"
+    name = "split-unit-of-work"
+    seed = "R4"
+    message = "`{function}` commits again here (first commit on line {first}); one unit of work commits once"
+    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    valid = [
+        Valid(
+            """
+            def publish(dashboard, notify):
+                if notify:
+                    send_mail(dashboard)
+                    db.session.commit()
+                else:
+                    db.session.commit()
+            """,
+            path="app/commands/publish.py",
+            title="exclusive branches",
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            def transfer(source, target, amount):
+                source.balance -= amount
+                db.session.commit()
+                target.balance += amount
+                db.session.commit()
+            """,
+            path="app/commands/transfer.py",
+            expect="DAO107 at 5:5",
+        )
+    ]
+
+    def __init__(self, context) -> None:  # noqa: ANN001
+        super().__init__(context)
+        self.commits: Dict[cst.FunctionDef, List[Tuple[cst.Call, List]]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is None or use.action is not Action.COMMIT:
+            return
+        scope = self.fact(DaoFacts, node)
+        if _skip(scope) or scope.function is None:
+            return
+        parents = lambda n: self.get_metadata(ParentNodeProvider, n, None)  # noqa: E731
+        if enclosing_loop(parents, node) is not None:
+            return  # DAO106's finding
+        path = _branch_path(parents, node)
+        earlier = self.commits.setdefault(scope.function, [])
+        for other, other_path in earlier:
+            if not _exclusive(other_path, path):
+                line = self.get_metadata(PositionProvider, other).start.line
+                self.report(node, function=scope.qualname, first=line)
+                break
+        earlier.append((node, path))
+
+
+class ListenerTransaction(Rule):
+    """Flags an ORM event listener that commits, rolls back or opens a session.
+
+    Listeners (`after_insert`, `before_flush`, attribute `set`...) run in the middle of
+    someone else's flush, inside someone else's transaction. Committing there ends that
+    transaction halfway; rolling back throws it away; a new session works outside it and
+    may deadlock against it. A listener writes through the connection or session it is
+    given, and lets the unit of work decide.
+    """
+
+    code = "DAO108"
+    name = "listener-transaction"
+    seed = "R4"
+    message = "listener `{function}` ({event}) {what}; write through the connection or session it is given and let the unit of work decide"
+    needs = (SessionFacts, DaoFacts)
+    valid = [
+        Valid(
+            """
+            @event.listens_for(Post, "after_delete")
+            def audit_delete(mapper, connection, target):
+                connection.execute(audit_log.insert().values(target=target.id))
+            """,
+            path="app/listeners.py",
+        )
+    ]
+    invalid = [
+        Invalid(
+            """
+            @event.listens_for(Post, "after_insert")
+            def tag_new_post(mapper, connection, target):
+                db.session.add(Tag(post_id=target.id))
+                db.session.commit()
+            """,
+            path="app/listeners.py",
+            expect="DAO108 at 4:5",
+        ),
+        Invalid(
+            """
+            from sqlalchemy.orm import Session
+
+
+            def audit(mapper, connection, target):
+                session = Session(bind=connection)
+                session.add(AuditEntry(target=target.id))
+                session.commit()
+
+            event.listen(Post, "after_update", audit)
+            """,
+            path="app/listeners.py",
+            expect=("DAO108 at 5:15", "DAO108 at 7:5"),
+            title="registered with event.listen",
+        ),
+    ]
+    _WHAT = {Action.COMMIT: "commits", Action.ROLLBACK: "rolls back", Action.CREATE: "opens its own session"}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        use = self.fact(SessionFacts, node)
+        if use is None or use.action not in self._WHAT:
+            return
+        scope = self.fact(DaoFacts, node)
+        if scope is None or scope.listener is None or scope.in_test:
+            return
+        self.report(node, function=scope.qualname, event=scope.listener, what=self._WHAT[use.action])
+
+
+_DATABASE_ERRORS = frozenset(
+    {
+        "SQLAlchemyError", "DBAPIError", "IntegrityError", "OperationalError", "DataError",
+        "ProgrammingError", "InternalError", "DatabaseError", "InterfaceError", "NotSupportedError",
+        "PendingRollbackError", "StatementError", "InvalidRequestError", "Exception", "BaseException",
+    }
+)
+
+
+def _caught(handler: cst.ExceptHandler) -> Optional[str]:
+    """The database (or broad) error a handler catches, or None."""
+    if handler.type is None:
+        return "everything"
+    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else [handler.type]
+    for item in types:
+        expr = item.value if isinstance(item, cst.Element) else item
+        name = expr.attr.value if isinstance(expr, cst.Attribute) else getattr(expr, "value", None)
+        if isinstance(name, str) and name in _DATABASE_ERRORS:
+            return name
+    return None
+
+
+class SwallowedDatabaseError(Rule):
+    """Flags a DAO that catches a database error and neither re-raises nor raises another.
+
+    After a failed flush the session is in a broken transaction; the DAO that hides the
+    error leaves the caller to commit on top of it (PendingRollbackError) or, worse, to
+    commit half of its work. A DAO translates the error (`raise DAOCreateFailedError() from
+    ex`) or lets it pass; the unit of work rolls back.
+    """
+
+    code = "DAO113"
+    name = "swallowed-database-error"
+    seed = "R4"
+    message = "DAO `{function}` catches `{error}` around session calls and carries on; re-raise it or raise a DAO error from it"
+    needs = (SessionFacts, DaoFacts)
+    valid = [
+        Valid(
+            """
+            class UserDAO(BaseDAO):
+                @classmethod
+                def create(cls, user):
+                    try:
+                        with db.session.begin_nested():
+                            db.session.add(user)
+                    except IntegrityError as ex:
+                        raise DAOCreateFailedError(exception=ex) from ex
+            """
+        ),
+        Valid(
+            """
+            class UserDAO(BaseDAO):
+                @classmethod
+                def find_by_email(cls, email):
+                    try:
+                        return db.session.query(User).filter_by(email=email).one()
+                    except NoResultFound:
+                        return None
+            """,
+            title="not a database failure",
+        ),
+    ]
+    invalid = [
+        Invalid(
+            """
+            class UserDAO(BaseDAO):
+                @classmethod
+                def create(cls, user):
+                    try:
+                        db.session.add(user)
+                        db.session.flush()
+                    except SQLAlchemyError:
+                        logger.exception("could not create %s", user)
+                        return None
+                    return user
+            """,
+            expect="DAO113 at 7:9",
+        )
+    ]
+
+    def visit_Try(self, node: cst.Try) -> None:
+        if not self._session_calls(node.body):
+            return
+        for handler in node.handlers:
+            error = _caught(handler)
+            if error is None or _raises(handler.body):
+                continue
+            scope = self._scope(node)
+            if scope is not None and scope.in_dao and not scope.in_test:
+                self.report(handler, function=scope.qualname or "<module>", error=error)
+
+    def _scope(self, node: cst.Try):  # noqa: ANN202
+        found = []
+        rule = self
+
+        class First(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> Optional[bool]:
+                if not found:
+                    found.append(rule.fact(DaoFacts, call))
+                return False
+
+        node.body.visit(First())
+        return found[0] if found else None
+
+    def _session_calls(self, body: cst.BaseSuite) -> bool:
+        found = []
+        rule = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                if rule.fact(SessionFacts, call) is not None:
+                    found.append(call)
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return False
+
+        body.visit(Finder())
+        return bool(found)
+
+
+def _raises(body: cst.BaseSuite) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Raise(self, node: cst.Raise) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    body.visit(Finder())
+    return bool(found)
