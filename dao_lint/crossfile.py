@@ -103,18 +103,19 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
                 out.append(_diagnostic(path, site.position, site.end, "DAO106", helper=helper))
             if "DAO108" in enabled and listener:
                 out.append(_diagnostic(path, site.position, site.end, "DAO108", function=qualname, event=listener, what=f"commits through `{helper}()`"))
-        if "DAO107" in enabled and qualname and not info.boundary_module:
+        if "DAO107" in enabled and qualname and not info.boundary_module and len(info.top_level_commits) < 2:
+            # (two direct commits are the file rule's finding; one finding per function)
             items = sorted(
                 [(p, None) for p in info.top_level_commits]
                 + [(site.position, (site, helper)) for site, helper in calls if site.top_level and not site.in_loop]
             )
-            for number, (position, item) in enumerate(items[1:], 1):
-                earlier_direct = any(other is None for _, other in items[:number])
+            if len(items) >= 2:
+                position, item = items[1]
                 if item is not None:
                     site, helper = item
                     out.append(_diagnostic(path, site.position, site.end, "DAO107", function=qualname, helper=helper))
-                elif not earlier_direct:  # a direct commit after a committing call: the file rule cannot see it
-                    helper = next(h for _, (s, h) in [(p, i) for p, i in items[:number] if i is not None])
+                else:
+                    helper = items[0][1][1]
                     out.append(_diagnostic(path, position, position, "DAO107", function=qualname, helper=helper))
         if "DAO108" in enabled and listener and not info.listener and key in listeners:
             # registered from another module: the file's own rule did not know it is a listener

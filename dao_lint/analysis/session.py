@@ -412,11 +412,22 @@ class SessionFacts(BatchableMetadataProvider[object]):
             return last
         if root_module(qualified) in NON_DB_PACKAGES:
             return None
-        if last in SCOPED_MAKERS or dotted in self.factories or last in FACTORY_NAMES:
+        if last in SCOPED_MAKERS or dotted in self.factories:
+            return dotted
+        if last in FACTORY_NAMES and not self._locally_bound(dotted):
             return dotted
         if last in ("Session", "AsyncSession") and (dotted in self.imports or "." in dotted):
             return dotted
         return None
+
+    def _locally_bound(self, name: str) -> bool:
+        """A plain name bound in an enclosing function to something the file cannot vouch for."""
+        if "." in name:
+            return False
+        for scope in reversed(self.scopes[1:]):
+            if name in scope.names:
+                return scope.names[name][0] is _Binding.NOT_SESSION
+        return False
 
     def _is_engine(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Call):

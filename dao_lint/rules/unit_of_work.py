@@ -153,6 +153,7 @@ class SplitUnitOfWork(Rule):
     def __init__(self, context) -> None:  # noqa: ANN001
         super().__init__(context)
         self.commits: Dict[cst.FunctionDef, List[Tuple[cst.Call, List]]] = {}
+        self.reported: set = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         use = self.fact(SessionFacts, node)
@@ -166,11 +167,13 @@ class SplitUnitOfWork(Rule):
             return  # DAO106's finding
         path = _branch_path(parents, node)
         earlier = self.commits.setdefault(scope.function, [])
-        for other, other_path in earlier:
-            if not _exclusive(other_path, path):
-                line = self.get_metadata(PositionProvider, other).start.line
-                self.report(node, function=scope.qualname, first=line)
-                break
+        if scope.function not in self.reported:
+            for other, other_path in earlier:
+                if not _exclusive(other_path, path):
+                    line = self.get_metadata(PositionProvider, other).start.line
+                    self.report(node, function=scope.qualname, first=line)
+                    self.reported.add(scope.function)  # once per function: the rest is the same story
+                    break
         earlier.append((node, path))
 
 
