@@ -96,6 +96,7 @@ class SessionNotClosed(Rule):
             """,
             path="app/jobs.py",
             expect="DAO109 at 2:15",
+            title="sync",
             after="""
             def nightly_cleanup():
                 with SessionLocal() as session:
@@ -104,7 +105,25 @@ class SessionNotClosed(Rule):
                     session.commit()
                 log.info("done")
             """,
-        )
+        ),
+        Invalid(
+            """
+            async def nightly_cleanup():
+                session = AsyncSessionLocal()
+                await ReportDAO.delete_expired(session)
+                await session.commit()
+                await session.close()
+            """,
+            path="app/jobs.py",
+            expect="DAO109 at 2:15",
+            title="async",
+            after="""
+            async def nightly_cleanup():
+                async with AsyncSessionLocal() as session:
+                    await ReportDAO.delete_expired(session)
+                    await session.commit()
+            """,
+        ),
     ]
 
     def visit_Assign(self, node: cst.Assign) -> None:
