@@ -128,7 +128,7 @@ def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[
     errors: Dict[str, str] = {}
     for instance in instances:
         wrap = _guard(instance, errors)
-        visitors = {name: wrap(fn) for name, fn in Rule.get_visitors(instance).items()}
+        visitors = {name: wrap(fn) for name, fn in instance.get_visitors().items()}
         instance.get_visitors = lambda visitors=visitors: visitors  # type: ignore[method-assign]
     wrapper.visit_batched([*instances, *extra])
     positions = wrapper.resolve(PositionProvider)

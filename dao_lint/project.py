@@ -16,6 +16,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
 from .analysis.dao import registration
 from .analysis.engines import EngineFacts
+from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, qualify
 from .config import Config
 from .suppress import NoqaMap
@@ -105,7 +106,7 @@ class FileSummary:
     registrations: List[Tuple[str, str]] = field(default_factory=list)
 
 
-class Summarizer(BatchableCSTVisitor):
+class Summarizer(CachedVisitors, BatchableCSTVisitor):
     """Collects a FileSummary in one traversal."""
 
     METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, PositionProvider, FileContextProvider, EngineFacts)

@@ -9,6 +9,7 @@ import libcst as cst
 from libcst import BatchableCSTVisitor
 from libcst.metadata import PositionProvider
 
+from .analysis.visitors import CachedVisitors
 from .types import Diagnostic, Span, ToolCode
 
 __all__ = [
@@ -99,7 +100,7 @@ TOOL_CODES: Tuple[ToolCode, ...] = (
 registry: Dict[str, Type["Rule"]] = {}
 
 
-class Rule(BatchableCSTVisitor):
+class Rule(CachedVisitors, BatchableCSTVisitor):
     """Base class: one subclass per code. Subclasses visit nodes and call `report`."""
 
     code: ClassVar[str] = ""

@@ -9,6 +9,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from ..config import Config
 from ..globs import path_matches
+from .visitors import CachedVisitors
 
 __all__ = ["FileContext", "FileContextProvider"]
 
@@ -49,7 +50,7 @@ def _no_cache(*args: object, **kwargs: object) -> None:  # pragma: no cover - ne
     raise NotImplementedError("FileContext is handed in through MetadataWrapper(cache=...)")
 
 
-class FileContextProvider(BatchableMetadataProvider[Optional[FileContext]]):
+class FileContextProvider(CachedVisitors, BatchableMetadataProvider[Optional[FileContext]]):
     """Attaches the FileContext handed to the MetadataWrapper to the Module node."""
 
     # Declaring gen_cache makes libcst hand this provider the wrapper's cache entry.

@@ -9,6 +9,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from ..globs import name_matches, path_matches
 from .context import FileContext, FileContextProvider
+from .visitors import CachedVisitors
 from .names import collect_imports, dotted_name, qualify
 
 __all__ = ["CodeScope", "DaoFacts"]
@@ -51,7 +52,7 @@ def _decorator_names(node: cst.FunctionDef, imports) -> Tuple[str, ...]:
     return tuple(names)
 
 
-class DaoFacts(BatchableMetadataProvider[CodeScope]):
+class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
     """Attaches a `CodeScope` to every function definition and every call."""
 
     METADATA_DEPENDENCIES = (FileContextProvider,)
@@ -229,16 +230,16 @@ def registration(call: cst.Call) -> Optional[Tuple[cst.BaseExpression, str]]:
 
 
 def module_registrations(module: cst.Module) -> dict:
-    """Plain function names registered as ORM listeners by `event.listen` in this module."""
+    """Plain function names registered as ORM listeners by a module-level `event.listen`."""
     found = {}
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            registered = registration(call)
-            if registered is not None and isinstance(registered[0], cst.Name):
-                found[registered[0].value] = registered[1]
-
-    module.visit(Finder())
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                registered = registration(small.value)
+                if registered is not None and isinstance(registered[0], cst.Name):
+                    found[registered[0].value] = registered[1]
     return found
 
 

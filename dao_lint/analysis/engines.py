@@ -8,6 +8,7 @@ import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
 from .names import dotted_name
+from .visitors import CachedVisitors
 
 __all__ = ["SqliteEngine", "EngineFacts", "ModuleEngines"]
 
@@ -38,7 +39,7 @@ def _mentions_sqlite(node: cst.CSTNode) -> bool:
     return bool(found)
 
 
-class EngineFacts(BatchableMetadataProvider[ModuleEngines]):
+class EngineFacts(CachedVisitors, BatchableMetadataProvider[ModuleEngines]):
     """Attaches `ModuleEngines` to the Module node.
 
     A module-level `name = create_engine(url)` is a SQLite engine when `url` is a sqlite

@@ -16,6 +16,7 @@ import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
 from .context import FileContext, FileContextProvider
+from .visitors import CachedVisitors
 from .names import callee_name, collect_imports, dotted_name, import_bindings, qualify, root_module
 
 __all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES"]
@@ -157,7 +158,7 @@ def _statement_kind(node: cst.BaseExpression) -> Optional[Action]:
     return STATEMENT_KINDS.get(callee_name(innermost) or "")
 
 
-class SessionFacts(BatchableMetadataProvider[object]):
+class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
     """Attaches a `SessionUse` to every call on (or creating) a session, and a
     `FunctionSessions` to every function with session parameters."""
 
@@ -530,17 +531,22 @@ class SessionFacts(BatchableMetadataProvider[object]):
 
 
 def _non_session_attributes(node: cst.ClassDef, facts: SessionFacts) -> Set[str]:
-    """`self.<attr>` names that the class assigns from something that is not a session."""
+    """`self.<attr>` names that the class's methods assign (at their top level) from a call
+    that is not a session: `self.session = requests.Session()`."""
     found: Set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_Assign(self, assign: cst.Assign) -> None:
-            for target in assign.targets:
-                dotted = dotted_name(target.target) or ""
-                if dotted.startswith("self.") and dotted.count(".") == 1:
-                    binding = facts._classify_value(assign.value) if isinstance(assign.value, cst.Call) else None
-                    if binding is not None and binding[0] is _Binding.NOT_SESSION:
-                        found.add(dotted.split(".")[1])
-
-    node.body.visit(Finder())
+    for method in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
+        if not isinstance(method, cst.FunctionDef) or not isinstance(method.body, cst.IndentedBlock):
+            continue
+        for statement in method.body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Call):
+                    continue
+                for target in small.targets:
+                    dotted = dotted_name(target.target) or ""
+                    if dotted.startswith("self.") and dotted.count(".") == 1:
+                        binding = facts._classify_value(small.value)
+                        if binding is not None and binding[0] is _Binding.NOT_SESSION:
+                            found.add(dotted.split(".")[1])
     return found

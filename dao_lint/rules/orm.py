@@ -84,44 +84,48 @@ class RedundantMerge(Rule):
         )
     ]
 
+    def __init__(self, context) -> None:  # noqa: ANN001
+        super().__init__(context)
+        self.loaded: List[Dict[str, int]] = [{}]  # per function: name -> line it was loaded on
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        loaded: Dict[str, int] = {}
-        rule = self
+        self.loaded.append({})
 
-        def reads(expr: cst.CSTNode) -> bool:
-            found = []
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.loaded.pop()
 
-            class Finder(cst.CSTVisitor):
-                def visit_Call(self, call: cst.Call) -> None:
-                    use = rule.fact(SessionFacts, call)
-                    if use is not None and use.action is Action.READ:
-                        found.append(call)
+    def visit_Assign(self, node: cst.Assign) -> None:
+        reads = isinstance(node.value, cst.Call) and _reads(self, node.value)
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                if reads:
+                    self.loaded[-1][target.target.value] = self.get_metadata(PositionProvider, node).start.line
+                else:
+                    self.loaded[-1].pop(target.target.value, None)
 
-            expr.visit(Finder())
-            return bool(found)
+    def visit_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> None:
+        call = _session_write(self, line, ("merge", "add"))
+        if call is None or len(call.args) != 1 or not isinstance(call.args[0].value, cst.Name):
+            return
+        name = call.args[0].value.value
+        loaded = self.loaded[-1]
+        if name in loaded:
+            use = self.fact(SessionFacts, call)
+            self.report(call, fix=_removal(self, line), fix_target=line, session=use.session, method=use.method, name=name, line=loaded[name])
 
-        class Walker(cst.CSTVisitor):
-            def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
-                return inner is node
 
-            def visit_Assign(self, assign: cst.Assign) -> None:
-                for target in assign.targets:
-                    if isinstance(target.target, cst.Name):
-                        if reads(assign.value):
-                            loaded[target.target.value] = rule.get_metadata(PositionProvider, assign).start.line
-                        else:
-                            loaded.pop(target.target.value, None)
-
-            def visit_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> None:
-                call = _session_write(rule, line, ("merge", "add"))
-                if call is None or not call.args or not isinstance(call.args[0].value, cst.Name):
-                    return
-                name = call.args[0].value.value
-                if name in loaded and len(call.args) == 1:
-                    use = rule.fact(SessionFacts, call)
-                    rule.report(call, fix=_removal(rule, line), fix_target=line, session=use.session, method=use.method, name=name, line=loaded[name])
-
-        node.body.visit(Walker())
+def _reads(rule: Rule, call: cst.Call) -> bool:
+    """The value comes from a session read: the outermost call's chain holds one."""
+    current: cst.BaseExpression = call
+    while isinstance(current, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(current, cst.Call):
+            use = rule.fact(SessionFacts, current)
+            if use is not None and use.action is Action.READ:
+                return True
+            current = current.func
+        else:
+            current = current.value
+    return False
 
 
 def _removal(rule: Rule, line: cst.SimpleStatementLine) -> object:

@@ -322,8 +322,22 @@ class SwallowedDatabaseError(Rule):
         )
     ]
 
+    def __init__(self, context) -> None:  # noqa: ANN001
+        super().__init__(context)
+        self.in_dao: List[bool] = [False]
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.in_dao = [False]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        scope = self.fact(DaoFacts, node)
+        self.in_dao.append(bool(scope and scope.in_dao and not scope.in_test))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.in_dao.pop()
+
     def visit_Try(self, node: cst.Try) -> None:
-        if not self._session_calls(node.body):
+        if not self.in_dao[-1] or not self._session_calls(node.body):
             return
         for handler in node.handlers:
             error = _caught(handler)
