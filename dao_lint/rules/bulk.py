@@ -6,7 +6,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.dao import dao_call
 from ..analysis.names import dotted_name
-from ..analysis.structure import ParentNodeProvider, enclosing_loop
+from ..analysis.structure import StructureFacts
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["WriteInLoop", "ReadInLoop"]
@@ -34,7 +34,7 @@ class WriteInLoop(Rule):
     message = "`{call}` runs once per item of the loop; write in bulk ({bulk})"
     fix_title = "Replace `for x in xs: session.add(x)` with `session.add_all(xs)`"
     fix_safety = "safe"
-    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    needs = (SessionFacts, DaoFacts, StructureFacts)
     valid = [
         Valid(
             """
@@ -84,8 +84,7 @@ class WriteInLoop(Rule):
                 return
         if not _production(self.fact(DaoFacts, node)):
             return
-        parents = lambda n: self.get_metadata(ParentNodeProvider, n, None)  # noqa: E731
-        loop = enclosing_loop(parents, node)
+        loop = self.fact(StructureFacts, node).loop
         if loop is None:
             return
         if use is not None:
@@ -124,7 +123,7 @@ class ReadInLoop(Rule):
     name = "read-in-loop"
     seed = "R7"
     message = "`{call}` queries once per item of the loop (N+1); read once with `in_(...)` or eager loading"
-    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    needs = (SessionFacts, DaoFacts, StructureFacts)
     valid = [
         Valid(
             """
@@ -161,6 +160,5 @@ class ReadInLoop(Rule):
             call = f"{dao[0]}.{dao[1]}()"
         if not _production(self.fact(DaoFacts, node)):
             return
-        parents = lambda n: self.get_metadata(ParentNodeProvider, n, None)  # noqa: E731
-        if enclosing_loop(parents, node, kinds=(cst.For,)) is not None:
+        if self.fact(StructureFacts, node).for_loop is not None:
             self.report(node, call=call)

@@ -8,7 +8,7 @@ from libcst.metadata import PositionProvider
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
-from ..analysis.structure import ParentNodeProvider
+from ..analysis.structure import StructureFacts
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["SessionNotClosed", "StaleRead", "RefreshExpire"]
@@ -59,7 +59,7 @@ class SessionNotClosed(Rule):
     message = "session `{name}` is created without `with` and not closed in a `finally`; use `{keyword} {factory} as {name}:`"
     fix_title = "Turn the session's single scope into a `with` block"
     fix_safety = "safe"
-    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    needs = (SessionFacts, DaoFacts, StructureFacts)
     valid = [
         Valid(
             """
@@ -147,8 +147,8 @@ class SessionNotClosed(Rule):
         self.report(value, fix=fix, fix_target=target, name=name, keyword=keyword, factory=cst.Module([]).code_for_node(value))
 
     def _fix(self, node: cst.Assign, name: str, keyword: str):  # noqa: ANN202
-        line = self.get_metadata(ParentNodeProvider, node, None)
-        block = self.get_metadata(ParentNodeProvider, line, None) if line is not None else None
+        place = self.fact(StructureFacts, node)
+        line, block = (place.line, place.block) if place is not None else (None, None)
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or not isinstance(block, cst.IndentedBlock):
             return None, None
         statements = list(block.body)

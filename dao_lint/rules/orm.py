@@ -8,7 +8,7 @@ from libcst.metadata import PositionProvider
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
-from ..analysis.structure import ParentNodeProvider
+from ..analysis.structure import StructureFacts
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["RedundantMerge", "ManualCascade"]
@@ -45,7 +45,7 @@ class RedundantMerge(Rule):
     message = "`{session}.{method}({name})`: `{name}` was loaded through the session on line {line} and is already persistent"
     fix_title = "Delete the call when its result is unused"
     fix_safety = "safe"
-    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    needs = (SessionFacts, DaoFacts, StructureFacts)
     valid = [
         Valid(
             """
@@ -130,7 +130,8 @@ def _reads(rule: Rule, call: cst.Call) -> bool:
 
 def _removal(rule: Rule, line: cst.SimpleStatementLine) -> object:
     """Remove a statement line, or leave `pass` when it is alone in its block."""
-    block = rule.get_metadata(ParentNodeProvider, line, None)
+    place = rule.get_metadata(StructureFacts, line, None)
+    block = place.block if place is not None else None
     if isinstance(block, cst.IndentedBlock) and len(block.body) == 1:
         return line.with_changes(body=[cst.Pass()])
     return cst.RemovalSentinel.REMOVE

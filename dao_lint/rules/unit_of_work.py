@@ -8,7 +8,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, Origin, SessionFacts
 from libcst.metadata import PositionProvider
 
-from ..analysis.structure import ParentNodeProvider, enclosing_loop
+from ..analysis.structure import StructureFacts, exclusive
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["CommitInLoop", "SplitUnitOfWork", "ListenerTransaction", "SwallowedDatabaseError"]
@@ -31,7 +31,7 @@ class CommitInLoop(Rule):
     name = "commit-in-loop"
     seed = "R4"
     message = "`{call}` commits on every iteration; commit once, after the loop, in the unit of work"
-    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    needs = (SessionFacts, DaoFacts, StructureFacts)
     valid = [
         Valid(
             """
@@ -73,39 +73,8 @@ class CommitInLoop(Rule):
             return
         if _skip(self.fact(DaoFacts, node)):
             return
-        if enclosing_loop(lambda n: self.get_metadata(ParentNodeProvider, n, None), node) is not None:
+        if self.fact(StructureFacts, node).loop is not None:
             self.report(node, call=f"{use.session}.commit()")
-
-
-def _branch_path(parents, node: cst.CSTNode) -> List[Tuple[cst.CSTNode, int]]:  # noqa: ANN001
-    """(compound statement, branch number) pairs from the function down to `node`."""
-    path: List[Tuple[cst.CSTNode, int]] = []
-    child = node
-    current = parents(node)
-    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Module, cst.Lambda)):
-        if isinstance(current, cst.If):
-            path.append((current, 0 if child is current.body else 1))
-        elif isinstance(current, cst.Try):
-            branch = 0
-            if child in current.handlers:
-                branch = 1 + list(current.handlers).index(child)
-            elif child is current.orelse:
-                branch = 0  # else runs after the body: same path
-            elif child is current.finalbody:
-                branch = -1
-            path.append((current, branch))
-        child, current = current, parents(current)
-    return list(reversed(path))
-
-
-def _exclusive(first: List[Tuple[cst.CSTNode, int]], second: List[Tuple[cst.CSTNode, int]]) -> bool:
-    """Two points that no single run of the function reaches both (different if/try branches)."""
-    for (node_a, branch_a), (node_b, branch_b) in zip(first, second):
-        if node_a is not node_b:
-            return False
-        if branch_a != branch_b and -1 not in (branch_a, branch_b):
-            return True
-    return False
 
 
 class SplitUnitOfWork(Rule):
@@ -121,7 +90,7 @@ class SplitUnitOfWork(Rule):
     name = "split-unit-of-work"
     seed = "R4"
     message = "`{function}` commits again here (first commit on line {first}); one unit of work commits once"
-    needs = (SessionFacts, DaoFacts, ParentNodeProvider)
+    needs = (SessionFacts, DaoFacts, StructureFacts)
     valid = [
         Valid(
             """
@@ -162,14 +131,13 @@ class SplitUnitOfWork(Rule):
         scope = self.fact(DaoFacts, node)
         if _skip(scope) or scope.function is None:
             return
-        parents = lambda n: self.get_metadata(ParentNodeProvider, n, None)  # noqa: E731
-        if enclosing_loop(parents, node) is not None:
+        path = self.fact(StructureFacts, node)
+        if path.loop is not None:
             return  # DAO106's finding
-        path = _branch_path(parents, node)
         earlier = self.commits.setdefault(scope.function, [])
         if scope.function not in self.reported:
             for other, other_path in earlier:
-                if not _exclusive(other_path, path):
+                if not exclusive(other_path, path):
                     line = self.get_metadata(PositionProvider, other).start.line
                     self.report(node, function=scope.qualname, first=line)
                     self.reported.add(scope.function)  # once per function: the rest is the same story
