@@ -33,8 +33,12 @@ def lint_source(source: Union[str, bytes], path: str = "example.py", config: Opt
     return list(check_source(source, path, config or Config()).diagnostics)
 
 
-def lint_file(path: str, config: Config, summarize: bool = False) -> FileResult:
-    """Read and check one file; a file that cannot be read is a DAO002 diagnostic."""
+def lint_file(path: str, config: Config, summarize: bool = False, cache=None) -> FileResult:  # noqa: ANN001
+    """Read and check one file; a file that cannot be read is a DAO002 diagnostic.
+
+    With a `cache` (dao_lint.cache.ResultCache), a file whose content, configuration and
+    codes are unchanged is not parsed again.
+    """
     shown = display_path(path)
     try:
         with open(path, "rb") as handle:
@@ -45,9 +49,15 @@ def lint_file(path: str, config: Config, summarize: bool = False) -> FileResult:
         if "DAO002" not in config.enabled_codes(path):
             return FileResult(shown)
         return FileResult(shown, (_tool(shown, "DAO002", f"cannot read file: {exc.strerror}"),))
-    result = check_source(
-        source, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=summarize
-    )
+    cached = cache.get(path, source, config) if cache is not None else None
+    if cached is not None and (cached.summary is not None or not summarize or not cached.parsed):
+        result = cached
+    else:
+        result = check_source(
+            source, path, config, project_nested=lambda: project_uses_begin_nested(config, cache), summarize=summarize
+        )
+        if cache is not None and not result.internal_errors:
+            cache.put(path, source, config, result)
     if shown == path:
         return result
     return FileResult(
@@ -114,8 +124,11 @@ def collect_files(paths: Iterable[str], resolver: ConfigResolver) -> List[Tuple[
     return sorted(found.items(), key=lambda item: display_path(item[0]))
 
 
-def _check_one(item: Tuple[str, Config]) -> FileResult:
-    return lint_file(item[0], item[1], summarize=True)
+def _check_one(item: Tuple[str, Config, Optional[str]]) -> FileResult:
+    from .cache import ResultCache
+
+    path, config, cache_dir = item
+    return lint_file(path, config, summarize=True, cache=ResultCache(cache_dir) if cache_dir else None)
 
 
 def add_project_findings(results: List[FileResult], configs: dict) -> List[FileResult]:  # noqa: ANN001
@@ -160,15 +173,29 @@ def add_project_findings(results: List[FileResult], configs: dict) -> List[FileR
     return merged
 
 
-def lint_paths(paths: Iterable[str], resolver: ConfigResolver, jobs: Optional[int] = None) -> List[FileResult]:
+def cache_directory(config: Config, override: Optional[str] = None) -> str:
+    """Where results are cached: `--cache-dir`, else `.dao_lint_cache` at the configuration root."""
+    from .cache import DEFAULT_DIRECTORY
+
+    return override or os.path.join(config.root, DEFAULT_DIRECTORY)
+
+
+def lint_paths(
+    paths: Iterable[str],
+    resolver: ConfigResolver,
+    jobs: Optional[int] = None,
+    cache: bool = False,
+    cache_dir: Optional[str] = None,
+) -> List[FileResult]:
     """Check every file under `paths`; results are sorted by path whatever the scheduling."""
     files = collect_files(paths, resolver)
+    items = [(p, c, cache_directory(c, cache_dir) if cache else None) for p, c in files]
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(files) >= 16:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_check_one, files, chunksize=max(1, len(files) // (jobs * 8))))
+            results = list(pool.map(_check_one, items, chunksize=max(1, len(files) // (jobs * 8))))
     else:
-        results = [_check_one(item) for item in files]
+        results = [_check_one(item) for item in items]
     results = add_project_findings(results, dict(files))
     return sorted(results, key=lambda r: r.path)
 
@@ -194,7 +221,7 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
 _NESTED_BY_ROOT: dict = {}
 
 
-def project_uses_begin_nested(config: Config) -> bool:
+def project_uses_begin_nested(config: Config, cache=None) -> bool:  # noqa: ANN001
     """Whether a Python file under the configuration's root calls `.begin_nested()`.
 
     Files are read as bytes and only those containing the word are parsed and analysed,
@@ -206,6 +233,17 @@ def project_uses_begin_nested(config: Config) -> bool:
     from .analysis import Action, FileContext, FileContextProvider, SessionFacts
 
     answer = False
+    known = {}
+    record = os.path.join(cache.directory, "begin_nested.pickle") if cache is not None else None
+    if record is not None:
+        try:
+            import pickle
+
+            with open(record, "rb") as handle:
+                known = pickle.load(handle)
+        except Exception:  # noqa: BLE001 - no record yet, or a damaged one
+            known = {}
+    seen = {}
     try:
         files = collect_files([root], ConfigResolver())
     except PathError:
@@ -218,6 +256,15 @@ def project_uses_begin_nested(config: Config) -> bool:
             continue
         if b"begin_nested" not in source:
             continue
+        import hashlib
+
+        digest = hashlib.sha256(source).hexdigest()
+        if digest in known:
+            seen[digest] = known[digest]
+            if known[digest]:
+                answer = True
+                break
+            continue
         try:
             import libcst as cst
             from libcst.metadata import MetadataWrapper
@@ -227,9 +274,21 @@ def project_uses_begin_nested(config: Config) -> bool:
             facts = MetadataWrapper(module, cache={FileContextProvider: context}).resolve(SessionFacts)
         except Exception:  # noqa: BLE001 - an unparsable file answers nothing
             continue
-        if any(getattr(fact, "action", None) is Action.BEGIN_NESTED for fact in facts.values()):
+        uses = any(getattr(fact, "action", None) is Action.BEGIN_NESTED for fact in facts.values())
+        seen[digest] = uses
+        if uses:
             answer = True
             break
+    if record is not None and seen != known:
+        try:
+            import pickle
+
+            from .files import write_atomic
+
+            os.makedirs(os.path.dirname(record), exist_ok=True)
+            write_atomic(record, pickle.dumps({**known, **seen}))
+        except OSError:
+            pass
     _NESTED_BY_ROOT[root] = answer
     return answer
 

@@ -48,6 +48,8 @@ def cli() -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--color/--no-color", default=None, help="Force or disable colour (default: on a terminal).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache directory (default: .dao_lint_cache at the project root).")
 def check(
     paths: Sequence[str],
     select: Optional[str],
@@ -61,6 +63,8 @@ def check(
     config_file: Optional[str],
     quiet: bool,
     color: Optional[bool],
+    no_cache: bool,
+    cache_dir: Optional[str],
 ) -> None:
     """Report DAO rule violations in PATHS (default: the current directory)."""
     try:
@@ -72,7 +76,7 @@ def check(
         if config_file is not None and not os.path.isfile(config_file):
             raise ConfigError(f"{config_file}: no such configuration file")
         resolver = ConfigResolver(config_file, overrides)
-        results = lint_paths(paths or (".",), resolver, jobs)
+        results = lint_paths(paths or (".",), resolver, jobs, cache=not no_cache, cache_dir=cache_dir)
     except (ConfigError, PathError) as exc:
         raise _fail(str(exc)) from None
     render = FORMATS[output_format]
@@ -163,6 +167,20 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+@cli.command()
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache directory to remove.")
+def clean(cache_dir: Optional[str]) -> None:
+    """Remove the result cache."""
+    from .cache import DEFAULT_DIRECTORY, clean as remove
+
+    try:
+        config = ConfigResolver().for_path(".")
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    directory = cache_dir or os.path.join(config.root, DEFAULT_DIRECTORY)
+    click.echo(f"removed {directory}" if remove(directory) else f"no cache at {directory}")
 
 
 @cli.command("rules")

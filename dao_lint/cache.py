@@ -1,0 +1,70 @@
+"""Per-file results on disk, keyed by content, dao-lint version, configuration and codes.
+
+A cache entry holds a file's diagnostics and its project summary, so a warm run parses
+nothing and the cross-file phase still sees every file. Entries are written atomically;
+anything unreadable is a miss. The directory carries a `.gitignore` so it is never committed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+from typing import Optional
+
+from .config import Config
+from .files import write_atomic
+from .types import FileResult
+
+__all__ = ["ResultCache", "DEFAULT_DIRECTORY", "clean"]
+
+DEFAULT_DIRECTORY = ".dao_lint_cache"
+_FORMAT = 1
+
+
+def _config_key(config: Config) -> str:
+    from . import __version__
+
+    return hashlib.sha256(repr((_FORMAT, __version__, config, sorted(config.enabled_codes()))).encode()).hexdigest()
+
+
+class ResultCache:
+    """`get`/`put` FileResults for (path, content) under one configuration."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._keys: dict = {}
+
+    def _entry(self, path: str, content: bytes, config: Config) -> str:
+        key = self._keys.get(id(config))
+        if key is None:
+            key = self._keys[id(config)] = _config_key(config)
+        digest = hashlib.sha256(key.encode() + b"\0" + os.path.abspath(path).encode() + b"\0" + content).hexdigest()
+        return os.path.join(self.directory, digest[:2], digest + ".pickle")
+
+    def get(self, path: str, content: bytes, config: Config) -> Optional[FileResult]:
+        try:
+            with open(self._entry(path, content, config), "rb") as handle:
+                result = pickle.load(handle)
+        except Exception:  # missing, truncated, from another version: all the same, a miss
+            return None
+        return result if isinstance(result, FileResult) else None
+
+    def put(self, path: str, content: bytes, config: Config, result: FileResult) -> None:
+        entry = self._entry(path, content, config)
+        try:
+            os.makedirs(os.path.dirname(entry), exist_ok=True)
+            ignore = os.path.join(self.directory, ".gitignore")
+            if not os.path.exists(ignore):
+                write_atomic(ignore, b"# created by dao-lint\n*\n")
+            write_atomic(entry, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # a read-only tree still gets its results, just not cached
+
+
+def clean(directory: str) -> bool:
+    """Remove a cache directory; True when there was one."""
+    if os.path.isdir(directory):
+        shutil.rmtree(directory, ignore_errors=True)
+        return True
+    return False
