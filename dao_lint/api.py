@@ -52,6 +52,8 @@ def lint_file(path: str, config: Config, summarize: bool = False, cache=None) ->
     cached = cache.get(path, source, config) if cache is not None else None
     if cached is not None and (cached.summary is not None or not summarize or not cached.parsed):
         result = cached
+        if result.summary is not None:
+            result.summary.path = path  # the cache may have been filled from another directory
     else:
         result = check_source(
             source, path, config, project_nested=lambda: project_uses_begin_nested(config, cache), summarize=summarize
@@ -311,7 +313,10 @@ def project_findings(path: str, config: Config) -> List[Diagnostic]:
             files = collect_files([root], ConfigResolver())
         except PathError:
             files = []
-        summaries = [lint_file(p, c, summarize=True).summary for p, c in files]
+        from .cache import ResultCache
+
+        store = ResultCache(cache_directory(config))
+        summaries = [lint_file(p, c, summarize=True, cache=store).summary for p, c in files]
         index = ProjectIndex([s for s in summaries if s is not None])
         _PROJECTS[root] = (index, committing_functions(index), _registered_listeners(index))
     index, committing, listeners = _PROJECTS[root]

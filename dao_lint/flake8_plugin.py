@@ -43,8 +43,17 @@ class DaoLintPlugin:
         from .api import project_findings, project_uses_begin_nested
         from .suppress import filter_suppressed
 
+        from .api import cache_directory
+        from .cache import ResultCache
+
         text = "".join(self.lines)
-        result = check_source(text, self.filename, config, project_nested=lambda: project_uses_begin_nested(config))
+        store = ResultCache(cache_directory(config))
+        content = text.encode("utf-8")
+        result = store.get(self.filename, content, config)
+        if result is None:
+            result = check_source(text, self.filename, config, project_nested=lambda: project_uses_begin_nested(config, store))
+            if not result.internal_errors:
+                store.put(self.filename, content, config, result)
         diagnostics = list(result.diagnostics)
         if result.parsed:
             known = {(d.code, d.span.line, d.span.column) for d in diagnostics}

@@ -41,9 +41,16 @@ class ProjectIndex:
     def _module(self, name: str) -> Optional[FileSummary]:
         if name in self.modules:
             return self.modules[name]
-        # the configuration root may sit above the import root (src/ layouts)
-        matches = [s for m, s in self.modules.items() if m.endswith("." + name)]
-        return matches[0] if len(matches) == 1 else None
+        if not hasattr(self, "_suffixes"):
+            # the configuration root may sit above the import root (src/ layouts):
+            # index every dotted suffix once; a suffix shared by two modules is ambiguous
+            self._suffixes: Dict[str, Optional[FileSummary]] = {}
+            for module, summary in self.modules.items():
+                parts = module.split(".")
+                for cut in range(1, len(parts)):
+                    suffix = ".".join(parts[cut:])
+                    self._suffixes[suffix] = None if suffix in self._suffixes else summary
+        return self._suffixes.get(name)
 
     def _absolute(self, summary: FileSummary, qualified: str) -> str:
         if not qualified.startswith("."):
