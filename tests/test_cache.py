@@ -1,0 +1,111 @@
+"""The result cache: hits, and every way it must miss."""
+import json
+import os
+
+from click.testing import CliRunner
+
+from dao_lint.cli import cli
+
+DAO = "class ChartDAO:\n    def create(self, chart):\n        db.session.add(chart)\n        db.session.commit()\n"
+
+
+def check(*args):
+    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
+    return {(r["path"], r["line"], r["code"]) for r in json.loads(result.output)}
+
+
+def entries(root):
+    found = []
+    for directory, _, files in os.walk(root / ".dao_lint_cache"):
+        found += [f for f in files if f.endswith(".pickle")]
+    return found
+
+
+def test_warm_run_reuses_results_and_the_directory_is_gitignored(in_tmp, monkeypatch):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    first = check()
+    assert first == {("app/chart_dao.py", 4, "DAO101")}
+    assert len(entries(in_tmp)) == 1
+    assert (in_tmp / ".dao_lint_cache" / ".gitignore").read_text().strip().endswith("*")
+    from dao_lint import engine
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("a warm run parsed a file")
+
+    monkeypatch.setattr(engine, "check_source", no_parsing)
+    monkeypatch.setattr("dao_lint.api.check_source", no_parsing)
+    assert check() == first
+
+
+def test_editing_a_file_misses(in_tmp):
+    (in_tmp / "app").mkdir()
+    target = in_tmp / "app" / "chart_dao.py"
+    target.write_text(DAO)
+    check()
+    target.write_text(DAO.replace("db.session.commit()", "db.session.flush()"))
+    assert check() == set()
+
+
+def test_changing_the_configuration_misses(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    assert check()
+    (in_tmp / "pyproject.toml").write_text('[tool.dao-lint]\ndao-classes = ["*Store"]\ndao-modules = ["nothing/**"]\n')
+    assert {code for _, _, code in check()} == {"DAO105"}  # no longer a DAO: a commit outside one
+
+
+def test_selected_codes_are_part_of_the_key(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    assert check("--ignore", "DAO101") == set()
+    assert check() == {("app/chart_dao.py", 4, "DAO101")}
+
+
+def test_a_new_version_misses(in_tmp, monkeypatch):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    check()
+    import dao_lint
+
+    monkeypatch.setattr(dao_lint, "__version__", "999.0")
+    check()
+    assert len(entries(in_tmp)) == 2
+
+
+def test_editing_a_module_a_cross_file_fact_depends_on(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "helpers.py").write_text("def save_all():\n    db.session.flush()\n")
+    (in_tmp / "app" / "chart_dao.py").write_text(
+        "from app.helpers import save_all\n\n\nclass ChartDAO:\n    def create(self, chart):\n        save_all()\n"
+    )
+    assert not any(code == "DAO101" for _, _, code in check())
+    # the helper starts committing: the DAO that calls it (unchanged file) must now be flagged
+    (in_tmp / "app" / "helpers.py").write_text("def save_all():\n    db.session.commit()\n")
+    found = check()
+    assert ("app/chart_dao.py", 6, "DAO101") in found
+
+
+def test_a_corrupt_cache_is_treated_as_empty(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    first = check()
+    for directory, _, files in os.walk(in_tmp / ".dao_lint_cache"):
+        for name in files:
+            if name.endswith(".pickle"):
+                with open(os.path.join(directory, name), "wb") as handle:
+                    handle.write(b"\x80\x04 not a pickle")
+    assert check() == first
+
+
+def test_no_cache_and_clean(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    check("--no-cache")
+    assert not (in_tmp / ".dao_lint_cache").exists()
+    check("--cache-dir", "elsewhere")
+    assert (in_tmp / "elsewhere").is_dir() and not (in_tmp / ".dao_lint_cache").exists()
+    check()
+    result = CliRunner().invoke(cli, ["clean"])
+    assert result.exit_code == 0 and "removed" in result.output
+    assert not (in_tmp / ".dao_lint_cache").exists()
