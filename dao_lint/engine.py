@@ -7,10 +7,16 @@ import traceback
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
+from libcst import visit_batched
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import rules as _rules  # noqa: F401 - registers every rule
 from .analysis import FileContext, FileContextProvider
+from .analysis.engines import EngineFacts
+from .analysis.positions import AstPositionFacts
+from .analysis.session import SessionFacts
+from .analysis.dao import DaoFacts
+from .analysis.structure import StructureFacts
 from .config import Config
 from .globs import name_matches
 from .rule import Report, Rule, RuleContext, registry
@@ -121,23 +127,54 @@ def _guard(rule: Rule, errors: Dict[str, str]) -> Callable[[Callable], Callable]
     return wrap
 
 
+# The analysis providers, in dependency order. They run as ordinary batched visitors in the
+# same traversal as the rules (a provider's `visit_X` comes before the rules' for the same
+# node), instead of a traversal of their own: libcst rebuilds the tree on every traversal.
+_PROVIDERS = (AstPositionFacts, EngineFacts, StructureFacts, SessionFacts, DaoFacts)
+
+
 def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[Type[Rule]], project_nested, extra=()):  # noqa: ANN001
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FileContextProvider: context})
     rule_context = RuleContext(context.path, context.config, project_nested)
     instances = [cls(rule_context) for cls in rule_classes]
+    needed = set()
+    for visitor in (*instances, *extra):
+        needed.update(visitor.METADATA_DEPENDENCIES)
+    stores: Dict[type, object] = {FileContextProvider: {module: context}}
+    providers = []
+    for provider_class in _PROVIDERS:
+        if provider_class in needed:
+            provider = provider_class()
+            provider.metadata = stores
+            stores[provider_class] = provider._computed
+            providers.append(provider)
+    unknown = needed - set(stores)
+    if unknown:
+        raise RuntimeError(f"no provider for {sorted(p.__name__ for p in unknown)}")
     errors: Dict[str, str] = {}
     for instance in instances:
+        instance.metadata = stores
         wrap = _guard(instance, errors)
         visitors = {name: wrap(fn) for name, fn in instance.get_visitors().items()}
         instance.get_visitors = lambda visitors=visitors: visitors  # type: ignore[method-assign]
-    wrapper.visit_batched([*instances, *extra])
-    positions = wrapper.resolve(PositionProvider)
+    slow: Dict[str, object] = {}
+
+    def positions():  # noqa: ANN202 - libcst's provider, only when a finding needs it
+        if "map" not in slow:
+            slow["map"] = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return slow["map"]
+
+    for visitor in extra:
+        visitor.metadata = stores
+        visitor.fallback_positions = positions
+    visit_batched(module, [*providers, *instances, *extra])
+    fast = stores[AstPositionFacts]
     reports: List[Tuple[Report, object]] = []
     for instance in instances:
         if instance.code in errors:
             continue
         for report in instance.reports:
-            reports.append((report, positions[report.node]))
+            found = fast.get(report.node)
+            reports.append((report, found.range if found is not None else positions()[report.node]))
     return reports, errors
 
 
@@ -166,7 +203,7 @@ def check_source(
             return FileResult(path, tuple(diagnostics))
     else:
         text = source
-    context = FileContext.for_path(path, config)
+    context = FileContext.for_path(path, config, text)
     rule_classes = rules_for(text, context, enabled)
     if summarize and not rule_classes:
         summarize = False  # nothing session- or DAO-like here: nothing the project needs either
@@ -220,7 +257,7 @@ def rule_fixes(module: cst.Module, path: str, config: Config, codes: FrozenSet[s
     """The fixes that rules in `codes` offer for `module` (findings under `# noqa` excluded)."""
     from .suppress import NoqaMap
 
-    context = FileContext.for_path(path, config)
+    context = FileContext.for_path(path, config, module.code)
     enabled = config.enabled_codes(path) & codes
     rule_classes = [registry[c] for c in sorted(enabled) if c in registry and registry[c].fix_title]
     if not rule_classes:

@@ -91,7 +91,7 @@ def _summarize_file(item: Tuple[str, Config, bool]) -> Tuple[str, Optional[FileS
     except Exception:  # noqa: BLE001 - a file that does not parse is never touched
         return path, None, "does not parse; not touched", _digest(source), False
     try:
-        summary = summarize(module, path, config)
+        summary = summarize(module, path, config, decode_source(source)[0])
         has_fixes = bool(rule_fixes(module, path, config, rule_fix_codes(config, unsafe)))
         return path, summary, None, _digest(source), has_fixes
     except Exception as exc:  # an analysis crash skips the file, it never ends the run
@@ -104,7 +104,7 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple
     Raises ValueError when the rewrites do not reach a fixed point.
     """
     module = cst.parse_module(source)
-    context = FileContext.for_path(path, config)
+    context = FileContext.for_path(path, config, decode_source(source)[0])
     edits: Counter = Counter()
     # edits located by position first, while positions still match the indexed source
     module, dropped, renamed = edit_call_sites(

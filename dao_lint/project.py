@@ -16,6 +16,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
 from .analysis.dao import registration
 from .analysis.engines import EngineFacts
+from .analysis.positions import AstPositionFacts
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, qualify
 from .config import Config
@@ -109,7 +110,7 @@ class FileSummary:
 class Summarizer(CachedVisitors, BatchableCSTVisitor):
     """Collects a FileSummary in one traversal."""
 
-    METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, PositionProvider, FileContextProvider, EngineFacts)
+    METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, AstPositionFacts, FileContextProvider, EngineFacts)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
@@ -126,6 +127,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         self.loops: List[int] = [0]  # per function: how many loop bodies enclose this point
         self.blocks: List[int] = [0]  # per function: block depth (1 = the function body)
         self.registrations: List[Tuple[str, str]] = []
+        self.call_stack: List[cst.Call] = []
         # ids of `commit` Names that are not uses of the flag's value in an unknown way
         self.commit_ifs: Set[int] = set()  # `if commit:` tests
         self.forward_values: Set[int] = set()  # `commit=commit` arguments
@@ -136,14 +138,26 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
     def current(self) -> FunctionInfo:
         return self.stack[-1] if self.stack else self.module_level
 
+    fallback_positions = None  # set by whoever runs the traversal: libcst's PositionProvider
+
+    def _range(self, node: cst.CSTNode):  # noqa: ANN202
+        found = self.get_metadata(AstPositionFacts, node, None)
+        if found is not None:
+            return found.range
+        if self._slow is None:
+            self._slow = self.fallback_positions()
+        return self._slow[node]
+
+    _slow = None
+
     def pos(self, node: cst.CSTNode) -> Position:
-        start = self.get_metadata(PositionProvider, node).start
+        start = self._range(node).start
         return (start.line, start.column)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.imports = collect_imports(node)
         for engine in self.get_metadata(EngineFacts, node).engines:
-            self.engines[engine.name] = (self.pos(engine.assignment), engine.literal, engine.fixed)
+            self.engines[engine.name] = (self.pos(engine.assignment.value), engine.literal, engine.fixed)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         scope = self.get_metadata(DaoFacts, node, None)
@@ -190,7 +204,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             # a unit of work by itself: decorated, a context manager, the decorator's own body
             has_decorator=decorated or (scope.in_boundary and not scope.boundary_module and not self._matches_boundary(scope.qualname)),
             commit_parameter=commit_param,
-            commit_parameter_line=self.pos(commit_params[0])[0] if commit_params else 0,
+            commit_parameter_line=self._parameter_line(node, "commit") if commit_params else 0,
             in_test=scope.in_test,
             boundary_module=scope.boundary_module,
             listener=scope.listener,
@@ -213,6 +227,18 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
                 CallSite(c.kind, c.target, c.method, c.position, c.commit_keyword, c.covered_here or c.position < last, c.end, c.in_loop, c.top_level)
                 for c in info.calls
             ]
+
+    def _parameter_line(self, node: cst.FunctionDef, name: str) -> int:
+        found = self.get_metadata(AstPositionFacts, node, None)
+        if found is not None:
+            arguments = found.node.args
+            for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+                if arg.arg == name:
+                    return arg.lineno
+        for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
+            if param.name.value == name:
+                return self.pos(param)[0]
+        return 0
 
     def _matches_boundary(self, qualname: str) -> bool:
         from .globs import name_matches, path_matches
@@ -241,14 +267,15 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self.blocks[-1] -= 1
 
-    def visit_With(self, node: cst.With) -> None:
+    # the items' facts exist once the items were visited, that is, when the body starts
+    def visit_With_body(self, node: cst.With) -> None:
         for item in node.items:
             if isinstance(item.item, cst.Call):
                 use = self.get_metadata(SessionFacts, item.item, None)
                 if use is not None and use.action is Action.BEGIN:
                     self.begin_depth[-1] += 1
 
-    def leave_With(self, original_node: cst.With) -> None:
+    def leave_With_body(self, original_node: cst.With) -> None:
         for item in original_node.items:
             if isinstance(item.item, cst.Call):
                 use = self.get_metadata(SessionFacts, item.item, None)
@@ -261,10 +288,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         for number, statement in enumerate(statements):
             if (
                 isinstance(statement, cst.If)
-                and isinstance(statement.test, cst.Name)
-                and statement.test.value == "commit"
                 and statement.orelse is None
-                and _commit_only(statement.body, self, Action.ROLLBACK)
                 and any(
                     isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, cst.Raise) for x in s.body)
                     for s in statements[number + 1 :]
@@ -275,10 +299,15 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
     def visit_If(self, node: cst.If) -> None:
         if isinstance(node.test, cst.Name) and node.test.value == "commit":
             self.commit_ifs.add(id(node.test))
-            if id(node) in self.accepted_ifs:
-                return
-            if not _commit_only(node.body, self) or node.orelse is not None:
-                self.current.commit_other_use = True
+
+    def leave_If(self, node: cst.If) -> None:
+        # at leave: the body's calls have been visited, so their facts exist
+        if not (isinstance(node.test, cst.Name) and node.test.value == "commit"):
+            return
+        if id(node) in self.accepted_ifs and _commit_only(node.body, self, Action.ROLLBACK):
+            return
+        if not _commit_only(node.body, self) or node.orelse is not None:
+            self.current.commit_other_use = True
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value != "commit" or not self.stack or not self.current.commit_parameter:
@@ -298,12 +327,17 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             return
         if forwards:  # `commit=commit`, or `commit` passed on by position
             self.forward_values.add(id(node.value))
-            self.current.commit_forwards.append(self.pos(node))
+            if self.call_stack:
+                self.current.commit_forwards.append(self.pos(self.call_stack[-1]))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.not_values.add(id(node.attr))
 
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.call_stack.pop()
+
     def visit_Call(self, node: cst.Call) -> None:
+        self.call_stack.append(node)
         use = self.get_metadata(SessionFacts, node, None)
         if use is not None:
             if use.action is Action.COMMIT:
@@ -339,7 +373,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         covered = self.begin_depth[-1] > 0
         func = node.func
         position = self.pos(node)
-        end = self.get_metadata(PositionProvider, node).end
+        end = self._range(node).end
         site = self._site(node, func, position, keyword, covered)
         return None if site is None else CallSite(
             site.kind,
@@ -415,11 +449,12 @@ def _commit_only(block: cst.BaseSuite, summarizer: "Summarizer", action: Action 
     return True
 
 
-def summarize(module: cst.Module, path: str, config: Config) -> FileSummary:
+def summarize(module: cst.Module, path: str, config: Config, text: Optional[str] = None) -> FileSummary:
     """Summarize one parsed module (the same providers the rules use)."""
-    context = FileContext.for_path(path, config)
+    context = FileContext.for_path(path, config, text if text is not None else module.code)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FileContextProvider: context})
     summarizer = Summarizer(context)
+    summarizer.fallback_positions = lambda: wrapper.resolve(PositionProvider)
     wrapper.visit_batched([summarizer])
     return finish_summary(summarizer, module.code)
 

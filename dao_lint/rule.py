@@ -9,6 +9,7 @@ import libcst as cst
 from libcst import BatchableCSTVisitor
 from libcst.metadata import PositionProvider
 
+from .analysis.positions import AstPositionFacts
 from .analysis.visitors import CachedVisitors
 from .types import Diagnostic, Span, ToolCode
 
@@ -125,7 +126,7 @@ class Rule(CachedVisitors, BatchableCSTVisitor):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        cls.METADATA_DEPENDENCIES = (PositionProvider, *cls.needs)
+        cls.METADATA_DEPENDENCIES = (AstPositionFacts, *cls.needs)
         if cls.code:
             if cls.code in registry:
                 raise ValueError(f"duplicate rule code {cls.code}")
@@ -143,6 +144,11 @@ class Rule(CachedVisitors, BatchableCSTVisitor):
     def fact(self, provider: type, node: cst.CSTNode, default: object = None):  # noqa: ANN201
         """The analysis fact `provider` attached to `node`, or `default`."""
         return self.get_metadata(provider, node, default)
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        """The line a call or `def` starts on (0 when unknown)."""
+        found = self.get_metadata(AstPositionFacts, node, None)
+        return found.range.start.line if found is not None else 0
 
     def report(self, node: cst.CSTNode, fix: object = None, fix_target: Optional[cst.CSTNode] = None, **fields: object) -> None:
         """Record a finding at `node`; `fields` fill the message template.

@@ -24,6 +24,8 @@ class FileContext:
     is_dao_module: bool
     is_test: bool
     is_boundary_module: bool
+    #: the source text, when the caller has it (positions come from CPython's parser then)
+    text: Optional[str] = None
 
     @property
     def module_name(self) -> str:
@@ -34,7 +36,7 @@ class FileContext:
         return ".".join(p for p in parts if p)
 
     @classmethod
-    def for_path(cls, path: str, config: Config) -> "FileContext":
+    def for_path(cls, path: str, config: Config, text: Optional[str] = None) -> "FileContext":
         rel = config.relpath(path)
         return cls(
             path=path,
@@ -43,6 +45,7 @@ class FileContext:
             is_dao_module=path_matches(config.dao_modules, rel),
             is_test=path_matches(config.test_paths, rel),
             is_boundary_module=path_matches(config.boundary_modules, rel),
+            text=text,
         )
 
 

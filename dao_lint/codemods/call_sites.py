@@ -11,6 +11,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..analysis import DaoFacts, FileContext, FileContextProvider
+from ..analysis.positions import AstPositionFacts
 
 __all__ = ["edit_call_sites", "is_commit_argument"]
 
@@ -25,7 +26,7 @@ def is_commit_argument(arg: cst.Arg) -> bool:
 
 
 class _CallSiteEdits(cst.CSTTransformer):
-    METADATA_DEPENDENCIES = (PositionProvider, DaoFacts)
+    METADATA_DEPENDENCIES = (AstPositionFacts, DaoFacts)
 
     def __init__(self, drop: Set[Span], rename_calls: Dict[Span, str], rename_defs: Dict[str, str]) -> None:
         super().__init__()
@@ -34,6 +35,8 @@ class _CallSiteEdits(cst.CSTTransformer):
         self.rename_defs = rename_defs
         self.dropped = 0
         self.renamed = 0
+        self.slow = None
+        self.fallback = None
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         scope = self.get_metadata(DaoFacts, original_node, None)
@@ -43,7 +46,14 @@ class _CallSiteEdits(cst.CSTTransformer):
         return updated_node.with_changes(name=cst.Name(self.rename_defs[scope.qualname]))
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        where = self.get_metadata(PositionProvider, original_node)
+        # the same positions the project index recorded (CPython's, else libcst's)
+        found = self.get_metadata(AstPositionFacts, original_node, None)
+        if found is None:
+            if self.slow is None:
+                self.slow = self.fallback()
+            where = self.slow[original_node]
+        else:
+            where = found.range
         span = ((where.start.line, where.start.column), (where.end.line, where.end.column))
         if span in self.rename_calls and isinstance(updated_node.func, cst.Attribute):
             self.renamed += 1
@@ -73,5 +83,7 @@ def edit_call_sites(
     if not drop and not rename_calls and not rename_defs:
         return module, 0, 0
     transformer = _CallSiteEdits(drop, rename_calls, rename_defs)
-    result = MetadataWrapper(module, cache={FileContextProvider: context}).visit(transformer)
+    wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
+    transformer.fallback = lambda: wrapper.resolve(PositionProvider)
+    result = wrapper.visit(transformer)
     return result, transformer.dropped, transformer.renamed

@@ -183,7 +183,7 @@ class CheckThenWrite(Rule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.constructed = {}
 
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         statements = list(node.body)
         for number, statement in enumerate(statements):
             if isinstance(statement, cst.If):

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Set
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
@@ -126,7 +125,8 @@ class SessionNotClosed(Rule):
         ),
     ]
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    # leave_: the value's facts exist once its call has been visited (one traversal for all)
+    def leave_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
             return
         value = node.value
@@ -278,12 +278,12 @@ class StaleRead(Rule):
                     return True
         return False
 
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         reads: Dict[str, int] = {}
         for statement in node.body:
             if not self._transaction(statement):
                 continue
-            line = self.get_metadata(PositionProvider, statement).start.line
+            line = self.line_of(next(i.item for i in statement.items if isinstance(i.item, cst.Call)))
             reported = self._writes(statement, reads)
             for name in reported:
                 reads.pop(name, None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
@@ -94,16 +93,16 @@ class RedundantMerge(Rule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.loaded.pop()
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    def leave_Assign(self, node: cst.Assign) -> None:
         reads = isinstance(node.value, cst.Call) and _reads(self, node.value)
         for target in node.targets:
             if isinstance(target.target, cst.Name):
                 if reads:
-                    self.loaded[-1][target.target.value] = self.get_metadata(PositionProvider, node).start.line
+                    self.loaded[-1][target.target.value] = self.line_of(node.value)
                 else:
                     self.loaded[-1].pop(target.target.value, None)
 
-    def visit_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> None:
+    def leave_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> None:
         call = _session_write(self, line, ("merge", "add"))
         if call is None or len(call.args) != 1 or not isinstance(call.args[0].value, cst.Name):
             return
@@ -209,7 +208,7 @@ class ManualCascade(Rule):
             return None
         return dotted_name(statement.iter.value)
 
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         statements = list(node.body)
         pending: List[tuple] = []  # (statement, parent)
         for statement in statements:

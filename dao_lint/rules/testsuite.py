@@ -195,7 +195,7 @@ class TestSessionWithoutRollback(Rule):
         )
     ]
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.fact(DaoFacts, node)
         if scope is None or scope.test_role not in ("fixture", "wide-fixture"):
             return

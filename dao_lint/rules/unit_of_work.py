@@ -6,8 +6,6 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 
 from ..analysis import Action, DaoFacts, Origin, SessionFacts
-from libcst.metadata import PositionProvider
-
 from ..analysis.structure import StructureFacts, exclusive
 from ..rule import Invalid, Rule, Valid
 
@@ -138,7 +136,7 @@ class SplitUnitOfWork(Rule):
         if scope.function not in self.reported:
             for other, other_path in earlier:
                 if not exclusive(other_path, path):
-                    line = self.get_metadata(PositionProvider, other).start.line
+                    line = self.line_of(other)
                     self.report(node, function=scope.qualname, first=line)
                     self.reported.add(scope.function)  # once per function: the rest is the same story
                     break
@@ -304,7 +302,7 @@ class SwallowedDatabaseError(Rule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.in_dao.pop()
 
-    def visit_Try(self, node: cst.Try) -> None:
+    def leave_Try(self, node: cst.Try) -> None:
         if not self.in_dao[-1] or not self._session_calls(node.body):
             return
         for handler in node.handlers:

@@ -1,0 +1,134 @@
+"""Positions of calls and function definitions from CPython's `ast`, without libcst codegen.
+
+libcst's PositionProvider generates the code of the whole module to learn where each node
+is; that cost as much as parsing. CPython's parser gives the same positions for calls and
+`def`s almost for free. Both trees list those nodes in source order, so the n-th call met
+in a libcst pre-order walk is the n-th call of the `ast` sorted by (start, -end). Each pair
+is checked (same callee name); on any disagreement, the file falls back to libcst's
+provider, so a position is never wrong, only sometimes slower to get.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import libcst as cst
+from libcst.metadata import BatchableMetadataProvider, CodePosition, CodeRange
+
+from .context import FileContext, FileContextProvider
+from .visitors import CachedVisitors
+
+__all__ = ["AstPositions", "NodePosition", "AstPositionFacts"]
+
+_LINES = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class NodePosition:
+    """Where a node is, plus the `ast` node it matched (for parameters of a `def`)."""
+
+    range: CodeRange
+    node: ast.AST
+
+
+def _callee(node: ast.AST) -> Optional[str]:
+    func = getattr(node, "func", None)
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
+class AstPositions:
+    """The sorted `ast` calls and `def`s of one module text."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = _LINES.split(text)
+        self.calls: List[ast.Call] = []
+        self.functions: List[ast.AST] = []
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            self.valid = False
+            return
+        self.valid = True
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                self.calls.append(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions.append(node)
+        key = lambda n: (n.lineno, n.col_offset, -n.end_lineno, -n.end_col_offset)  # noqa: E731
+        self.calls.sort(key=key)
+        self.functions.sort(key=key)
+
+    def _column(self, line: int, offset: int) -> int:
+        """Character column of a UTF-8 byte offset (ast counts bytes, libcst characters)."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return offset
+        return len(text.encode("utf-8")[:offset].decode("utf-8", errors="replace"))
+
+    def range_of(self, node: ast.AST) -> CodeRange:
+        return CodeRange(
+            CodePosition(node.lineno, self._column(node.lineno, node.col_offset)),
+            CodePosition(node.end_lineno, self._column(node.end_lineno, node.end_col_offset)),
+        )
+
+
+class AstPositionFacts(CachedVisitors, BatchableMetadataProvider[NodePosition]):
+    """Attaches a NodePosition to calls and function definitions (none if the trees disagree)."""
+
+    METADATA_DEPENDENCIES = (FileContextProvider,)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positions: Optional[AstPositions] = None
+        self.calls = 0
+        self.functions = 0
+        self.pending: List[Tuple[cst.CSTNode, ast.AST]] = []
+        self.ok = True
+
+    def visit_Module(self, node: cst.Module) -> None:
+        context: FileContext = self.get_metadata(FileContextProvider, node)
+        self.positions = AstPositions(context.text) if context.text is not None else None
+        self.ok = bool(self.positions and self.positions.valid)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.ok:
+            return
+        calls = self.positions.calls
+        if self.calls >= len(calls):
+            self._give_up()
+            return
+        match = calls[self.calls]
+        self.calls += 1
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if name != _callee(match):
+            self._give_up()
+            return
+        # set as we go, so that rules in the same traversal can already ask; withdrawn
+        # below if the pairing turns out not to hold
+        self.set_metadata(node, NodePosition(self.positions.range_of(match), match))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self.ok:
+            return
+        functions = self.positions.functions
+        if self.functions >= len(functions) or functions[self.functions].name != node.name.value:
+            self._give_up()
+            return
+        self.set_metadata(node, NodePosition(self.positions.range_of(functions[self.functions]), functions[self.functions]))
+        self.functions += 1
+
+    def _give_up(self) -> None:
+        self.ok = False
+        self._computed.clear()
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        # all or nothing: a single disagreement means the pairing cannot be trusted
+        if self.ok and (self.calls != len(self.positions.calls) or self.functions != len(self.positions.functions)):
+            self._give_up()
