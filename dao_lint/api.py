@@ -193,28 +193,61 @@ def lint_paths(
     files = collect_files(paths, resolver)
     items = [(p, c, cache_directory(c, cache_dir) if cache else None) for p, c in files]
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(files) >= 16:
+    results: List[FileResult] = []
+    if cache:
+        # answer what the cache knows here; only the rest goes to the worker processes
+        from .cache import ResultCache
+
+        stores: dict = {}
+        missing = []
+        for item in items:
+            path, config, directory = item
+            store = stores.setdefault(directory, ResultCache(directory))
+            try:
+                with open(path, "rb") as handle:
+                    cached = store.get(path, handle.read(), config)
+            except OSError:
+                cached = None
+            if cached is not None and (cached.summary is not None or not cached.parsed):
+                if cached.summary is not None:
+                    cached.summary.path = path
+                shown = display_path(path)
+                if cached.path != shown:
+                    cached = FileResult(
+                        shown,
+                        tuple(d.__class__(shown, d.span, d.code, d.name, d.message, d.fixable) for d in cached.diagnostics),
+                        cached.parsed,
+                        cached.internal_errors,
+                        cached.summary,
+                    )
+                results.append(cached)
+            else:
+                missing.append(item)
+        items = missing
+    if jobs > 1 and len(items) >= 16:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_check_one, items, chunksize=max(1, len(files) // (jobs * 8))))
+            results += list(pool.map(_check_one, items, chunksize=max(1, len(items) // (jobs * 8))))
     else:
-        results = [_check_one(item) for item in items]
+        results += [_check_one(item) for item in items]
     results = add_project_findings(results, dict(files))
     return sorted(results, key=lambda r: r.path)
 
 
-def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None):  # noqa: ANN001, ANN201
+def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None, cache: bool = True, cache_dir: Optional[str] = None):  # noqa: ANN001, ANN201
     """Fix every file under `paths` as one project; returns a FixReport (see dao_lint.fixer)."""
+    from .cache import ResultCache
     from .fixer import fix_files
 
     files = collect_files(paths, resolver)
-    report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress)
+    where = (lambda config: cache_directory(config, cache_dir)) if cache else None
+    report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress, cache_dir=where)
     # what is left: check the files as they are now (or would be, with --diff)
     after = {f.path: f.after for f in report.files if f.after is not None and f.error is None}
     for path, config in files:
         if path in after:
             result = check_source(after[path], path, config, project_nested=lambda: project_uses_begin_nested(config))
         else:
-            result = lint_file(path, config)
+            result = lint_file(path, config, summarize=True, cache=ResultCache(where(config)) if where else None)
         shown = display_path(path)
         report.remaining.extend(d.__class__(shown, d.span, d.code, d.name, d.message) for d in result.diagnostics)
     return report

@@ -1,6 +1,7 @@
 """Check one file: read once, parse once, one MetadataWrapper, all rules in one pass."""
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 import traceback
@@ -186,6 +187,7 @@ def check_source(
     apply_noqa: bool = True,
     project_nested: Optional[Callable[[], bool]] = None,
     summarize: bool = False,
+    summarize_always: bool = False,
 ) -> FileResult:
     """Check one file's content. Never raises for bad input: problems become DAO0xx diagnostics.
 
@@ -205,14 +207,14 @@ def check_source(
         text = source
     context = FileContext.for_path(path, config, text)
     rule_classes = rules_for(text, context, enabled)
-    if summarize and not rule_classes:
-        summarize = False  # nothing session- or DAO-like here: nothing the project needs either
-    if not rule_classes and "DAO001" not in enabled:
+    if summarize and not rule_classes and not summarize_always:
+        summarize = False  # nothing session- or DAO-like here: nothing `check` needs either
+    if not rule_classes and not summarize and "DAO001" not in enabled:
         return FileResult(path)
-    if not rule_classes:
-        # Nothing can fire here: a syntax check with `compile` is much cheaper than libcst.
+    if not rule_classes and not summarize:
+        # Nothing can fire here: a syntax check with CPython's parser is much cheaper than libcst.
         try:
-            compile(text, path, "exec", dont_inherit=True)
+            ast.parse(text)
             return FileResult(path)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass

@@ -76,26 +76,45 @@ def rule_fix_codes(config: Config, unsafe: bool) -> FrozenSet[str]:
     return frozenset(c for c in config.enabled_codes() if c in registry and registry[c].fix_safety in allowed)
 
 
-def _summarize_file(item: Tuple[str, Config, bool]) -> Tuple[str, Optional[FileSummary], Optional[str], str, bool]:
-    path, config, unsafe = item
+def _summarize_file(item: Tuple[str, Config, bool, Optional[str]]) -> Tuple[str, Optional[FileSummary], Optional[str], str, bool]:
+    """(path, summary, why it was skipped, digest, has rule-carried fixes) for one file."""
+    from .api import project_uses_begin_nested
+    from .cache import ResultCache
+
+    path, config, unsafe, cache_dir = item
     try:
         with open(path, "rb") as handle:
             source = handle.read()
     except OSError as exc:
         return path, None, f"cannot read: {exc.strerror}", "", False
-    try:
-        decode_source(source)
-        module = cst.parse_module(source)
-    except DecodeFailure as failure:
-        return path, None, str(failure), _digest(source), False
-    except Exception:  # noqa: BLE001 - a file that does not parse is never touched
-        return path, None, "does not parse; not touched", _digest(source), False
-    try:
-        summary = summarize(module, path, config, decode_source(source)[0])
-        has_fixes = bool(rule_fixes(module, path, config, rule_fix_codes(config, unsafe)))
-        return path, summary, None, _digest(source), has_fixes
-    except Exception as exc:  # an analysis crash skips the file, it never ends the run
-        return path, None, f"internal error while indexing ({type(exc).__name__}: {exc})", _digest(source), False
+    digest = _digest(source)
+    cache = ResultCache(cache_dir) if cache_dir else None
+    result = cache.get(path, source, config) if cache is not None else None
+    if result is None or result.summary is None:
+        try:
+            # `fix` indexes every file: a call path may cross a file that nothing else flags
+            result = check_source(
+                source,
+                path,
+                config,
+                summarize=True,
+                summarize_always=True,
+                project_nested=lambda: project_uses_begin_nested(config, cache),
+            )
+        except Exception as exc:  # an analysis crash skips the file, it never ends the run
+            return path, None, f"internal error while indexing ({type(exc).__name__}: {exc})", digest, False
+        if cache is not None and not result.internal_errors:
+            cache.put(path, source, config, result)
+    if result.summary is None:
+        problems = [d for d in result.diagnostics if d.code in ("DAO001", "DAO002")]
+        if problems:
+            why = "does not parse; not touched" if problems[0].code == "DAO001" else problems[0].message
+            return path, None, why, digest, False
+        return path, None, None, digest, False  # nothing session- or DAO-like: nothing to fix
+    result.summary.path = path
+    codes = rule_fix_codes(config, unsafe)
+    has_fixes = any(d.fixable and d.code in codes for d in result.diagnostics)
+    return path, result.summary, None, digest, has_fixes
 
 
 def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple[bytes, Counter]:
@@ -197,6 +216,7 @@ def fix_files(
     write: bool = True,
     jobs: int = 1,
     progress: Optional[Callable[[str, int, int], Callable[[int], None]]] = None,
+    cache_dir: Optional[Callable[[Config], str]] = None,
 ) -> FixReport:
     """Fix `files` (each with its configuration) as one project. Never raises for bad input."""
     report = FixReport()
@@ -205,10 +225,12 @@ def fix_files(
     summaries: List[FileSummary] = []
     digests: Dict[str, str] = {}
     with_fixes = set()
-    for path, summary, problem, digest, has_fixes in _map(_summarize_file, [(p, c, unsafe) for p, c in files], jobs, step):
+    items = [(p, c, unsafe, cache_dir(c) if cache_dir else None) for p, c in files]
+    for path, summary, problem, digest, has_fixes in _map(_summarize_file, items, jobs, step):
         digests[path] = digest
         if summary is None:
-            report.skipped.append((path, problem or "not indexed"))
+            if problem is not None:
+                report.skipped.append((path, problem))
         else:
             summaries.append(summary)
             if has_fixes:

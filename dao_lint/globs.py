@@ -69,4 +69,9 @@ def path_matches(patterns, relpath: str) -> bool:
 
 def name_matches(patterns, name: str) -> bool:
     """True when a dotted or plain name matches any fnmatch-style glob (`*` crosses dots)."""
+    return _name_matches(tuple(patterns), name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_matches(patterns, name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
