@@ -24,6 +24,18 @@ def _codes(value: Optional[str], option: str) -> Optional[Tuple[str, ...]]:
     return validate_codes(parts, f"--{option}")
 
 
+def _resolver(select, extend_select, ignore, config_file) -> ConfigResolver:  # noqa: ANN001
+    """The configuration resolver for the command line's selection and `--config`."""
+    overrides = ConfigOverrides(
+        select=_codes(select, "select"),
+        extend_select=_codes(extend_select, "extend-select") or (),
+        ignore=_codes(ignore, "ignore") or (),
+    )
+    if config_file is not None and not os.path.isfile(config_file):
+        raise ConfigError(f"{config_file}: no such configuration file")
+    return ConfigResolver(config_file, overrides)
+
+
 def _fail(message: str) -> "click.exceptions.Exit":
     click.echo(f"dao-lint: error: {message}", err=True)
     return click.exceptions.Exit(2)
@@ -68,14 +80,7 @@ def check(
 ) -> None:
     """Report DAO rule violations in PATHS (default: the current directory)."""
     try:
-        overrides = ConfigOverrides(
-            select=_codes(select, "select"),
-            extend_select=_codes(extend_select, "extend-select") or (),
-            ignore=_codes(ignore, "ignore") or (),
-        )
-        if config_file is not None and not os.path.isfile(config_file):
-            raise ConfigError(f"{config_file}: no such configuration file")
-        resolver = ConfigResolver(config_file, overrides)
+        resolver = _resolver(select, extend_select, ignore, config_file)
         results = lint_paths(paths or (".",), resolver, jobs, cache=not no_cache, cache_dir=cache_dir)
     except (ConfigError, PathError) as exc:
         raise _fail(str(exc)) from None
@@ -106,6 +111,8 @@ def check(
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary.")
 @click.option("--color/--no-color", default=None, help="Force or disable colour (default: on a terminal).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache directory (default: .dao_lint_cache at the project root).")
 def fix(
     paths: Sequence[str],
     unsafe_fixes: bool,
@@ -117,22 +124,26 @@ def fix(
     config_file: Optional[str],
     quiet: bool,
     color: Optional[bool],
+    no_cache: bool,
+    cache_dir: Optional[str],
 ) -> None:
     """Rewrite PATHS to the DAO rules: DAOs join the caller's unit of work through SAVEPOINTs."""
     from .api import fix_paths
     from .reporters.text import render_fix
 
     try:
-        overrides = ConfigOverrides(
-            select=_codes(select, "select"),
-            extend_select=_codes(extend_select, "extend-select") or (),
-            ignore=_codes(ignore, "ignore") or (),
-        )
-        if config_file is not None and not os.path.isfile(config_file):
-            raise ConfigError(f"{config_file}: no such configuration file")
-        resolver = ConfigResolver(config_file, overrides)
+        resolver = _resolver(select, extend_select, ignore, config_file)
         with _progress(color) as progress:
-            report = fix_paths(paths or (".",), resolver, unsafe=unsafe_fixes, write=not show_diff, jobs=jobs, progress=progress)
+            report = fix_paths(
+                paths or (".",),
+                resolver,
+                unsafe=unsafe_fixes,
+                write=not show_diff,
+                jobs=jobs,
+                progress=progress,
+                cache=not no_cache,
+                cache_dir=cache_dir,
+            )
     except (ConfigError, PathError) as exc:
         raise _fail(str(exc)) from None
     render_fix(report, sys.stdout, diff=show_diff, color=color, quiet=quiet)

@@ -13,7 +13,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from .visitors import CachedVisitors
 
-__all__ = ["Place", "StructureFacts", "exclusive"]
+__all__ = ["Place", "StructureFacts", "exclusive", "statement_call"]
 
 
 @dataclass(frozen=True)
@@ -166,3 +166,17 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.set_metadata(node, self._place())
+
+
+def statement_call(statement: cst.CSTNode) -> Optional[Tuple[cst.Call, bool]]:
+    """The call a one-call statement line consists of (`x.y()` or `await x.y()`), and
+    whether it is awaited; None for anything else."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if not isinstance(small, cst.Expr):
+        return None
+    value, awaited = small.value, False
+    if isinstance(value, cst.Await):
+        value, awaited = value.expression, True
+    return (value, awaited) if isinstance(value, cst.Call) else None

@@ -18,6 +18,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
+from ..analysis.structure import statement_call
 
 __all__ = ["NestedSessionRewrite", "rewrite_nested"]
 
@@ -54,16 +55,10 @@ class NestedSessionRewrite(cst.CSTTransformer):
 
     def _statement_call(self, statement: cst.BaseStatement, action: Action) -> Optional[Tuple[cst.Call, bool]]:
         """The session call of a one-call statement line doing `action`, and whether it is awaited."""
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        found = statement_call(statement)
+        if found is None:
             return None
-        small = statement.body[0]
-        if not isinstance(small, cst.Expr):
-            return None
-        value, awaited = small.value, False
-        if isinstance(value, cst.Await):
-            value, awaited = value.expression, True
-        if not isinstance(value, cst.Call):
-            return None
+        value, awaited = found
         use = self._use(value)
         if use is None or use.action is not action or use.origin is Origin.CREATED:
             return None

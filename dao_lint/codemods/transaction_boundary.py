@@ -8,6 +8,7 @@ from libcst.metadata import MetadataWrapper
 
 from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
 from ..analysis.names import dotted_name
+from ..analysis.structure import statement_call
 from .imports import add_import
 
 __all__ = ["decorate_boundaries"]
@@ -26,15 +27,10 @@ class _Boundary(cst.CSTTransformer):
         self.changed: List[str] = []
 
     def _control(self, statement: cst.BaseStatement, action: Action) -> bool:
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        found = statement_call(statement)
+        if found is None:
             return False
-        small = statement.body[0]
-        value = small.value if isinstance(small, cst.Expr) else None
-        if isinstance(value, cst.Await):
-            value = value.expression
-        if not isinstance(value, cst.Call):
-            return False
-        use = self.get_metadata(SessionFacts, value, None)
+        use = self.get_metadata(SessionFacts, found[0], None)
         return use is not None and use.action is action and use.origin is not Origin.CREATED
 
     def _clean(self, statements: Sequence[cst.BaseStatement], in_handler: bool) -> List[cst.BaseStatement]:

@@ -7,7 +7,7 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
-from ..analysis.structure import StructureFacts
+from ..analysis.structure import StructureFacts, statement_call
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["SessionNotClosed", "StaleRead", "RefreshExpire"]
@@ -29,14 +29,10 @@ def _names_in(node: cst.CSTNode) -> Set[str]:
 
 
 def _is_close(statement: cst.CSTNode, name: str) -> bool:
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return False
-    small = statement.body[0]
-    value = small.value if isinstance(small, cst.Expr) else None
-    if isinstance(value, cst.Await):
-        value = value.expression
+    found = statement_call(statement)
+    value = found[0] if found is not None else None
     return (
-        isinstance(value, cst.Call)
+        value is not None
         and isinstance(value.func, cst.Attribute)
         and value.func.attr.value == "close"
         and dotted_name(value.func.value) == name

@@ -7,7 +7,7 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
-from ..analysis.structure import StructureFacts
+from ..analysis.structure import StructureFacts, statement_call
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["RedundantMerge", "ManualCascade"]
@@ -15,14 +15,10 @@ __all__ = ["RedundantMerge", "ManualCascade"]
 
 def _session_write(rule: Rule, statement: cst.CSTNode, methods) -> Optional[cst.Call]:  # noqa: ANN001
     """The session call of a one-call statement line, when it is one of `methods`."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    found = statement_call(statement)
+    if found is None:
         return None
-    small = statement.body[0]
-    value = small.value if isinstance(small, cst.Expr) else None
-    if isinstance(value, cst.Await):
-        value = value.expression
-    if not isinstance(value, cst.Call):
-        return None
+    value = found[0]
     use = rule.fact(SessionFacts, value)
     if use is None or use.method not in methods:
         return None
