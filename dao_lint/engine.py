@@ -81,9 +81,22 @@ def _tool(path: str, code: str, message: str, line: int = 1, column: int = 0) ->
     return Diagnostic(path, Span(max(line, 1), max(column, 0), max(line, 1), max(column, 0)), code, _TOOL_NAMES[code], message)
 
 
+# What a file must contain (case-sensitive) before a session rule can fire there: a
+# session used with a dot, a session type or factory, a Model.query chain, an engine, a
+# commit or rollback (also through helpers), SAVEPOINTs, listeners, test database set-up.
+_SESSION_TOKENS = (
+    "Session", "sessionmaker", "session_factory", "session_maker", "async_session", "create_session",
+    "scoped_session", "session_persistence", ".query.", ".query(", "engine.", "create_engine",
+    "create_async_engine", "engine_from_config", ".commit(", ".rollback(", "begin_nested", "listen",
+    "drop_all", "create_all", "get_db",
+)
+
+
 def _session_tokens(config: Config) -> Tuple[str, ...]:
-    names = {n.rsplit(".", 1)[-1].lower() for n in config.session_names}
-    return tuple(sorted(names | {"session", "query", "engine", "commit"}))
+    """Tokens that can make a session rule relevant: `<name>.` for every configured session
+    name (`session.`, `db_session.`), plus the fixed set above."""
+    names = {n.rsplit(".", 1)[-1] + "." for n in config.session_names}
+    return tuple(sorted(names | set(_SESSION_TOKENS)))
 
 
 def _dao_tokens(config: Config) -> Tuple[str, ...]:
@@ -99,7 +112,7 @@ def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[
     """The enabled rules that can fire in this file (a cheap test on the lowered text)."""
     lowered = text.lower()
     config = context.config
-    has_session = any(token in lowered for token in _session_tokens(config))
+    has_session = any(token in text for token in _session_tokens(config))
     has_dao = context.is_dao_module or any(token in lowered for token in _dao_tokens(config))
     chosen = []
     for code in sorted(enabled):
