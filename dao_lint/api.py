@@ -346,10 +346,13 @@ def project_findings(path: str, config: Config) -> List[Diagnostic]:
             files = collect_files([root], ConfigResolver())
         except PathError:
             files = []
-        from .cache import ResultCache
+        from .cache import ResultCache, locked
 
         store = ResultCache(cache_directory(config))
-        summaries = [lint_file(p, c, summarize=True, cache=store).summary for p, c in files]
+        # flake8's workers all need the index: the first builds it (filling the cache) while
+        # the others wait, then read the cache instead of parsing the project again
+        with locked(store.directory):
+            summaries = [lint_file(p, c, summarize=True, cache=store).summary for p, c in files]
         index = ProjectIndex([s for s in summaries if s is not None])
         _PROJECTS[root] = (index, committing_functions(index), _registered_listeners(index))
     index, committing, listeners = _PROJECTS[root]

@@ -6,6 +6,7 @@ anything unreadable is a miss. The directory carries a `.gitignore` so it is nev
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -60,6 +61,25 @@ class ResultCache:
             write_atomic(entry, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             pass  # a read-only tree still gets its results, just not cached
+
+
+@contextlib.contextmanager
+def locked(directory: str):  # noqa: ANN201
+    """Hold an exclusive lock on the cache directory (best effort: no lock where unsupported)."""
+    handle = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        handle = open(os.path.join(directory, ".lock"), "a+b")
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    except (OSError, ImportError):
+        pass
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.close()  # closing releases the lock
 
 
 def clean(directory: str) -> bool:

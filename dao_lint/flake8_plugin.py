@@ -40,13 +40,17 @@ class DaoLintPlugin:
         except ConfigError as exc:
             yield 1, 0, f"DAO000 configuration error: {exc}", type(self)
             return
-        from .api import project_findings, project_uses_begin_nested
+        from .analysis import FileContext
+        from .api import cache_directory, project_findings, project_uses_begin_nested
+        from .cache import ResultCache
+        from .engine import rules_for
         from .suppress import filter_suppressed
 
-        from .api import cache_directory
-        from .cache import ResultCache
-
         text = "".join(self.lines)
+        # flake8 calls every plugin on every file: most files cannot match any rule, and
+        # flake8 reports syntax errors itself (E999), so those return before any real work
+        if not rules_for(text, FileContext.for_path(self.filename, config), config.enabled_codes(self.filename)):
+            return
         store = ResultCache(cache_directory(config))
         content = text.encode("utf-8")
         result = store.get(self.filename, content, config)
