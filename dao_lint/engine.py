@@ -120,7 +120,7 @@ def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[
         if rule is None:
             continue
         needed = {"dao": has_dao, "session": has_session}.get(rule.requires, has_dao or has_session)
-        if needed:
+        if needed and rule.relevant(context, text):
             chosen.append(rule)
     return chosen
 

@@ -158,6 +158,11 @@ class Rule(CachedVisitors, BatchableCSTVisitor):
         self.reports.append(Report(node, self.code, self.name, self.message.format(**fields), fix, fix_target))
 
     @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001 - FileContext
+        """A cheap test (on the path and the text) that the rule can fire in this file at all."""
+        return True
+
+    @classmethod
     def summary(cls) -> str:
         """The first sentence of the docstring."""
         doc = (cls.__doc__ or "").strip()

@@ -67,28 +67,28 @@ def test_check_example_catches_wrong_expectations():
 
 def test_a_crashing_rule_is_an_internal_error_and_the_others_still_report(monkeypatch):
     from dao_lint.api import lint_source
-    from dao_lint.rules.transactions import DaoRollsBack
+    from dao_lint.rules.boundary import QueryOutsideDao
 
     def visit_Call(self, node):  # named like the method it replaces: libcst looks at __name__
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(DaoRollsBack, "visit_Call", visit_Call)
+    monkeypatch.setattr(QueryOutsideDao, "visit_Call", visit_Call)
     source = "class ChartDAO:\n    def create(self):\n        db.session.commit()\n"
     found = lint_source(source, "a.py", Config())
     assert [d.code for d in found] == ["DAO000", "DAO101"]
-    assert "DAO102" in found[0].message and "rollback-in-dao" in found[0].message and "boom" in found[0].message
+    assert "DAO202" in found[0].message and "query-outside-dao" in found[0].message and "boom" in found[0].message
 
 
 def test_internal_error_exits_2_from_the_cli(monkeypatch, in_tmp):
     from click.testing import CliRunner
 
     from dao_lint.cli import cli
-    from dao_lint.rules.transactions import DaoRollsBack
+    from dao_lint.rules.boundary import QueryOutsideDao
 
     def visit_Call(self, node):
         return 1 / 0
 
-    monkeypatch.setattr(DaoRollsBack, "visit_Call", visit_Call)
+    monkeypatch.setattr(QueryOutsideDao, "visit_Call", visit_Call)
     (in_tmp / "a_dao.py").write_text("class ChartDAO:\n    def create(self):\n        db.session.commit()\n")
     (in_tmp / "b_dao.py").write_text("class TagDAO:\n    def create(self):\n        db.session.commit()\n")
     result = CliRunner().invoke(cli, ["check", ".", "--jobs", "1"])

@@ -230,6 +230,10 @@ class StaleRead(Rule):
     update). Reads and the writes based on them belong in the same transaction.
     """
 
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return ".begin(" in text
+
     code = "DAO110"
     name = "stale-read"
     seed = "R10"

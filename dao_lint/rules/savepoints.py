@@ -23,6 +23,10 @@ class SqliteSavepoint(Rule):
     that emits `BEGIN`.
     """
 
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return "create_engine" in text or "create_async_engine" in text
+
     code = "DAO112"
     name = "sqlite-savepoint"
     seed = "R4"

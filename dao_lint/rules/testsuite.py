@@ -20,6 +20,10 @@ class CommitInTest(Rule):
     (or a SAVEPOINT) that is rolled back at teardown; `flush()` is enough to get ids.
     """
 
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return context.is_test or "session_persistence" in text
+
     code = "DAO901"
     name = "commit-in-test"
     seed = "R9"
@@ -100,6 +104,10 @@ class CleanupInsteadOfRollback(Rule):
     transaction (a SAVEPOINT for code that commits) and roll it back: nothing to clean.
     """
 
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return context.is_test
+
     code = "DAO902"
     name = "cleanup-instead-of-rollback"
     seed = "R9"
@@ -156,6 +164,10 @@ class TestSessionWithoutRollback(Rule):
     test). The fixture opens a transaction (or binds the session to a connection in one,
     with SAVEPOINTs for code that commits), yields the session, and rolls back after.
     """
+
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return context.is_test and "fixture" in text
 
     code = "DAO903"
     name = "test-session-without-rollback"

@@ -25,6 +25,10 @@ class DaoCommits(Rule):
     (`begin_nested()`) when it needs to roll them back on its own.
     """
 
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return ".commit(" in text
+
     code = "DAO101"
     name = "commit-in-dao"
     seed = "R3"
@@ -153,6 +157,10 @@ class DaoRollsBack(Rule):
     `begin_nested()`, whose SAVEPOINT rolls back by itself when the block raises; the
     error then travels up to the unit of work, which rolls back or recovers.
     """
+
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return ".rollback(" in text
 
     code = "DAO102"
     name = "rollback-in-dao"
@@ -406,6 +414,10 @@ class ExplicitTransactionControl(Rule):
     that commits splits its caller's work into pieces that succeed or fail separately.
     Declare the real units of work in `boundaries` or with `transaction-decorator`.
     """
+
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return not context.is_test and not context.is_boundary_module and (".commit(" in text or ".rollback(" in text)
 
     code = "DAO105"
     name = "explicit-transaction-control"

@@ -25,6 +25,10 @@ class CommitInLoop(Rule):
     The loop belongs inside one unit of work, and the commit after it, once.
     """
 
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return ".commit(" in text
+
     code = "DAO106"
     name = "commit-in-loop"
     seed = "R4"
@@ -83,6 +87,10 @@ class SplitUnitOfWork(Rule):
     of work (one commit, at the end), or its parts are separate operations and belong in
     separate commands.
     """
+
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return text.count(".commit(") >= 2
 
     code = "DAO107"
     name = "split-unit-of-work"
@@ -152,6 +160,10 @@ class ListenerTransaction(Rule):
     may deadlock against it. A listener writes through the connection or session it is
     given, and lets the unit of work decide.
     """
+
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return "listen" in text
 
     code = "DAO108"
     name = "listener-transaction"
