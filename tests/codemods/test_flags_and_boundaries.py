@@ -246,3 +246,39 @@ def test_rename_is_refused_when_a_subclass_overrides_the_method(tmp_path):
     out, report = fix_project(tmp_path, {"app/daos/chart.py": dao}, options={"rename": {"ChartDAO.save": "create"}})
     assert out["app/daos/chart.py"] == dedent(dao)
     assert any(k.code == "DAO301" and "SliceDAO" in k.reason for k in report.kept)
+
+
+def test_async_boundary_with_comments_keeps_them(tmp_path):
+    command = """
+    class SyncCommand:
+        # runs nightly
+        async def run(self):  # the entry point
+            await ReportDAO.refresh(self.session)
+            # make it durable
+            await self.session.commit()
+            return True
+    """
+    out, _ = fix_project(tmp_path, {"app/commands/sync.py": command}, options={"transaction-decorator": "app.utils.transaction"})
+    assert out["app/commands/sync.py"] == dedent(
+        """
+        from app.utils import transaction
+
+
+        class SyncCommand:
+            # runs nightly
+            @transaction
+            async def run(self):  # the entry point
+                await ReportDAO.refresh(self.session)
+                return True
+        """
+    )
+
+
+def test_sqlite_listeners_follow_the_file_newlines_and_indentation(tmp_path):
+    db = 'from sqlalchemy import create_engine\r\n\r\nengine = create_engine("sqlite:///app.db")\r\n'
+    dao = "class ChartDAO:\n  def create(self, chart):\n    with self.session.begin_nested():\n      self.session.add(chart)\n"
+    out, _ = fix_project(tmp_path, {"app/db.py": db.encode(), "app/daos/chart.py": dao}, unsafe=False)
+    fixed = out["app/db.py"]
+    change = fixed.encode()
+    assert b"\r\n" in change and b"\n" not in change.replace(b"\r\n", b"")
+    assert 'connection.exec_driver_sql("BEGIN")' in fixed
