@@ -36,6 +36,25 @@ def _resolver(select, extend_select, ignore, config_file) -> ConfigResolver:  # 
     return ConfigResolver(config_file, overrides)
 
 
+def _run_options(quiet_help: str):  # noqa: ANN202
+    """The options `check` and `fix` share: processes, configuration, output, cache."""
+    options = (
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes to use (default: CPU count)."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use."),
+        click.option("--quiet", "-q", is_flag=True, help=quiet_help),
+        click.option("--color/--no-color", default=None, help="Force or disable colour (default: on a terminal)."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache."),
+        click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache directory (default: .dao_lint_cache at the project root)."),
+    )
+
+    def apply(command):  # noqa: ANN001, ANN202
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
 def _fail(message: str) -> "click.exceptions.Exit":
     click.echo(f"dao-lint: error: {message}", err=True)
     return click.exceptions.Exit(2)
@@ -56,12 +75,7 @@ def cli() -> None:
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @click.option("--statistics", is_flag=True, help="Show how many findings each code has.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes to use (default: CPU count).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
-@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
-@click.option("--color/--no-color", default=None, help="Force or disable colour (default: on a terminal).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache directory (default: .dao_lint_cache at the project root).")
+@_run_options("Print findings only, no summary.")
 def check(
     paths: Sequence[str],
     select: Optional[str],
@@ -107,12 +121,7 @@ def check(
 @click.option("--select", help="Comma-separated codes or prefixes to fix (replaces the configured list).")
 @click.option("--extend-select", help="Codes or prefixes to fix in addition.")
 @click.option("--ignore", help="Codes or prefixes not to fix.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes to use (default: CPU count).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
-@click.option("--quiet", "-q", is_flag=True, help="No summary.")
-@click.option("--color/--no-color", default=None, help="Force or disable colour (default: on a terminal).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache directory (default: .dao_lint_cache at the project root).")
+@_run_options("No summary.")
 def fix(
     paths: Sequence[str],
     unsafe_fixes: bool,
