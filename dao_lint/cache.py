@@ -23,10 +23,29 @@ DEFAULT_DIRECTORY = ".dao_lint_cache"
 _FORMAT = 1
 
 
+_CODE: list = []
+
+
+def _code_fingerprint() -> str:
+    """dao-lint's own source files (names, sizes, times): a changed rule is a changed key even
+    without a version bump, which matters for editable installs and for our own tests."""
+    if not _CODE:
+        package = os.path.dirname(os.path.abspath(__file__))
+        entries = []
+        for directory, _, files in os.walk(package):
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    stat = os.stat(os.path.join(directory, name))
+                    entries.append(f"{os.path.relpath(os.path.join(directory, name), package)}:{stat.st_size}:{stat.st_mtime_ns}")
+        _CODE.append(hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest())
+    return _CODE[0]
+
+
 def _config_key(config: Config) -> str:
     from . import __version__
 
-    return hashlib.sha256(repr((_FORMAT, __version__, config, sorted(config.enabled_codes()))).encode()).hexdigest()
+    identity = (_FORMAT, __version__, _code_fingerprint(), config, sorted(config.enabled_codes()))
+    return hashlib.sha256(repr(identity).encode()).hexdigest()
 
 
 class ResultCache:

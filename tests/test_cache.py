@@ -109,3 +109,14 @@ def test_no_cache_and_clean(in_tmp):
     result = CliRunner().invoke(cli, ["clean"])
     assert result.exit_code == 0 and "removed" in result.output
     assert not (in_tmp / ".dao_lint_cache").exists()
+
+
+def test_a_change_to_dao_lint_itself_misses(in_tmp, monkeypatch):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    check()
+    from dao_lint import cache
+
+    monkeypatch.setattr(cache, "_CODE", ["another build of dao-lint"])
+    check()
+    assert len(entries(in_tmp)) == 2
