@@ -1,6 +1,7 @@
 """The library interface: check source, files or paths; returns values, never prints."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +27,15 @@ def display_path(path: str) -> str:
         return absolute
     shown = absolute if rel.startswith("..") else rel
     return shown.replace(os.sep, "/")
+
+
+def shown_as(result: FileResult, shown: str) -> FileResult:
+    """The same result reported under another path (diagnostics included)."""
+    if result.path == shown and all(d.path == shown for d in result.diagnostics):
+        return result
+    return dataclasses.replace(
+        result, path=shown, diagnostics=tuple(dataclasses.replace(d, path=shown) for d in result.diagnostics)
+    )
 
 
 def lint_source(source: Union[str, bytes], path: str = "example.py", config: Optional[Config] = None) -> List[Diagnostic]:
@@ -60,15 +70,7 @@ def lint_file(path: str, config: Config, summarize: bool = False, cache=None) ->
         )
         if cache is not None and not result.internal_errors:
             cache.put(path, source, config, result)
-    if shown == path:
-        return result
-    return FileResult(
-        shown,
-        tuple(d.__class__(shown, d.span, d.code, d.name, d.message, d.fixable, d.noqa_lines) for d in result.diagnostics),
-        result.parsed,
-        result.internal_errors,
-        result.summary,
-    )
+    return shown_as(result, shown)
 
 
 def _git_ignored(root: str, candidates: Sequence[str]) -> set:
@@ -135,16 +137,13 @@ def _check_one(item: Tuple[str, Config, Optional[str]]) -> FileResult:
 
 def add_project_findings(results: List[FileResult], configs: dict) -> List[FileResult]:  # noqa: ANN001
     """Merge the cross-file findings (commits in helpers, listeners registered elsewhere)."""
-    from .crossfile import _registered_listeners, committing_functions, project_diagnostics
-    from .planning import ProjectIndex
+    from .crossfile import ProjectFacts
     from .suppress import filter_suppressed
 
     summaries = [r.summary for r in results if r.summary is not None]
     if not summaries:
         return results
-    index = ProjectIndex(summaries)
-    committing = committing_functions(index)
-    listeners = _registered_listeners(index)
+    facts = ProjectFacts(summaries)
     merged = []
     for result in results:
         summary = result.summary
@@ -152,7 +151,7 @@ def add_project_findings(results: List[FileResult], configs: dict) -> List[FileR
             merged.append(result)
             continue
         config = configs[summary.path]
-        extra = project_diagnostics(index, summary.path, set(config.enabled_codes(summary.path)), committing, listeners)
+        extra = facts.diagnostics(summary.path, set(config.enabled_codes(summary.path)))
         if extra:
             with open(summary.path, "rb") as handle:
                 from .engine import decode_source
@@ -160,7 +159,7 @@ def add_project_findings(results: List[FileResult], configs: dict) -> List[FileR
                 text, _ = decode_source(handle.read())
             known = {(d.code, d.span.line, d.span.column) for d in result.diagnostics}
             extra = [
-                d.__class__(result.path, d.span, d.code, d.name, d.message)
+                dataclasses.replace(d, path=result.path)
                 for d in filter_suppressed(text, extra)
                 if (d.code, d.span.line, d.span.column) not in known
             ]
@@ -211,16 +210,7 @@ def lint_paths(
             if cached is not None and (cached.summary is not None or not cached.parsed):
                 if cached.summary is not None:
                     cached.summary.path = path
-                shown = display_path(path)
-                if cached.path != shown:
-                    cached = FileResult(
-                        shown,
-                        tuple(d.__class__(shown, d.span, d.code, d.name, d.message, d.fixable) for d in cached.diagnostics),
-                        cached.parsed,
-                        cached.internal_errors,
-                        cached.summary,
-                    )
-                results.append(cached)
+                results.append(shown_as(cached, display_path(path)))
             else:
                 missing.append(item)
         items = missing
@@ -249,7 +239,7 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
         else:
             result = lint_file(path, config, summarize=True, cache=ResultCache(where(config)) if where else None)
         shown = display_path(path)
-        report.remaining.extend(d.__class__(shown, d.span, d.code, d.name, d.message) for d in result.diagnostics)
+        report.remaining.extend(shown_as(result, shown).diagnostics)
     return report
 
 
@@ -337,8 +327,7 @@ def project_findings(path: str, config: Config) -> List[Diagnostic]:
     Used where files are checked one at a time (the flake8 plugin): the root is indexed
     once per process, then every file asks it.
     """
-    from .crossfile import _registered_listeners, committing_functions, project_diagnostics
-    from .planning import ProjectIndex
+    from .crossfile import ProjectFacts
 
     root = os.path.abspath(config.root)
     if root not in _PROJECTS:
@@ -353,8 +342,5 @@ def project_findings(path: str, config: Config) -> List[Diagnostic]:
         # the others wait, then read the cache instead of parsing the project again
         with locked(store.directory):
             summaries = [lint_file(p, c, summarize=True, cache=store).summary for p, c in files]
-        index = ProjectIndex([s for s in summaries if s is not None])
-        _PROJECTS[root] = (index, committing_functions(index), _registered_listeners(index))
-    index, committing, listeners = _PROJECTS[root]
-    key = os.path.normpath(os.path.abspath(path))
-    return project_diagnostics(index, key, set(config.enabled_codes(path)), committing, listeners)
+        _PROJECTS[root] = ProjectFacts(summaries)
+    return _PROJECTS[root].diagnostics(os.path.normpath(os.path.abspath(path)), set(config.enabled_codes(path)))

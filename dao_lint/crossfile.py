@@ -6,15 +6,14 @@ it. Listeners count wherever they are registered (`event.listen(...)` in another
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Sequence, Set, Tuple
 
-from .config import Config
 from .planning import ProjectIndex
-from .project import CallSite, FileSummary, FunctionInfo, FunctionKey, Position
+from .project import CallSite, FileSummary, FunctionKey, Position
 from .rule import registry
 from .types import Diagnostic, Span
 
-__all__ = ["committing_functions", "project_diagnostics", "MESSAGES"]
+__all__ = ["ProjectFacts", "committing_functions", "registered_listeners", "project_diagnostics", "MESSAGES"]
 
 # Message templates, owned here because only the project phase produces them; the codes,
 # names and rationale stay with the rule classes.
@@ -64,7 +63,7 @@ def _diagnostic(path: str, position: Position, end: Position, code: str, **field
     return Diagnostic(path, span, code, registry[code].name, MESSAGES[code].format(**fields))
 
 
-def _registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
+def registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
     """Functions registered as ORM listeners by `event.listen(...)` in any module."""
     found: Dict[FunctionKey, str] = {}
     for summary in index.files.values():
@@ -78,7 +77,7 @@ def _registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
 def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None) -> List[Diagnostic]:  # noqa: ANN001
     """The cross-file findings for one file (before `# noqa` is applied)."""
     committing = committing if committing is not None else committing_functions(index)
-    listeners = listeners if listeners is not None else _registered_listeners(index)
+    listeners = listeners if listeners is not None else registered_listeners(index)
     summary = index.files.get(path)
     if summary is None:
         return []
@@ -122,3 +121,16 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
             for position, what in info.transaction_calls + [(p, "opens its own session") for p in info.creations]:
                 out.append(_diagnostic(path, position, position, "DAO108", function=qualname, event=listener, what=what))
     return out
+
+
+class ProjectFacts:
+    """The project index and what is derived from it once: committing functions, listeners."""
+
+    def __init__(self, summaries: Sequence[FileSummary]) -> None:
+        self.index = ProjectIndex([s for s in summaries if s is not None])
+        self.committing = committing_functions(self.index)
+        self.listeners = registered_listeners(self.index)
+
+    def diagnostics(self, path: str, enabled: Set[str]) -> List[Diagnostic]:
+        """The cross-file findings for one file (before `# noqa` is applied)."""
+        return project_diagnostics(self.index, path, enabled, self.committing, self.listeners)

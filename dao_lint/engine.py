@@ -5,7 +5,7 @@ import ast
 import io
 import tokenize
 import traceback
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Type, Union
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
 from libcst import visit_batched
@@ -19,7 +19,6 @@ from .analysis.session import SessionFacts
 from .analysis.dao import DaoFacts
 from .analysis.structure import StructureFacts
 from .config import Config
-from .globs import name_matches
 from .rule import Report, Rule, RuleContext, registry
 from .suppress import filter_suppressed
 from .types import Diagnostic, FileResult, Span

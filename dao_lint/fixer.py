@@ -8,7 +8,6 @@ round-trips the bytes it parsed).
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -23,10 +22,10 @@ from .codemods.nested_session import rewrite_nested
 from .codemods.sqlite_savepoint import add_sqlite_listeners
 from .codemods.transaction_boundary import decorate_boundaries
 from .config import Config
-from .engine import DecodeFailure, apply_rule_fixes, check_source, decode_source, rule_fixes
+from .engine import apply_rule_fixes, check_source, decode_source, rule_fixes
 from .files import write_atomic
 from .planning import FixPlan, Kept, ProjectIndex, plan_fixes
-from .project import FileSummary, summarize
+from .project import FileSummary
 from .types import Diagnostic
 
 __all__ = ["FileFix", "FixReport", "fix_files", "MAX_ROUNDS"]

@@ -6,7 +6,7 @@ so flake8 and `dao-lint check` report the same findings.
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, Sequence, Tuple
 
 from . import __version__
 from .config import ConfigError, ConfigResolver

@@ -7,22 +7,21 @@ class hierarchies (never by searching text), e.g. every call site of `BaseDAO.cr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst import BatchableCSTVisitor
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
 from .analysis.dao import registration
 from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
+from .analysis.structure import raises
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, qualify
-from .config import Config
 from .suppress import NoqaMap
 
-__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "summarize", "ProjectIndex", "FunctionKey"]
+__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "Summarizer", "finish_summary", "FunctionKey"]
 
 FunctionKey = Tuple[str, str]  # (path, qualname); qualname "" is module level
 Position = Tuple[int, int]  # (line, 0-based column)
@@ -88,7 +87,6 @@ class ClassInfo:
     name: str
     bases: Tuple[str, ...]  # qualified where imported
     methods: Set[str]
-    is_dao: bool
 
 
 @dataclass
@@ -160,7 +158,6 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             self.engines[engine.name] = (self.pos(engine.assignment.value), engine.literal, engine.fixed)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        scope = self.get_metadata(DaoFacts, node, None)
         bases = []
         for base in node.bases:
             expr = base.value.value if isinstance(base.value, cst.Subscript) else base.value
@@ -171,9 +168,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)
         }
         if not self.stack:  # nested classes inside functions are not part of the module's API
-            self.classes[node.name.value] = ClassInfo(
-                node.name.value, tuple(bases), methods, bool(scope is not None and scope.dao_class)
-            )
+            self.classes[node.name.value] = ClassInfo(node.name.value, tuple(bases), methods)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.get_metadata(DaoFacts, node)
@@ -289,10 +284,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             if (
                 isinstance(statement, cst.If)
                 and statement.orelse is None
-                and any(
-                    isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, cst.Raise) for x in s.body)
-                    for s in statements[number + 1 :]
-                )
+                and raises(statements[number + 1 :])
             ):
                 self.accepted_ifs.add(id(statement))
 
@@ -447,16 +439,6 @@ def _commit_only(block: cst.BaseSuite, summarizer: "Summarizer", action: Action 
             if use is None or use.action is not action:
                 return False
     return True
-
-
-def summarize(module: cst.Module, path: str, config: Config, text: Optional[str] = None) -> FileSummary:
-    """Summarize one parsed module (the same providers the rules use)."""
-    context = FileContext.for_path(path, config, text if text is not None else module.code)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FileContextProvider: context})
-    summarizer = Summarizer(context)
-    summarizer.fallback_positions = lambda: wrapper.resolve(PositionProvider)
-    wrapper.visit_batched([summarizer])
-    return finish_summary(summarizer, module.code)
 
 
 def finish_summary(summarizer: Summarizer, text: str) -> FileSummary:

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
 from libcst import BatchableCSTVisitor
-from libcst.metadata import PositionProvider
 
 from .analysis.positions import AstPositionFacts
 from .analysis.visitors import CachedVisitors
-from .types import Diagnostic, Span, ToolCode
+from .types import ToolCode
 
 __all__ = [
     "Rule",
@@ -179,11 +178,3 @@ def all_codes() -> Tuple[str, ...]:
     from . import rules  # noqa: F401 - registers the rule classes
 
     return tuple(sorted({t.code for t in TOOL_CODES} | set(registry)))
-
-
-def span_of(position) -> Span:  # noqa: ANN001 - libcst CodeRange
-    return Span(position.start.line, position.start.column, position.end.line, position.end.column)
-
-
-def make_diagnostic(path: str, position, report: Report, noqa_lines=(0, 0)) -> Diagnostic:  # noqa: ANN001
-    return Diagnostic(path, span_of(position), report.code, report.name, report.message, False, noqa_lines)

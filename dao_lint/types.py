@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Tuple
 
 __all__ = ["Span", "Diagnostic", "FileResult", "ToolCode"]
 
@@ -27,8 +27,6 @@ class Diagnostic:
     name: str
     message: str
     fixable: bool = False
-    #: the statement's line range for `# noqa` (flake8's logical line)
-    noqa_lines: Tuple[int, int] = field(default=(0, 0), compare=False)
 
     @property
     def line(self) -> int:

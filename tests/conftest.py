@@ -1,5 +1,4 @@
 """Shared test helpers."""
-import os
 from pathlib import Path
 
 import pytest

@@ -1,6 +1,5 @@
 """The command line: formats, options, exit codes, bad input."""
 import json
-import os
 
 import pytest
 from click.testing import CliRunner

@@ -1,6 +1,5 @@
 """The sample project: every rule fires exactly where expected, in the CLI and in flake8."""
 import json
-import os
 import subprocess
 import sys
 

@@ -1,5 +1,4 @@
 """The flake8 plugin class and the pre-commit hook manifest."""
-from pathlib import Path
 
 from dao_lint.flake8_plugin import DaoLintPlugin
 

@@ -5,7 +5,7 @@ import pytest
 
 from dao_lint.config import Config, _KEYS
 from dao_lint.docs import render_all, write_docs
-from dao_lint.rule import TOOL_CODES, Invalid, Rule, Valid, all_codes, registry
+from dao_lint.rule import TOOL_CODES, Invalid, Valid, all_codes, registry
 from dao_lint.testing import ExampleFailure, check_example
 
 from .conftest import ROOT

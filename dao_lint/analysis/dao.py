@@ -35,10 +35,6 @@ class CodeScope:
     #: "setup" / "teardown" (unittest, per test), "test", or None
     test_role: Optional[str] = None
 
-    @property
-    def at_module_level(self) -> bool:
-        return self.function is None
-
 
 def _decorator_names(node: cst.FunctionDef, imports) -> Tuple[str, ...]:
     names = []

@@ -34,7 +34,6 @@ class Action(enum.Enum):
     WRITE = "write"
     READ = "read"
     REFRESH = "refresh"  # refresh(), expire(), expire_all()
-    OTHER = "other"
 
 
 class Origin(enum.Enum):
@@ -74,7 +73,6 @@ NON_DB_PACKAGES = frozenset(
         "zeep", "requests_oauthlib", "grpc", "http", "ssl", "keyring", "niquests", "curl_cffi",
     }
 )
-DB_PACKAGES = frozenset({"sqlalchemy", "sqlmodel", "flask_sqlalchemy", "flask_appbuilder", "sqlalchemy_utils"})
 SESSION_TYPES = frozenset(
     {"Session", "AsyncSession", "scoped_session", "async_scoped_session", "SASession", "SessionType"}
 )

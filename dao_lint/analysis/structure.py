@@ -13,7 +13,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from .visitors import CachedVisitors
 
-__all__ = ["Place", "StructureFacts", "exclusive", "statement_call"]
+__all__ = ["Place", "StructureFacts", "exclusive", "raises", "statement_call"]
 
 
 @dataclass(frozen=True)
@@ -166,6 +166,13 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.set_metadata(node, self._place())
+
+
+def raises(statements) -> bool:  # noqa: ANN001 - a sequence of statements
+    """A `raise` statement line is among `statements` (a handler re-raises after this point)."""
+    return any(
+        isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, cst.Raise) for x in s.body) for s in statements
+    )
 
 
 def statement_call(statement: cst.CSTNode) -> Optional[Tuple[cst.Call, bool]]:

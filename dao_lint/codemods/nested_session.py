@@ -18,7 +18,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
-from ..analysis.structure import statement_call
+from ..analysis.structure import raises, statement_call
 
 __all__ = ["NestedSessionRewrite", "rewrite_nested"]
 
@@ -240,7 +240,7 @@ class NestedSessionRewrite(cst.CSTTransformer):
                 statements = list(handler_body.body)
                 for number, inner in enumerate(statements):
                     rollback = self._statement_call(inner, Action.ROLLBACK) or self._guarded_rollback(inner)
-                    if rollback is not None and _raises(statements[number + 1 :]):
+                    if rollback is not None and raises(statements[number + 1 :]):
                         call, awaited = rollback
                         self.rollbacks += 1
                         dropped_rollback = dropped_rollback or _Commit(call.func.value, awaited)
@@ -294,14 +294,6 @@ def _pure_test(test: cst.BaseExpression) -> bool:
     if isinstance(test, cst.UnaryOperation):
         return _pure_test(test.expression)
     return isinstance(test, (cst.Name, cst.Attribute))
-
-
-def _raises(statements: Sequence[cst.BaseStatement]) -> bool:
-    """The handler re-raises (or raises another error) after this point."""
-    for statement in statements:
-        if isinstance(statement, cst.SimpleStatementLine) and any(isinstance(s, cst.Raise) for s in statement.body):
-            return True
-    return False
 
 
 def rewrite_nested(module: cst.Module, context: FileContext, targets: Set[str]) -> Tuple[cst.Module, int, int]:

@@ -1,14 +1,14 @@
 """DAO105 at a boundary: add the transaction decorator, drop the boundary's own commit/rollback."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Set, Tuple
+from typing import List, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
 from ..analysis.names import dotted_name
-from ..analysis.structure import statement_call
+from ..analysis.structure import raises, statement_call
 from .imports import add_import
 
 __all__ = ["decorate_boundaries"]
@@ -38,7 +38,7 @@ class _Boundary(cst.CSTTransformer):
         for number, statement in enumerate(statements):
             if self._control(statement, Action.COMMIT):
                 continue
-            if in_handler and self._control(statement, Action.ROLLBACK) and _raises(statements[number + 1 :]):
+            if in_handler and self._control(statement, Action.ROLLBACK) and raises(statements[number + 1 :]):
                 continue
             out.append(self._inner(statement))
         return out
@@ -95,12 +95,6 @@ class _Boundary(cst.CSTTransformer):
             return updated_node
         self.changed.append(scope.qualname)
         return node
-
-
-def _raises(statements: Sequence[cst.BaseStatement]) -> bool:
-    return any(
-        isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, cst.Raise) for x in s.body) for s in statements
-    )
 
 
 def decorate_boundaries(

@@ -15,6 +15,16 @@ def _nested(use) -> str:  # noqa: ANN001 - SessionUse
     return f"{prefix} {use.session}.begin_nested():"
 
 
+def _report_in_dao(rule: Rule, node: cst.Call, action: Action) -> None:
+    """Report `node` when it is a session `action` (commit, rollback) made inside a DAO."""
+    use = rule.fact(SessionFacts, node)
+    if use is None or use.action is not action:
+        return
+    scope = rule.fact(DaoFacts, node)
+    if scope is not None and scope.in_dao:
+        rule.report(node, function=scope.qualname or "<module>", nested=_nested(use))
+
+
 class DaoCommits(Rule):
     """Flags `commit()` on a session inside a DAO.
 
@@ -141,12 +151,7 @@ class DaoCommits(Rule):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        use = self.fact(SessionFacts, node)
-        if use is None or use.action is not Action.COMMIT:
-            return
-        scope = self.fact(DaoFacts, node)
-        if scope is not None and scope.in_dao:
-            self.report(node, function=scope.qualname or "<module>", nested=_nested(use))
+        _report_in_dao(self, node, Action.COMMIT)
 
 
 class DaoRollsBack(Rule):
@@ -229,12 +234,7 @@ class DaoRollsBack(Rule):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        use = self.fact(SessionFacts, node)
-        if use is None or use.action is not Action.ROLLBACK:
-            return
-        scope = self.fact(DaoFacts, node)
-        if scope is not None and scope.in_dao:
-            self.report(node, function=scope.qualname or "<module>", nested=_nested(use))
+        _report_in_dao(self, node, Action.ROLLBACK)
 
 
 class CommitFlagParameter(Rule):

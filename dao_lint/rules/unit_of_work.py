@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from ..analysis import Action, DaoFacts, Origin, SessionFacts
+from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.structure import StructureFacts, exclusive
 from ..rule import Invalid, Rule, Valid
 

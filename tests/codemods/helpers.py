@@ -1,5 +1,4 @@
 """Run `dao-lint fix` on small in-memory projects."""
-import os
 import textwrap
 
 from dao_lint.config import parse_table
