@@ -8,7 +8,6 @@ import traceback
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
-from libcst import visit_batched
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import rules as _rules  # noqa: F401 - registers every rule
@@ -18,6 +17,7 @@ from .analysis.positions import AstPositionFacts
 from .analysis.session import SessionFacts
 from .analysis.dao import DaoFacts
 from .analysis.structure import StructureFacts
+from .analysis.walk import walk
 from .config import Config
 from .rule import Report, Rule, RuleContext, registry
 from .suppress import filter_suppressed
@@ -179,7 +179,7 @@ def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[
     for visitor in extra:
         visitor.metadata = stores
         visitor.fallback_positions = positions
-    visit_batched(module, [*providers, *instances, *extra])
+    walk(module, [*providers, *instances, *extra])
     fast = stores[AstPositionFacts]
     reports: List[Tuple[Report, object]] = []
     for instance in instances:
