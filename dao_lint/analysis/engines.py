@@ -9,6 +9,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from .names import dotted_name
 from .visitors import CachedVisitors
+from .walk import visit_in_place
 
 __all__ = ["SqliteEngine", "EngineFacts", "ModuleEngines"]
 
@@ -35,7 +36,7 @@ def _mentions_sqlite(node: cst.CSTNode) -> bool:
             if isinstance(value, str) and value.startswith("sqlite"):
                 found.append(string)
 
-    node.visit(Finder())
+    visit_in_place(node, Finder())
     return bool(found)
 
 
@@ -79,7 +80,7 @@ class EngineFacts(CachedVisitors, BatchableMetadataProvider[ModuleEngines]):
                         listeners.setdefault(target, set()).add(event.evaluated_value)
 
         if candidates:
-            node.visit(Listeners())
+            visit_in_place(node, Listeners())
         engines = tuple(
             SqliteEngine(name, assign, literal, {"connect", "begin"} <= listeners.get(name, set()))
             for name, assign, literal in candidates

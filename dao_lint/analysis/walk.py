@@ -71,46 +71,89 @@ def walk(module: cst.CSTNode, visitors: Sequence[object]) -> None:
     for visitor in visitors:
         for name, function in visitor.get_visitors().items():
             table.setdefault(name, []).append(function)
-    wanted = {name.split("_", 2)[1] for name in table}
-    skip = frozenset(cls for cls in _TRIVIA if cls.__name__ not in wanted)
-    by_type: Dict[type, Tuple[tuple, tuple, Dict[str, tuple], Dict[str, tuple]]] = {}
-
-    def plan(cls: type) -> Tuple[tuple, tuple, Dict[str, tuple], Dict[str, tuple]]:
-        name = cls.__name__
-        prefix_visit, prefix_leave = f"visit_{name}_", f"leave_{name}_"
-        entry = (
-            tuple(table.get(f"visit_{name}", ())),
-            tuple(table.get(f"leave_{name}", ())),
-            {k[len(prefix_visit):]: tuple(v) for k, v in table.items() if k.startswith(prefix_visit)},
-            {k[len(prefix_leave):]: tuple(v) for k, v in table.items() if k.startswith(prefix_leave)},
-        )
-        by_type[cls] = entry
-        return entry
+    by_name: Dict[str, Tuple[list, list, Dict[str, list], Dict[str, list]]] = {}
+    for key, functions in table.items():
+        kind, _, rest = key.partition("_")
+        name, _, field = rest.partition("_")
+        entry = by_name.setdefault(name, ([], [], {}, {}))
+        if not field:
+            entry[0 if kind == "visit" else 1].extend(functions)
+        else:
+            entry[2 if kind == "visit" else 3].setdefault(field, []).extend(functions)
+    skip = frozenset(cls for cls in _TRIVIA if cls.__name__ not in by_name)
+    nothing: Tuple[list, list, Dict[str, list], Dict[str, list]] = ([], [], {}, {})
+    plans: Dict[type, tuple] = {}
 
     def visit(node: cst.CSTNode) -> None:
         cls = type(node)
-        entry = by_type.get(cls) or plan(cls)
-        on_visit, on_leave, on_field, after_field = entry
+        plan = plans.get(cls)
+        if plan is None:
+            plan = plans[cls] = by_name.get(cls.__name__, nothing)
+        on_visit, on_leave, on_field, after_field = plan
         for function in on_visit:
             function(node)
         for field in child_fields(node):
-            before = on_field.get(field) if on_field else None
-            if before:
-                for function in before:
+            if on_field and field in on_field:
+                for function in on_field[field]:
                     function(node)
             value = getattr(node, field)
-            if isinstance(value, cst.CSTNode):
-                if type(value) not in skip:
-                    visit(value)
-            elif isinstance(value, (tuple, list)):
+            kind = type(value)
+            if kind is tuple or kind is list:
                 for child in value:
-                    if isinstance(child, cst.CSTNode) and type(child) not in skip:
+                    if type(child) not in skip and isinstance(child, cst.CSTNode):
                         visit(child)
-            after = after_field.get(field) if after_field else None
-            if after:
-                for function in after:
+            elif value is not None and kind not in skip and isinstance(value, cst.CSTNode):
+                visit(value)
+            if after_field and field in after_field:
+                for function in after_field[field]:
                     function(node)
         for function in on_leave:
             function(node)
 
     visit(module)
+
+
+# keyed by where the class is defined: visitors are often classes local to a function,
+# a new class object on every call but always with the same methods
+_METHODS: Dict[Tuple[str, str], Tuple[FrozenSet[str], FrozenSet[type]]] = {}
+
+
+def visit_in_place(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`node.visit(visitor)` for a read-only CSTVisitor, without copying the tree: a
+    `visit_<Type>` returning False skips the children, as in libcst."""
+    cls = type(visitor)
+    where = (cls.__module__, cls.__qualname__)
+    known = _METHODS.get(where)
+    if known is None:
+        names = frozenset(
+            name for name in dir(cls) if (name.startswith("visit_") or name.startswith("leave_")) and not getattr(getattr(cls, name), "_is_no_op", False)
+        )
+        wanted = {name.split("_", 2)[1] for name in names}
+        known = _METHODS[where] = (names, frozenset(t for t in _TRIVIA if t.__name__ not in wanted))
+    methods, skip = known
+
+    def visit(current: cst.CSTNode) -> None:
+        name = type(current).__name__
+        before = f"visit_{name}"
+        if before in methods and getattr(visitor, before)(current) is False:
+            pass
+        else:
+            for field in child_fields(current):
+                hook = f"visit_{name}_{field}"
+                if hook in methods:
+                    getattr(visitor, hook)(current)
+                value = getattr(current, field)
+                if type(value) is tuple or type(value) is list:
+                    for child in value:
+                        if type(child) not in skip and isinstance(child, cst.CSTNode):
+                            visit(child)
+                elif value is not None and type(value) not in skip and isinstance(value, cst.CSTNode):
+                    visit(value)
+                hook = f"leave_{name}_{field}"
+                if hook in methods:
+                    getattr(visitor, hook)(current)
+        after = f"leave_{name}"
+        if after in methods:
+            getattr(visitor, after)(current)
+
+    visit(node)

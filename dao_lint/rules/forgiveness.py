@@ -8,6 +8,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.dao import dao_call, dao_entity
 from ..analysis.names import callee_name, dotted_name
+from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["CheckThenWrite"]
@@ -25,7 +26,7 @@ def _first_capitalized(node: cst.CSTNode) -> Optional[str]:
             if not found and name.value[:1].isupper() and name.value not in ("True", "False", "None"):
                 found.append(name.value)
 
-    node.visit(Finder())
+    visit_in_place(node, Finder())
     return found[0] if found else None
 
 
@@ -130,7 +131,7 @@ class CheckThenWrite(Rule):
                     return False
                 return None
 
-        expr.visit(Finder())
+        visit_in_place(expr, Finder())
         return found[0] if found else None
 
     def _read_entity(self, call: cst.Call) -> Optional[str]:
@@ -176,7 +177,7 @@ class CheckThenWrite(Rule):
                 if dao is not None and dao[1].startswith(_ENTITY_WRITES):
                     entities.add(dao_entity(dao[0]))
 
-        node.visit(Finder())
+        visit_in_place(node, Finder())
         return entities
 
     # -- shapes --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
 from ..analysis.structure import StructureFacts, statement_call
+from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["SessionNotClosed", "StaleRead", "RefreshExpire"]
@@ -21,10 +22,10 @@ def _names_in(node: cst.CSTNode) -> Set[str]:
             found.add(name.value)
 
         def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
+            visit_in_place(attribute.value, self)
             return False
 
-    node.visit(Finder())
+    visit_in_place(node, Finder())
     return found
 
 
@@ -176,7 +177,7 @@ def _rebinds(statement: cst.CSTNode, name: str) -> bool:
             if isinstance(target.target, cst.Name) and target.target.value == name:
                 found.append(target)
 
-    statement.visit(Finder())
+    visit_in_place(statement, Finder())
     return bool(found)
 
 
@@ -202,7 +203,7 @@ def _escapes(function: cst.FunctionDef, name: str) -> bool:
             if any(n.name.value == name for n in node.names):
                 found.append(node)
 
-    function.body.visit(Finder())
+    visit_in_place(function.body, Finder())
     return bool(found)
 
 
@@ -216,9 +217,9 @@ def _closed_in_finally(function: cst.FunctionDef, name: str) -> bool:
                     if _is_close(line, name):
                         found.append(line)
 
-            node.visit(Close())
+            visit_in_place(node, Close())
 
-    function.body.visit(Finder())
+    visit_in_place(function.body, Finder())
     return bool(found)
 
 
@@ -304,11 +305,11 @@ class StaleRead(Rule):
                         if use is not None and use.action is Action.READ:
                             calls.append(call)
 
-                assign.value.visit(Calls())
+                visit_in_place(assign.value, Calls())
                 if calls:
                     names.extend(t.target.value for t in assign.targets if isinstance(t.target, cst.Name))
 
-        block.body.visit(Finder())
+        visit_in_place(block.body, Finder())
         return names
 
     def _writes(self, block: cst.With, reads: Dict[str, int]) -> List[str]:
@@ -344,7 +345,7 @@ class StaleRead(Rule):
                         if isinstance(arg.value, cst.Name):
                             flag(call, arg.value.value)
 
-        block.body.visit(Finder())
+        visit_in_place(block.body, Finder())
         return reported
 
 

@@ -6,6 +6,7 @@ from typing import Dict, Optional
 import libcst as cst
 
 from ..analysis import DaoFacts
+from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["DenseUpdate"]
@@ -116,4 +117,4 @@ class DenseUpdate(Rule):
                         target = cst.Module([]).code_for_node(call.args[0].value)
                         rule.report(call, target=f"{target}.<{key}>", key=key)
 
-        node.body.visit(Walker())
+        visit_in_place(node.body, Walker())

@@ -7,6 +7,7 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
+from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["CommitInTest", "CleanupInsteadOfRollback", "TestSessionWithoutRollback"]
@@ -242,7 +243,7 @@ class TestSessionWithoutRollback(Rule):
             def visit_Return(self, node_: cst.Return) -> None:
                 handed.append(node_)
 
-        node.body.visit(Walker())
+        visit_in_place(node.body, Walker())
         if rollback:
             return
         for item in handed:

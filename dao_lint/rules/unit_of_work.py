@@ -7,6 +7,7 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.structure import StructureFacts, exclusive
+from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["CommitInLoop", "SplitUnitOfWork", "ListenerTransaction", "SwallowedDatabaseError"]
@@ -335,7 +336,7 @@ class SwallowedDatabaseError(Rule):
                     found.append(rule.fact(DaoFacts, call))
                 return False
 
-        node.body.visit(First())
+        visit_in_place(node.body, First())
         return found[0] if found else None
 
     def _session_calls(self, body: cst.BaseSuite) -> bool:
@@ -350,7 +351,7 @@ class SwallowedDatabaseError(Rule):
             def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
                 return False
 
-        body.visit(Finder())
+        visit_in_place(body, Finder())
         return bool(found)
 
 
@@ -364,5 +365,5 @@ def _raises(body: cst.BaseSuite) -> bool:
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return False
 
-    body.visit(Finder())
+    visit_in_place(body, Finder())
     return bool(found)

@@ -6,7 +6,7 @@ import pathlib
 import libcst as cst
 import pytest
 
-from dao_lint.analysis.walk import walk
+from dao_lint.analysis.walk import visit_in_place, walk
 
 ODD = '''
 import a.b as c, d
@@ -91,3 +91,32 @@ def test_skips_whitespace_but_not_what_visitors_ask_for():
     cst.visit_batched(module, [theirs])
     assert ours.events == theirs.events
     assert [tag for tag, _ in ours.events].count("call") == 3  # decorator(1), len(rest), .b(...)
+
+
+class _Pruning(cst.CSTVisitor):
+    """Skips lambdas' bodies, records calls and the `with` items it enters and leaves."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def visit_Lambda(self, node):
+        return False
+
+    def visit_Call(self, node):
+        self.events.append(("call", id(node)))
+
+    def visit_For_body(self, node):
+        self.events.append(("for body", id(node)))
+
+    def leave_With(self, node):
+        self.events.append(("with", id(node)))
+
+
+def test_visit_in_place_prunes_like_libcst():
+    module = cst.parse_module(ODD + "f(lambda: g(), h())\n")
+    ours, theirs = _Pruning(), _Pruning()
+    visit_in_place(module, ours)
+    module.visit(theirs)
+    assert ours.events == theirs.events
+    assert [tag for tag, _ in ours.events] == ["call", "for body", "with", "call", "call", "call", "call"]  # g() is in a lambda
