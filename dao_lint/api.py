@@ -8,7 +8,6 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .config import Config, ConfigResolver
-from .engine import check_source
 from .types import Diagnostic, FileResult
 
 __all__ = ["lint_source", "lint_file", "lint_paths", "collect_files", "PathError", "display_path"]
@@ -36,6 +35,14 @@ def shown_as(result: FileResult, shown: str) -> FileResult:
     return dataclasses.replace(
         result, path=shown, diagnostics=tuple(dataclasses.replace(d, path=shown) for d in result.diagnostics)
     )
+
+
+def check_source(*args, **kwargs) -> FileResult:  # noqa: ANN002, ANN003
+    """`dao_lint.engine.check_source`, imported on first use: a run answered from the cache
+    never imports the parser."""
+    from .engine import check_source as check
+
+    return check(*args, **kwargs)
 
 
 def lint_source(source: Union[str, bytes], path: str = "example.py", config: Optional[Config] = None) -> List[Diagnostic]:
@@ -135,43 +142,49 @@ def _check_one(item: Tuple[str, Config, Optional[str]]) -> FileResult:
     return lint_file(path, config, summarize=True, cache=ResultCache(cache_dir) if cache_dir else None)
 
 
-def add_project_findings(results: List[FileResult], configs: dict) -> List[FileResult]:  # noqa: ANN001
-    """Merge the cross-file findings (commits in helpers, listeners registered elsewhere)."""
-    from .crossfile import ProjectFacts
+def _merged(result: FileResult, extra: Sequence[Diagnostic]) -> FileResult:
+    """A file's own result plus its cross-file findings (those under `# noqa` dropped)."""
     from .suppress import filter_suppressed
+
+    if result.summary is None:
+        return result
+    if not extra:
+        return FileResult(result.path, result.diagnostics, result.parsed, result.internal_errors)
+    from .files import decode_source
+
+    with open(result.summary.path, "rb") as handle:
+        text, _ = decode_source(handle.read())
+    known = {(d.code, d.span.line, d.span.column) for d in result.diagnostics}
+    extra = [
+        dataclasses.replace(d, path=result.path)
+        for d in filter_suppressed(text, list(extra))
+        if (d.code, d.span.line, d.span.column) not in known
+    ]
+    diagnostics = sorted(
+        {(d.code, d.span): d for d in (*result.diagnostics, *extra)}.values(),
+        key=lambda d: (d.span.line, d.span.column, d.code),
+    )
+    return FileResult(result.path, tuple(diagnostics), result.parsed, result.internal_errors)
+
+
+def project_extras(results: List[FileResult], configs: dict) -> dict:  # noqa: ANN001
+    """Each summarised file's cross-file findings (commits in helpers, listeners registered
+    elsewhere), before `# noqa` is applied: path -> diagnostics."""
+    from .crossfile import ProjectFacts
 
     summaries = [r.summary for r in results if r.summary is not None]
     if not summaries:
-        return results
+        return {}
     facts = ProjectFacts(summaries)
-    merged = []
-    for result in results:
-        summary = result.summary
-        if summary is None:
-            merged.append(result)
-            continue
-        config = configs[summary.path]
-        extra = facts.diagnostics(summary.path, set(config.enabled_codes(summary.path)))
-        if extra:
-            with open(summary.path, "rb") as handle:
-                from .engine import decode_source
+    return {
+        s.path: tuple(facts.diagnostics(s.path, set(configs[s.path].enabled_codes(s.path)))) for s in summaries
+    }
 
-                text, _ = decode_source(handle.read())
-            known = {(d.code, d.span.line, d.span.column) for d in result.diagnostics}
-            extra = [
-                dataclasses.replace(d, path=result.path)
-                for d in filter_suppressed(text, extra)
-                if (d.code, d.span.line, d.span.column) not in known
-            ]
-            diagnostics = sorted(
-                {(d.code, d.span): d for d in (*result.diagnostics, *extra)}.values(),
-                key=lambda d: (d.span.line, d.span.column, d.code),
-            )
-            result = FileResult(result.path, tuple(diagnostics), result.parsed, result.internal_errors)
-        else:
-            result = FileResult(result.path, result.diagnostics, result.parsed, result.internal_errors)
-        merged.append(result)
-    return merged
+
+def add_project_findings(results: List[FileResult], configs: dict) -> List[FileResult]:  # noqa: ANN001
+    """Merge the cross-file findings (commits in helpers, listeners registered elsewhere)."""
+    extras = project_extras(results, configs)
+    return [_merged(r, extras.get(r.summary.path, ()) if r.summary is not None else ()) for r in results]
 
 
 def cache_directory(config: Config, override: Optional[str] = None) -> str:
@@ -189,38 +202,77 @@ def lint_paths(
     cache_dir: Optional[str] = None,
 ) -> List[FileResult]:
     """Check every file under `paths`; results are sorted by path whatever the scheduling."""
+    _NESTED_BY_ROOT.clear()  # a project fact holds for one run: files may change between runs
     files = collect_files(paths, resolver)
-    items = [(p, c, cache_directory(c, cache_dir) if cache else None) for p, c in files]
-    jobs = jobs or os.cpu_count() or 1
-    results: List[FileResult] = []
-    if cache:
-        # answer what the cache knows here; only the rest goes to the worker processes
-        from .cache import ResultCache
+    if not cache:
+        results = _check_all([(p, c, None) for p, c in files], jobs)
+        return sorted(add_project_findings(results, dict(files)), key=lambda r: r.path)
+    return _lint_cached(files, jobs, cache_dir)
 
-        stores: dict = {}
-        missing = []
-        for item in items:
-            path, config, directory = item
-            store = stores.setdefault(directory, ResultCache(directory))
-            try:
-                with open(path, "rb") as handle:
-                    cached = store.get(path, handle.read(), config)
-            except OSError:
-                cached = None
-            if cached is not None and (cached.summary is not None or not cached.parsed):
-                if cached.summary is not None:
-                    cached.summary.path = path
-                results.append(shown_as(cached, display_path(path)))
-            else:
-                missing.append(item)
-        items = missing
+
+def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int]) -> List[FileResult]:
+    jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(items) >= 16:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results += list(pool.map(_check_one, items, chunksize=max(1, len(items) // (jobs * 8))))
-    else:
-        results += [_check_one(item) for item in items]
-    results = add_project_findings(results, dict(files))
-    return sorted(results, key=lambda r: r.path)
+            return list(pool.map(_check_one, items, chunksize=max(1, len(items) // (jobs * 8))))
+    return [_check_one(item) for item in items]
+
+
+def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str]) -> List[FileResult]:
+    """`lint_paths` with the cache: the run record first, then per-file entries, then work."""
+    import hashlib
+
+    from .cache import ResultCache, RunRecord
+
+    contents = {}
+    for path, _ in files:
+        try:
+            with open(path, "rb") as handle:
+                contents[path] = handle.read()
+        except OSError:
+            contents[path] = None
+    digests = {p: hashlib.sha256(c).hexdigest() if c is not None else None for p, c in contents.items()}
+    directory = cache_directory(files[0][1], cache_dir) if files else None
+    record = RunRecord(directory, files, digests) if directory else None
+    own: dict = {}  # path -> the file's own result (with summary)
+    old_extras: dict = {}
+    merged: dict = {}
+    missing = []
+    stores: dict = {}
+    for path, config in files:
+        known = record.unchanged(path, config) if record is not None and contents[path] is not None else None
+        if known is not None:
+            own[path], old_extras[path], merged[path] = known
+            continue
+        where = cache_directory(config, cache_dir)
+        store = stores.setdefault(where, ResultCache(where))
+        cached = store.get(path, contents[path], config) if contents[path] is not None else None
+        if cached is not None and (cached.summary is not None or not cached.parsed):
+            if cached.summary is not None:
+                cached.summary.path = path
+            own[path] = shown_as(cached, display_path(path))
+        else:
+            missing.append((path, config, where))
+    for result, (path, _, _) in zip(_check_all(missing, jobs), missing):
+        own[path] = result
+    if len(merged) != len(files):
+        changed = [p for p, _ in files if p not in merged]
+        before = {p: e[1].summary for p, e in record.entries.items()} if record is not None else {}
+        if record is not None and all(p in before and own[p].summary == before[p] for p in changed) and set(record.entries) == set(own):
+            extras = {p: old_extras.get(p, record.entries[p][2]) for p in own}  # no summary changed
+        else:
+            extras = project_extras(list(own.values()), dict(files))
+        for path, _ in files:
+            if path not in merged or extras.get(path, ()) != old_extras.get(path, ()):
+                result = own[path]
+                merged[path] = _merged(result, extras.get(result.summary.path, ()) if result.summary is not None else ())
+        if record is not None:
+            record.save({
+                p: (digests[p], own[p], extras.get(p, ()), merged[p])
+                for p, _ in files
+                if contents[p] is not None and not own[p].internal_errors
+            })
+    return sorted(merged.values(), key=lambda r: r.path)
 
 
 def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None, cache: bool = True, cache_dir: Optional[str] = None):  # noqa: ANN001, ANN201
@@ -228,6 +280,7 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
     from .cache import ResultCache
     from .fixer import fix_files
 
+    _NESTED_BY_ROOT.clear()
     files = collect_files(paths, resolver)
     where = (lambda config: cache_directory(config, cache_dir)) if cache else None
     report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress, cache_dir=where)

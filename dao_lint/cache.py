@@ -68,7 +68,9 @@ class ResultCache:
                 result = pickle.load(handle)
         except Exception:  # missing, truncated, from another version: all the same, a miss
             return None
-        return result if isinstance(result, FileResult) else None
+        if not isinstance(result, FileResult) or not still_valid(result, config, self):
+            return None
+        return result
 
     def put(self, path: str, content: bytes, config: Config, result: FileResult) -> None:
         entry = self._entry(path, content, config)
@@ -80,6 +82,16 @@ class ResultCache:
             write_atomic(entry, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             pass  # a read-only tree still gets its results, just not cached
+
+
+def still_valid(result: FileResult, config: Config, cache: Optional["ResultCache"] = None) -> bool:
+    """Whether the project fact a result depended on (some file uses `begin_nested()`, for
+    DAO112) still holds: it can change without the file itself changing."""
+    if result.nested is None:
+        return True
+    from .api import project_uses_begin_nested
+
+    return project_uses_begin_nested(config, cache) == result.nested
 
 
 @contextlib.contextmanager
@@ -107,3 +119,57 @@ def clean(directory: str) -> bool:
         shutil.rmtree(directory, ignore_errors=True)
         return True
     return False
+
+
+class RunRecord:
+    """The outcome of the last run over the same files, in one file: per file the content
+    digest, its own result (with summary), its cross-file findings before `# noqa` and the
+    merged result. A run whose files all have the same digests is answered from it without
+    loading the per-file entries or rebuilding the project index; a run with a few changed
+    files reuses the rest, and the cross-file findings too when no summary changed."""
+
+    KEEP = 8  # records of other file sets (other paths, other working directories) kept
+
+    def __init__(self, directory: str, files, digests) -> None:  # noqa: ANN001
+        self.directory = directory
+        identity = (
+            _FORMAT,
+            os.getcwd(),  # results carry paths as displayed from here
+            [(os.path.abspath(path), _config_key(config)) for path, config in files],
+        )
+        name = hashlib.sha256(repr(identity).encode()).hexdigest()[:32]
+        self.path = os.path.join(directory, f"run-{name}.pickle")
+        self.digests = digests
+        self.entries: dict = {}
+        try:
+            with open(self.path, "rb") as handle:
+                entries = pickle.load(handle)
+            if isinstance(entries, dict):
+                self.entries = entries
+        except Exception:  # noqa: BLE001 - none yet, or damaged: no record
+            self.entries = {}
+
+    def unchanged(self, path: str, config: Config) -> Optional[tuple]:
+        """(result, extras, merged) recorded for `path` when its content is the same."""
+        entry = self.entries.get(path)
+        if entry is not None and entry[0] == self.digests.get(path) and still_valid(entry[1], config, ResultCache(self.directory)):
+            return entry[1:]
+        return None
+
+    def save(self, entries: dict) -> None:
+        """Write the record (path -> (digest, result, extras, merged)); keep the newest others."""
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            ignore = os.path.join(self.directory, ".gitignore")
+            if not os.path.exists(ignore):
+                write_atomic(ignore, b"# created by dao-lint\n*\n")
+            write_atomic(self.path, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+            others = sorted(
+                (entry.stat().st_mtime, entry.path)
+                for entry in os.scandir(self.directory)
+                if entry.name.startswith("run-") and entry.path != self.path
+            )
+            for _, stale in others[: max(0, len(others) - self.KEEP)]:
+                os.unlink(stale)
+        except OSError:
+            pass  # read-only: the next run just does the work again

@@ -209,6 +209,7 @@ def list_rules(output_format: str) -> None:
     """List every rule: code, name, fix, default."""
     import json
 
+    from . import rules  # noqa: F401 - registers the rule classes
     from .rule import registry
 
     rows = [
@@ -240,6 +241,7 @@ def show_rule(code: str) -> None:
     """Print the documentation page of one rule."""
     from .docs import rule_page
     from .reporters.text import render_markdown
+    from . import rules  # noqa: F401 - registers the rule classes
     from .rule import registry
 
     rule = registry.get(code.upper())
@@ -268,6 +270,4 @@ def docs(output: str, check_only: bool) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point."""
-    from . import rules  # noqa: F401 - registers rules before options are validated
-
     cli.main(args=list(argv) if argv is not None else None, prog_name="dao-lint")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, Mapping, Optional, Tuple
 
+from .codes import DEFAULT_ENABLED
 from .globs import GlobError, compile_glob, path_matches
 
 if sys.version_info >= (3, 11):
@@ -93,11 +94,9 @@ class Config:
 
     def enabled_codes(self, path: Optional[str] = None) -> frozenset:
         """The codes reported for `path` (all files when None)."""
-        from .rule import TOOL_CODES, all_codes, registry
-
-        codes = all_codes()
+        codes = tuple(DEFAULT_ENABLED)
         if self.select is None:
-            base = {t.code for t in TOOL_CODES} | {c for c, r in registry.items() if r.default_enabled}
+            base = {c for c, on in DEFAULT_ENABLED.items() if on}
         else:
             base = {c for c in codes if _selected(c, self.select)}
         base |= {c for c in codes if _selected(c, self.extend_select)}
@@ -158,11 +157,9 @@ _KEYS: Mapping[str, Tuple[str, str]] = {
 
 def validate_codes(values: object, where: str) -> Tuple[str, ...]:
     """Check a list of codes or prefixes (`DAO1`, `ALL`); raise ConfigError naming `where`."""
-    from .rule import all_codes
-
     if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
         raise ConfigError(f"{where}: expected a list of codes such as [\"DAO101\", \"DAO2\"]")
-    known = all_codes()
+    known = tuple(DEFAULT_ENABLED)
     out = []
     for value in values:
         code = value.strip().upper()

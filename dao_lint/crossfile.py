@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence, Set, Tuple
 
+from .codes import NAMES
 from .planning import ProjectIndex
-from .project import CallSite, FileSummary, FunctionKey, Position
-from .rule import registry
+from .summary import CallSite, FileSummary, FunctionKey, Position
 from .types import Diagnostic, Span
 
 __all__ = ["ProjectFacts", "committing_functions", "registered_listeners", "project_diagnostics", "MESSAGES"]
@@ -60,7 +60,7 @@ def committing_functions(index: ProjectIndex) -> Dict[FunctionKey, str]:
 def _diagnostic(path: str, position: Position, end: Position, code: str, **fields: object) -> Diagnostic:
     end = end if end != (0, 0) else position
     span = Span(position[0], position[1], end[0], end[1])
-    return Diagnostic(path, span, code, registry[code].name, MESSAGES[code].format(**fields))
+    return Diagnostic(path, span, code, NAMES[code], MESSAGES[code].format(**fields))
 
 
 def registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:

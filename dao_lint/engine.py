@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 import traceback
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
@@ -19,6 +17,7 @@ from .analysis.dao import DaoFacts
 from .analysis.structure import StructureFacts
 from .analysis.walk import walk
 from .config import Config
+from .files import DecodeFailure, decode_source
 from .rule import Report, Rule, RuleContext, registry
 from .suppress import filter_suppressed
 from .types import Diagnostic, FileResult, Span
@@ -26,40 +25,6 @@ from .types import Diagnostic, FileResult, Span
 __all__ = ["check_source", "decode_source", "DecodeFailure", "rules_for"]
 
 _TOOL_NAMES = {"DAO000": "internal-error", "DAO001": "syntax-error", "DAO002": "unreadable-file"}
-
-
-class DecodeFailure(Exception):
-    """The bytes are not Python source text: binary, or invalid in their declared encoding."""
-
-    def __init__(self, message: str, line: int, column: int) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
-
-
-def decode_source(source: bytes) -> Tuple[str, str]:
-    """Return (text, encoding) honouring a BOM and a coding cookie; raise DecodeFailure."""
-    nul = source.find(b"\x00")
-    if nul != -1:
-        line = source.count(b"\n", 0, nul) + 1
-        raise DecodeFailure("binary file (contains NUL bytes); not checked", line, 0)
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-    except SyntaxError as exc:
-        raise DecodeFailure(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}", 1, 0) from None
-    try:
-        text = source.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = source.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (source.rfind(b"\n", 0, exc.start) + 1)
-        raise DecodeFailure(
-            f"not valid {encoding} at byte {exc.start} ({exc.reason}); not checked", line, column
-        ) from None
-    except LookupError:
-        raise DecodeFailure(f"unknown encoding {encoding!r}; not checked", 1, 0) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text, encoding
 
 
 def _syntax_error(text: str, path: str, exc: Exception) -> Tuple[int, int, str]:
@@ -208,6 +173,14 @@ def check_source(
     """
     enabled = config.enabled_codes(path)
     diagnostics: List[Diagnostic] = []
+    asked: List[bool] = []  # the project fact this result depends on, for the cache
+    if project_nested is not None:
+        ask = project_nested
+
+        def project_nested() -> bool:
+            asked.append(ask())
+            return asked[-1]
+
     if isinstance(source, bytes):
         try:
             text, _ = decode_source(source)
@@ -264,7 +237,9 @@ def check_source(
         from .project import finish_summary
 
         summary = finish_summary(summarizer, text)
-    return FileResult(path, tuple(diagnostics), parsed=True, internal_errors=len(errors), summary=summary)
+    return FileResult(
+        path, tuple(diagnostics), parsed=True, internal_errors=len(errors), summary=summary, nested=asked[0] if asked else None
+    )
 
 
 def rule_fixes(module: cst.Module, path: str, config: Config, codes: FrozenSet[str]) -> List[Report]:

@@ -1,11 +1,15 @@
-"""Atomic file writes: a temporary file in the same directory, then rename over the target."""
+"""Reading source files (encoding, BOM, binary) and writing them atomically (a temporary file
+in the same directory, then a rename over the target)."""
 from __future__ import annotations
 
+import io
 import os
 import stat
 import tempfile
+import tokenize
+from typing import Tuple
 
-__all__ = ["write_atomic"]
+__all__ = ["write_atomic", "decode_source", "DecodeFailure"]
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -34,3 +38,37 @@ def write_atomic(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+class DecodeFailure(Exception):
+    """The bytes are not Python source text: binary, or invalid in their declared encoding."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+def decode_source(source: bytes) -> Tuple[str, str]:
+    """Return (text, encoding) honouring a BOM and a coding cookie; raise DecodeFailure."""
+    nul = source.find(b"\x00")
+    if nul != -1:
+        line = source.count(b"\n", 0, nul) + 1
+        raise DecodeFailure("binary file (contains NUL bytes); not checked", line, 0)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    except SyntaxError as exc:
+        raise DecodeFailure(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}", 1, 0) from None
+    try:
+        text = source.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = source.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (source.rfind(b"\n", 0, exc.start) + 1)
+        raise DecodeFailure(
+            f"not valid {encoding} at byte {exc.start} ({exc.reason}); not checked", line, column
+        ) from None
+    except LookupError:
+        raise DecodeFailure(f"unknown encoding {encoding!r}; not checked", 1, 0) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, encoding

@@ -25,7 +25,7 @@ from .config import Config
 from .engine import apply_rule_fixes, check_source, decode_source, rule_fixes
 from .files import write_atomic
 from .planning import FixPlan, Kept, ProjectIndex, plan_fixes
-from .project import FileSummary
+from .summary import FileSummary
 from .types import Diagnostic
 
 __all__ = ["FileFix", "FixReport", "fix_files", "MAX_ROUNDS"]

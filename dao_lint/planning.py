@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from .project import CallSite, ClassInfo, FileSummary, FunctionInfo, FunctionKey, Position
+from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, FunctionKey, Position
 
 __all__ = ["ProjectIndex", "FixPlan", "Kept", "plan_fixes"]
 

@@ -47,6 +47,8 @@ class FileResult:
     internal_errors: int = 0
     #: the file's project summary (dao_lint.project.FileSummary) when asked for
     summary: object = field(default=None, compare=False)
+    #: the project-wide "uses begin_nested()" answer the result depends on (DAO112), if it asked
+    nested: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,21 @@ def check(*args):
     return {(r["path"], r["line"], r["code"]) for r in json.loads(result.output)}
 
 
-def entries(root):
+def entries(root, prefix=""):
+    """The per-file entries (or, with prefix="run-", the run records) in the cache."""
     found = []
     for directory, _, files in os.walk(root / ".dao_lint_cache"):
-        found += [f for f in files if f.endswith(".pickle")]
+        found += [f for f in files if f.endswith(".pickle") and f.startswith("run-") == (prefix == "run-")]
     return found
+
+
+def forbid_parsing(monkeypatch):
+    from dao_lint import engine
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("a warm run parsed a file")
+
+    monkeypatch.setattr(engine, "check_source", no_parsing)
 
 
 def test_warm_run_reuses_results_and_the_directory_is_gitignored(in_tmp, monkeypatch):
@@ -27,15 +37,44 @@ def test_warm_run_reuses_results_and_the_directory_is_gitignored(in_tmp, monkeyp
     first = check()
     assert first == {("app/chart_dao.py", 4, "DAO101")}
     assert len(entries(in_tmp)) == 1
+    assert len(entries(in_tmp, "run-")) == 1
     assert (in_tmp / ".dao_lint_cache" / ".gitignore").read_text().strip().endswith("*")
+    forbid_parsing(monkeypatch)
+    assert check() == first
+
+
+def test_the_run_record_alone_answers_a_warm_run(in_tmp, monkeypatch):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    (in_tmp / "app" / "views.py").write_text("def show():\n    return db.session.query(Chart).all()\n")
+    first = check()
+    assert first == {("app/chart_dao.py", 4, "DAO101"), ("app/views.py", 2, "DAO202")}
+    for directory, _, files in os.walk(in_tmp / ".dao_lint_cache"):
+        for name in files:
+            if name.endswith(".pickle") and not name.startswith("run-"):
+                os.unlink(os.path.join(directory, name))
+    forbid_parsing(monkeypatch)
+    assert check() == first
+
+
+def test_one_edited_file_is_checked_again_the_others_come_from_the_record(in_tmp, monkeypatch):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    (in_tmp / "app" / "views.py").write_text("def show():\n    return db.session.query(Chart).all()\n")
+    check()
     from dao_lint import engine
 
-    def no_parsing(*args, **kwargs):
-        raise AssertionError("a warm run parsed a file")
+    checked = []
+    real = engine.check_source
 
-    monkeypatch.setattr(engine, "check_source", no_parsing)
-    monkeypatch.setattr("dao_lint.api.check_source", no_parsing)
-    assert check() == first
+    def spy(source, path, *args, **kwargs):
+        checked.append(os.path.basename(path))
+        return real(source, path, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "check_source", spy)
+    (in_tmp / "app" / "views.py").write_text("def show():\n    return db.session.query(Chart).all()  # noqa: DAO202\n")
+    assert check() == {("app/chart_dao.py", 4, "DAO101")}
+    assert checked == ["views.py"]
 
 
 def test_editing_a_file_misses(in_tmp):
@@ -71,6 +110,7 @@ def test_a_new_version_misses(in_tmp, monkeypatch):
     monkeypatch.setattr(dao_lint, "__version__", "999.0")
     check()
     assert len(entries(in_tmp)) == 2
+    assert len(entries(in_tmp, "run-")) == 2
 
 
 def test_editing_a_module_a_cross_file_fact_depends_on(in_tmp):
@@ -120,3 +160,17 @@ def test_a_change_to_dao_lint_itself_misses(in_tmp, monkeypatch):
     monkeypatch.setattr(cache, "_CODE", ["another build of dao-lint"])
     check()
     assert len(entries(in_tmp)) == 2
+
+
+def test_a_project_starting_to_use_savepoints_revisits_its_sqlite_engine(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "db.py").write_text('from sqlalchemy import create_engine\n\nengine = create_engine("sqlite:///app.db")\n')
+    (in_tmp / "app" / "daos").mkdir()
+    users = in_tmp / "app" / "daos" / "users.py"
+    users.write_text("def add(session, user):\n    session.add(user)\n")
+    assert check() == set()  # no begin_nested() anywhere: the SQLite quirk does not matter
+    # only another file changes; the engine's file (unchanged) must now be flagged
+    users.write_text("def add(session, user):\n    with session.begin_nested():\n        session.add(user)\n")
+    assert check() == {("app/db.py", 3, "DAO112")}
+    users.write_text("def add(session, user):\n    session.add(user)\n")
+    assert check() == set()

@@ -32,6 +32,14 @@ def test_codes_names_and_fields():
     assert set(all_codes()) == set(registry) | {t.code for t in TOOL_CODES}
 
 
+def test_static_code_table_matches_the_registry():
+    from dao_lint.codes import CODES
+
+    expected = {t.code: (t.name, True) for t in TOOL_CODES}
+    expected.update({code: (rule.name, rule.default_enabled) for code, rule in registry.items()})
+    assert CODES == expected
+
+
 def test_docs_are_up_to_date():
     stale = write_docs(str(ROOT / "docs" / "rules"), check=True)
     assert stale == [], f"run `dao-lint docs` to regenerate: {stale}"

@@ -1,13 +1,17 @@
 """Output formats for diagnostics: text (rich), json, github annotations, sarif."""
+import importlib
 from typing import Callable, Dict
-
-from . import github, json, sarif, text
 
 __all__ = ["FORMATS"]
 
-FORMATS: Dict[str, Callable] = {
-    "text": text.render,
-    "json": json.render,
-    "github": github.render,
-    "sarif": sarif.render,
-}
+
+def _lazy(module: str) -> Callable:
+    """The module's `render`, imported when first called (rich and the rules are not cheap)."""
+
+    def render(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        return importlib.import_module(f"{__name__}.{module}").render(*args, **kwargs)
+
+    return render
+
+
+FORMATS: Dict[str, Callable] = {name: _lazy(name) for name in ("text", "json", "github", "sarif")}

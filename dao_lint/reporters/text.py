@@ -4,11 +4,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import IO, Dict, List, Optional, Sequence
 
-from rich.console import Console
-from rich.markup import escape
-from rich.syntax import Syntax
-from rich.table import Table
-
 from ..types import Diagnostic, FileResult
 
 __all__ = ["render", "render_markdown", "plain_line"]
@@ -49,6 +44,19 @@ def _excerpt(path: str, line: int, cache: Dict[str, Optional[List[str]]]) -> Opt
     return lines[line - 1]
 
 
+def _terminal(stream: IO[str]) -> bool:
+    """Whether rich could treat the stream as a terminal (it also honours FORCE_COLOR and TTY
+    settings, asked only then): plain output never imports rich."""
+    import os
+
+    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1":
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def render(
     results: Sequence[FileResult],
     stream: IO[str],
@@ -57,8 +65,15 @@ def render(
     quiet: bool = False,
     color: Optional[bool] = None,
 ) -> None:
-    console = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
-    fancy = console.is_terminal
+    fancy = color is True or (color is None and _terminal(stream))
+    if fancy:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.syntax import Syntax
+        from rich.table import Table
+
+        console = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
+        fancy = console.is_terminal
     if not fancy:
         for result in results:
             for d in result.diagnostics:
@@ -98,6 +113,7 @@ def render(
 
 def render_markdown(markdown: str, stream: IO[str]) -> None:
     """Print a Markdown page (a rule's docs) with rich."""
+    from rich.console import Console
     from rich.markdown import Markdown
 
     Console(file=stream, soft_wrap=False).print(Markdown(markdown))
@@ -106,6 +122,10 @@ def render_markdown(markdown: str, stream: IO[str]) -> None:
 def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = None, quiet: bool = False) -> None:  # noqa: ANN001
     """The unified diff (with `diff`) and the summary of a `dao-lint fix` run."""
     import difflib
+
+    from rich.console import Console
+    from rich.syntax import Syntax
+    from rich.table import Table
 
     from ..api import display_path
 

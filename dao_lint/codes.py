@@ -1,0 +1,43 @@
+"""Every code a user may select, its name, and whether it is on by default, without
+importing the rules: configuration, cross-file findings and the cached path of `check`
+need only this, and importing the rules means importing libcst.
+`tests/test_registry.py` keeps it equal to the rule classes."""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+__all__ = ["CODES", "DEFAULT_ENABLED", "NAMES"]
+
+#: code -> (name, reported unless selected otherwise); DAO111 is opt-in
+CODES: Dict[str, Tuple[str, bool]] = {
+    "DAO000": ("internal-error", True),
+    "DAO001": ("syntax-error", True),
+    "DAO002": ("unreadable-file", True),
+    "DAO101": ("commit-in-dao", True),
+    "DAO102": ("rollback-in-dao", True),
+    "DAO103": ("commit-flag-parameter", True),
+    "DAO104": ("dao-owns-session", True),
+    "DAO105": ("explicit-transaction-control", True),
+    "DAO106": ("commit-in-loop", True),
+    "DAO107": ("split-unit-of-work", True),
+    "DAO108": ("listener-transaction", True),
+    "DAO109": ("session-not-closed", True),
+    "DAO110": ("stale-read", True),
+    "DAO111": ("refresh-expire", False),
+    "DAO112": ("sqlite-savepoint", True),
+    "DAO113": ("swallowed-database-error", True),
+    "DAO201": ("write-outside-dao", True),
+    "DAO202": ("query-outside-dao", True),
+    "DAO301": ("action-method-name", True),
+    "DAO401": ("redundant-merge", True),
+    "DAO501": ("manual-cascade", True),
+    "DAO601": ("check-then-write", True),
+    "DAO701": ("write-in-loop", True),
+    "DAO702": ("read-in-loop", True),
+    "DAO801": ("dense-update", True),
+    "DAO901": ("commit-in-test", True),
+    "DAO902": ("cleanup-instead-of-rollback", True),
+    "DAO903": ("test-session-without-rollback", True),
+}
+NAMES: Dict[str, str] = {code: name for code, (name, _) in CODES.items()}
+DEFAULT_ENABLED: Dict[str, bool] = {code: on for code, (_, on) in CODES.items()}

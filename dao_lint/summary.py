@@ -1,0 +1,92 @@
+"""What one file defines, calls and commits: the picklable summary the project index joins.
+
+Plain data, no libcst: a warm run loads summaries from the cache without importing the
+parser. `dao_lint.project` collects them; `dao_lint.planning` and `dao_lint.crossfile` use them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
+
+__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position"]
+
+FunctionKey = Tuple[str, str]  # (path, qualname); qualname "" is module level
+Position = Tuple[int, int]  # (line, 0-based column)
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call as written: `kind` says how its target is named.
+
+    kinds: "name" (`helper()`, target = qualified name), "attr" (`ChartDAO.create()`,
+    target = qualified receiver), "self" (`self.m()` / `cls.m()`), "super" (`super().m()`),
+    "instance" (`Command(...).run()`, target = qualified class).
+    """
+
+    kind: str
+    target: str
+    method: str
+    position: Position
+    commit_keyword: Optional[str]  # source of the `commit=` argument, if any
+    covered_here: bool  # inside `with session.begin():`, or a session commit follows in the function
+    end: Position = (0, 0)  # where the call ends: `f()` and `f().g()` start at the same place
+    in_loop: bool = False  # in the body of a `for`/`while` of its function
+    top_level: bool = False  # its statement sits directly in the function body
+
+    @property
+    def span(self) -> Tuple[Position, Position]:
+        return (self.position, self.end)
+
+
+@dataclass
+class FunctionInfo:
+    qualname: str
+    name: str
+    class_name: Optional[str]  # set for methods
+    position: Position
+    in_dao: bool
+    is_async: bool
+    boundary_pattern: bool  # matches `boundaries` (the decorator can be added)
+    has_decorator: bool  # already carries the transaction decorator (or is a unit-of-work context manager)
+    commit_parameter: bool
+    commits: List[Position] = field(default_factory=list)  # commits on sessions it did not create
+    rollbacks: List[Position] = field(default_factory=list)
+    calls: List[CallSite] = field(default_factory=list)
+    #: how the `commit` parameter is used: positions of `commit=commit` forwards, and
+    #: whether it is used any other way than `if commit:` with a commit-only body
+    commit_forwards: List[Position] = field(default_factory=list)
+    commit_other_use: bool = False
+    commit_parameter_line: int = 0
+    in_test: bool = False
+    boundary_module: bool = False
+    listener: Optional[str] = None  # the ORM event it listens to (decorator or event.listen here)
+    creations: List[Position] = field(default_factory=list)  # sessions it creates
+    #: every commit/rollback, on any session (a listener must not end even its own)
+    transaction_calls: List[Tuple[Position, str]] = field(default_factory=list)
+    #: direct commits that sit directly in the function body (for DAO107 across helpers)
+    top_level_commits: List[Position] = field(default_factory=list)
+    #: codes whose findings here carry a `# noqa`: `fix` leaves them alone
+    suppressed: Set[str] = field(default_factory=set)
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    bases: Tuple[str, ...]  # qualified where imported
+    methods: Set[str]
+
+
+@dataclass
+class FileSummary:
+    path: str
+    module: str
+    imports: Dict[str, str]
+    classes: Dict[str, ClassInfo]
+    functions: Dict[str, FunctionInfo]
+    uses_begin_nested: bool
+    #: module-level SQLite engines: name -> (position, URL is a plain sqlite literal, has the pysqlite fix)
+    sqlite_engines: Dict[str, Tuple[Position, bool, bool]]
+    decorator_called: Optional[bool]  # the transaction decorator is written `@d()` (True) or `@d`
+    is_package: bool = False
+    #: `event.listen(target, "event", listener)` here: (qualified listener, event)
+    registrations: List[Tuple[str, str]] = field(default_factory=list)
