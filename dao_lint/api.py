@@ -19,6 +19,8 @@ class PathError(Exception):
 
 def display_path(path: str) -> str:
     """`path` relative to the current directory when below it, else absolute; POSIX separators."""
+    if not os.path.isabs(path) and not path.startswith("..") and os.path.normpath(path) == path:
+        return path.replace(os.sep, "/")  # already relative to here
     absolute = os.path.abspath(path)
     try:
         rel = os.path.relpath(absolute)
@@ -117,17 +119,16 @@ def collect_files(paths: Iterable[str], resolver: ConfigResolver) -> List[Tuple[
         walked = []
         for directory, dirnames, filenames in os.walk(path):
             config = resolver.for_path(os.path.join(directory, "x.py"))
+            base = config.relpath(directory)
+            prefix = "" if base == "." else base + "/"
             dirnames[:] = sorted(
                 d for d in dirnames
-                if not config.is_excluded(os.path.join(directory, d))
+                if not config.is_excluded_relpath(prefix + d)
                 and not os.path.islink(os.path.join(directory, d))
             )
             for filename in sorted(filenames):
-                if not filename.endswith(".py"):
-                    continue
-                full = os.path.normpath(os.path.join(directory, filename))
-                if not config.is_excluded(full):
-                    walked.append((full, config))
+                if filename.endswith(".py") and not config.is_excluded_relpath(prefix + filename):
+                    walked.append((os.path.normpath(os.path.join(directory, filename)), config))
         ignored = _git_ignored(path, [p for p, _ in walked])
         for full, config in walked:
             if os.path.abspath(full) not in ignored:
@@ -222,7 +223,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
     """`lint_paths` with the cache: the run record first, then per-file entries, then work."""
     import hashlib
 
-    from .cache import ResultCache, RunRecord
+    from .cache import ResultCache, RunEntry, RunRecord, summary_key
 
     contents = {}
     for path, _ in files:
@@ -232,47 +233,73 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
         except OSError:
             contents[path] = None
     digests = {p: hashlib.sha256(c).hexdigest() if c is not None else None for p, c in contents.items()}
-    directory = cache_directory(files[0][1], cache_dir) if files else None
-    record = RunRecord(directory, files, digests) if directory else None
-    own: dict = {}  # path -> the file's own result (with summary)
-    old_extras: dict = {}
-    merged: dict = {}
-    missing = []
+    configs = dict(files)
+    record = RunRecord(cache_directory(files[0][1], cache_dir), files, digests) if files else None
+    kept = {}  # path -> RunEntry still valid
+    if record is not None:
+        for path, config in files:
+            entry = record.entry(path, config) if contents[path] is not None else None
+            if entry is not None:
+                kept[path] = entry
+    if len(kept) == len(files):
+        return sorted((e.merged for e in kept.values()), key=lambda r: r.path)
     stores: dict = {}
-    for path, config in files:
-        known = record.unchanged(path, config) if record is not None and contents[path] is not None else None
-        if known is not None:
-            own[path], old_extras[path], merged[path] = known
+
+    def own_results(paths: List[str]) -> dict:
+        """Each file's own result: from the record's detail, the per-file cache, or a check."""
+        found, missing = {}, []
+        for path in paths:
+            config = configs[path]
+            result = record.own(path) if record is not None and path in kept else None
+            if result is None and contents[path] is not None:
+                where = cache_directory(config, cache_dir)
+                store = stores.setdefault(where, ResultCache(where))
+                cached = store.get(path, contents[path], config)
+                if cached is not None and (cached.summary is not None or not cached.parsed):
+                    if cached.summary is not None:
+                        cached.summary.path = path
+                    result = shown_as(cached, display_path(path))
+            if result is not None:
+                found[path] = result
+            else:
+                missing.append((path, config, cache_directory(config, cache_dir)))
+        for result, (path, _, _) in zip(_check_all(missing, jobs), missing):
+            found[path] = result
+        return found
+
+    changed = [p for p, _ in files if p not in kept]
+    own = own_results(changed)
+    keys = {p: summary_key(own[p].summary) for p in changed}
+    previous = record.entries if record is not None else {}
+    same_summaries = set(previous) == set(configs) and all(
+        isinstance(previous[p], RunEntry) and previous[p].summary == keys[p] for p in changed
+    )
+    detail = None
+    if same_summaries:
+        # no summary changed: every file's cross-file findings are what they were
+        extras = {p: previous[p].extras for p in configs}
+    else:
+        own.update(own_results([p for p in configs if p in kept]))
+        detail = own
+        raw = project_extras(list(own.values()), configs)
+        extras = {p: raw.get(p, ()) for p in configs}
+        for p in kept:
+            keys[p] = kept[p].summary
+    entries = {}
+    for path, _ in files:
+        entry = kept.get(path)
+        if entry is not None and entry.extras == extras[path]:
+            entries[path] = entry
             continue
-        where = cache_directory(config, cache_dir)
-        store = stores.setdefault(where, ResultCache(where))
-        cached = store.get(path, contents[path], config) if contents[path] is not None else None
-        if cached is not None and (cached.summary is not None or not cached.parsed):
-            if cached.summary is not None:
-                cached.summary.path = path
-            own[path] = shown_as(cached, display_path(path))
+        result = own[path]
+        merged = _merged(result, extras[path] if result.summary is not None else ())
+        if contents[path] is not None and not result.internal_errors:
+            entries[path] = RunEntry(digests[path], merged, result.nested, keys.get(path), extras[path])
         else:
-            missing.append((path, config, where))
-    for result, (path, _, _) in zip(_check_all(missing, jobs), missing):
-        own[path] = result
-    if len(merged) != len(files):
-        changed = [p for p, _ in files if p not in merged]
-        before = {p: e[1].summary for p, e in record.entries.items()} if record is not None else {}
-        if record is not None and all(p in before and own[p].summary == before[p] for p in changed) and set(record.entries) == set(own):
-            extras = {p: old_extras.get(p, record.entries[p][2]) for p in own}  # no summary changed
-        else:
-            extras = project_extras(list(own.values()), dict(files))
-        for path, _ in files:
-            if path not in merged or extras.get(path, ()) != old_extras.get(path, ()):
-                result = own[path]
-                merged[path] = _merged(result, extras.get(result.summary.path, ()) if result.summary is not None else ())
-        if record is not None:
-            record.save({
-                p: (digests[p], own[p], extras.get(p, ()), merged[p])
-                for p, _ in files
-                if contents[p] is not None and not own[p].internal_errors
-            })
-    return sorted(merged.values(), key=lambda r: r.path)
+            entries[path] = RunEntry("", merged, None, None, ())  # reported, never reused
+    if record is not None:
+        record.save({p: e for p, e in entries.items() if e.digest}, detail)
+    return sorted((e.merged for e in entries.values()), key=lambda r: r.path)
 
 
 def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None, cache: bool = True, cache_dir: Optional[str] = None):  # noqa: ANN001, ANN201

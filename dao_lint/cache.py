@@ -7,6 +7,7 @@ anything unreadable is a miss. The directory carries a `.gitignore` so it is nev
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -41,11 +42,21 @@ def _code_fingerprint() -> str:
     return _CODE[0]
 
 
+_KEYS: dict = {}  # id(config) -> (config, key): configurations are shared and immutable
+
+
 def _config_key(config: Config) -> str:
     from . import __version__
 
+    known = _KEYS.get(id(config))
+    if known is not None and known[0] is config:
+        return known[1]
     identity = (_FORMAT, __version__, _code_fingerprint(), config, sorted(config.enabled_codes()))
-    return hashlib.sha256(repr(identity).encode()).hexdigest()
+    key = hashlib.sha256(repr(identity).encode()).hexdigest()
+    if len(_KEYS) > 256:  # a long-lived process checking many projects
+        _KEYS.clear()
+    _KEYS[id(config)] = (config, key)
+    return key
 
 
 class ResultCache:
@@ -53,12 +64,9 @@ class ResultCache:
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
-        self._keys: dict = {}
 
     def _entry(self, path: str, content: bytes, config: Config) -> str:
-        key = self._keys.get(id(config))
-        if key is None:
-            key = self._keys[id(config)] = _config_key(config)
+        key = _config_key(config)
         digest = hashlib.sha256(key.encode() + b"\0" + os.path.abspath(path).encode() + b"\0" + content).hexdigest()
         return os.path.join(self.directory, digest[:2], digest + ".pickle")
 
@@ -121,12 +129,45 @@ def clean(directory: str) -> bool:
     return False
 
 
+def summary_key(summary: object) -> Optional[str]:
+    """A digest of a file summary that is stable across processes (sets sorted)."""
+    if summary is None:
+        return None
+
+    def canonical(value: object) -> object:
+        if dataclasses.is_dataclass(value):
+            return (type(value).__name__, tuple(canonical(getattr(value, f.name)) for f in dataclasses.fields(value)))
+        if isinstance(value, dict):
+            return tuple(sorted((repr(k), canonical(v)) for k, v in value.items()))
+        if isinstance(value, (set, frozenset)):
+            return tuple(sorted(repr(v) for v in value))
+        if isinstance(value, (list, tuple)):
+            return tuple(canonical(v) for v in value)
+        return value
+
+    return hashlib.sha256(repr(canonical(summary)).encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class RunEntry:
+    """What the last run recorded for one file."""
+
+    digest: str  # of the content
+    merged: FileResult  # what was reported: own findings plus cross-file ones
+    nested: object  # the begin_nested() answer the result depended on, if any (DAO112)
+    summary: Optional[str]  # summary_key of the file's summary
+    extras: tuple  # its cross-file findings before `# noqa`
+
+
 class RunRecord:
-    """The outcome of the last run over the same files, in one file: per file the content
-    digest, its own result (with summary), its cross-file findings before `# noqa` and the
-    merged result. A run whose files all have the same digests is answered from it without
-    loading the per-file entries or rebuilding the project index; a run with a few changed
-    files reuses the rest, and the cross-file findings too when no summary changed."""
+    """The outcome of the last run over the same files.
+
+    `run-<key>.pickle` holds a RunEntry per file: a run whose files all have the same
+    digests is answered from it alone; when a few files changed and their summaries did
+    not, the others' results and every file's cross-file findings are reused as they are.
+    `run-<key>.detail.pickle` holds each file's own result with its summary, for the
+    runs where a summary changed and the project index must be built again.
+    """
 
     KEEP = 8  # records of other file sets (other paths, other working directories) kept
 
@@ -139,37 +180,55 @@ class RunRecord:
         )
         name = hashlib.sha256(repr(identity).encode()).hexdigest()[:32]
         self.path = os.path.join(directory, f"run-{name}.pickle")
+        self.detail_path = os.path.join(directory, f"run-{name}.detail.pickle")
         self.digests = digests
-        self.entries: dict = {}
+        self.entries: dict = self._load(self.path)
+        self._detail: Optional[dict] = None
+
+    @staticmethod
+    def _load(path: str) -> dict:
         try:
-            with open(self.path, "rb") as handle:
+            with open(path, "rb") as handle:
                 entries = pickle.load(handle)
-            if isinstance(entries, dict):
-                self.entries = entries
+            return entries if isinstance(entries, dict) else {}
         except Exception:  # noqa: BLE001 - none yet, or damaged: no record
-            self.entries = {}
+            return {}
 
-    def unchanged(self, path: str, config: Config) -> Optional[tuple]:
-        """(result, extras, merged) recorded for `path` when its content is the same."""
+    def entry(self, path: str, config: Config) -> Optional[RunEntry]:
+        """The entry for `path` when its content (and the project fact it used) is the same."""
         entry = self.entries.get(path)
-        if entry is not None and entry[0] == self.digests.get(path) and still_valid(entry[1], config, ResultCache(self.directory)):
-            return entry[1:]
-        return None
+        if not isinstance(entry, RunEntry) or entry.digest != self.digests.get(path):
+            return None
+        if entry.nested is not None and not still_valid(FileResult(path, nested=entry.nested), config, ResultCache(self.directory)):
+            return None
+        return entry
 
-    def save(self, entries: dict) -> None:
-        """Write the record (path -> (digest, result, extras, merged)); keep the newest others."""
+    def own(self, path: str) -> Optional[FileResult]:
+        """The file's own result (with summary) from the detail, when its content is the same."""
+        if self._detail is None:
+            self._detail = self._load(self.detail_path)
+        found = self._detail.get(path)
+        return found[1] if found is not None and found[0] == self.digests.get(path) else None
+
+    def save(self, entries: dict, own: Optional[dict] = None) -> None:
+        """Write the entries (path -> RunEntry) and, when given, the detail (path -> own result)."""
         try:
             os.makedirs(self.directory, exist_ok=True)
             ignore = os.path.join(self.directory, ".gitignore")
             if not os.path.exists(ignore):
                 write_atomic(ignore, b"# created by dao-lint\n*\n")
+            if own is not None:
+                detail = {p: (self.digests[p], result) for p, result in own.items() if p in entries}
+                write_atomic(self.detail_path, pickle.dumps(detail, protocol=pickle.HIGHEST_PROTOCOL))
             write_atomic(self.path, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
             others = sorted(
                 (entry.stat().st_mtime, entry.path)
                 for entry in os.scandir(self.directory)
-                if entry.name.startswith("run-") and entry.path != self.path
+                if entry.name.startswith("run-") and not entry.name.endswith(".detail.pickle") and entry.path != self.path
             )
             for _, stale in others[: max(0, len(others) - self.KEEP)]:
                 os.unlink(stale)
+                with contextlib.suppress(OSError):
+                    os.unlink(stale[: -len(".pickle")] + ".detail.pickle")
         except OSError:
             pass  # read-only: the next run just does the work again

@@ -109,7 +109,11 @@ class Config:
         return frozenset(base)
 
     def is_excluded(self, path: str) -> bool:
-        return path_matches(self.exclude + self.extend_exclude, self.relpath(path))
+        return self.is_excluded_relpath(self.relpath(path))
+
+    def is_excluded_relpath(self, relpath: str) -> bool:
+        """`is_excluded` for a path already made relative to the root (see `relpath`)."""
+        return path_matches(self.exclude + self.extend_exclude, relpath)
 
 
 def _selected(code: str, selectors: Iterable[str]) -> bool:
@@ -301,13 +305,25 @@ class ConfigResolver:
         self.explicit = overrides.apply(load_config(explicit)) if explicit else None
         self._by_dir: Dict[str, Config] = {}
         self._by_file: Dict[Optional[str], Config] = {}
+        self._found: Dict[str, Optional[str]] = {}
+
+    def _nearest(self, directory: str) -> Optional[str]:
+        """`find_config_file`, remembering the answer for every directory on the way up."""
+        if directory not in self._found:
+            pyproject = os.path.join(directory, "pyproject.toml")
+            parent = os.path.dirname(directory)
+            if os.path.isfile(pyproject) and "dao-lint" in (read_toml(pyproject).get("tool") or {}):
+                self._found[directory] = pyproject
+            else:
+                self._found[directory] = None if parent == directory else self._nearest(parent)
+        return self._found[directory]
 
     def for_path(self, path: str) -> Config:
         if self.explicit is not None:
             return self.explicit
         directory = os.path.dirname(os.path.abspath(path)) if not os.path.isdir(path) else os.path.abspath(path)
         if directory not in self._by_dir:
-            source = find_config_file(directory)
+            source = self._nearest(directory)
             if source not in self._by_file:
                 base = load_config(source) if source else Config(root=os.getcwd())
                 self._by_file[source] = self.overrides.apply(base)

@@ -11,6 +11,7 @@ DAO = "class ChartDAO:\n    def create(self, chart):\n        db.session.add(cha
 
 def check(*args):
     result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return {(r["path"], r["line"], r["code"]) for r in json.loads(result.output)}
 
 
@@ -37,7 +38,7 @@ def test_warm_run_reuses_results_and_the_directory_is_gitignored(in_tmp, monkeyp
     first = check()
     assert first == {("app/chart_dao.py", 4, "DAO101")}
     assert len(entries(in_tmp)) == 1
-    assert len(entries(in_tmp, "run-")) == 1
+    assert len(entries(in_tmp, "run-")) == 2  # the record and its detail
     assert (in_tmp / ".dao_lint_cache" / ".gitignore").read_text().strip().endswith("*")
     forbid_parsing(monkeypatch)
     assert check() == first
@@ -110,7 +111,7 @@ def test_a_new_version_misses(in_tmp, monkeypatch):
     monkeypatch.setattr(dao_lint, "__version__", "999.0")
     check()
     assert len(entries(in_tmp)) == 2
-    assert len(entries(in_tmp, "run-")) == 2
+    assert len(entries(in_tmp, "run-")) == 4
 
 
 def test_editing_a_module_a_cross_file_fact_depends_on(in_tmp):
@@ -174,3 +175,26 @@ def test_a_project_starting_to_use_savepoints_revisits_its_sqlite_engine(in_tmp)
     assert check() == {("app/db.py", 3, "DAO112")}
     users.write_text("def add(session, user):\n    session.add(user)\n")
     assert check() == set()
+
+
+def test_an_edit_that_keeps_the_summary_reuses_every_cross_file_finding(in_tmp, monkeypatch):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "helpers.py").write_text("def save_all():\n    db.session.commit()\n")
+    dao = in_tmp / "app" / "chart_dao.py"
+    dao.write_text("from app.helpers import save_all\n\n\nclass ChartDAO:\n    def create(self, chart):\n        save_all()\n")
+    first = check()
+    assert ("app/chart_dao.py", 6, "DAO101") in first
+    from dao_lint.cache import RunRecord
+
+    rebuilt = []
+    real = RunRecord.own
+    monkeypatch.setattr(RunRecord, "own", lambda self, path: rebuilt.append(path) or real(self, path))
+    dao.write_text(dao.read_text() + "# a comment at the end changes no summary\n")
+    assert check() == first
+    assert rebuilt == []  # the project index was not rebuilt
+    dao.write_text(dao.read_text().replace("        save_all()\n", "        save_all()  # noqa: DAO101\n"))
+    assert check() == first - {("app/chart_dao.py", 6, "DAO101")}
+    assert rebuilt == []  # a `# noqa` changes the report, not the summary
+    dao.write_text(dao.read_text().replace("        save_all()  # noqa: DAO101\n", "        pass\n"))
+    assert check() == first - {("app/chart_dao.py", 6, "DAO101")}
+    assert rebuilt == ["app/helpers.py"]  # the call is gone: the index was built again
