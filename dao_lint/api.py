@@ -208,7 +208,8 @@ def lint_paths(
     if not cache:
         results = _check_all([(p, c, None) for p, c in files], jobs)
         return sorted(add_project_findings(results, dict(files)), key=lambda r: r.path)
-    return _lint_cached(files, jobs, cache_dir)
+    results, _ = _lint_cached(files, jobs, cache_dir)
+    return sorted(results.values(), key=lambda r: r.path)
 
 
 def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int]) -> List[FileResult]:
@@ -219,8 +220,11 @@ def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[in
     return [_check_one(item) for item in items]
 
 
-def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str]) -> List[FileResult]:
-    """`lint_paths` with the cache: the run record first, then per-file entries, then work."""
+def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str]) -> Tuple[dict, dict]:
+    """`lint_paths` with the cache: the run record first, then per-file entries, then work.
+
+    Returns (path -> result, path -> digest of the content checked).
+    """
     import hashlib
 
     from .cache import ResultCache, RunEntry, RunRecord, summary_key
@@ -242,7 +246,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
             if entry is not None:
                 kept[path] = entry
     if len(kept) == len(files):
-        return sorted((e.merged for e in kept.values()), key=lambda r: r.path)
+        return {p: e.merged for p, e in kept.items()}, digests
     stores: dict = {}
 
     def own_results(paths: List[str]) -> dict:
@@ -299,7 +303,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
             entries[path] = RunEntry("", merged, None, None, ())  # reported, never reused
     if record is not None:
         record.save({p: e for p, e in entries.items() if e.digest}, detail)
-    return sorted((e.merged for e in entries.values()), key=lambda r: r.path)
+    return {p: e.merged for p, e in entries.items()}, digests
 
 
 def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None, cache: bool = True, cache_dir: Optional[str] = None):  # noqa: ANN001, ANN201
@@ -424,3 +428,54 @@ def project_findings(path: str, config: Config) -> List[Diagnostic]:
             summaries = [lint_file(p, c, summarize=True, cache=store).summary for p, c in files]
         _PROJECTS[root] = ProjectFacts(summaries)
     return _PROJECTS[root].diagnostics(os.path.normpath(os.path.abspath(path)), set(config.enabled_codes(path)))
+
+
+_RESULTS: dict = {}
+
+
+def project_result(path: str, config: Config, text: str) -> Optional[FileResult]:
+    """The result of checking the whole configuration root, for one of its files, when
+    `text` is that file's content on disk; None otherwise (not in the project, or edited).
+
+    Used where files are checked one at a time (the flake8 plugin): the project is checked
+    once per process, through the cache, under a lock, so that of several flake8 workers
+    the first does the work and the others read what it recorded.
+    """
+    import hashlib
+    import multiprocessing
+
+    from .cache import locked
+    from .files import DecodeFailure, decode_source
+
+    root = os.path.abspath(config.root)
+    if root not in _RESULTS:
+        try:
+            files = collect_files([root], ConfigResolver())
+        except PathError:
+            files = []
+        with locked(cache_directory(config)):
+            if files and multiprocessing.current_process().daemon:
+                # a flake8 worker is a daemon process, which may not start worker processes:
+                # a `dao-lint check` of the root fills the cache with all cores instead (the
+                # same files, configuration and directory, so the same run record)
+                import subprocess
+                import sys
+
+                subprocess.run(
+                    [sys.executable, "-m", "dao_lint", "check", root, "-q", "--exit-zero"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                )
+            results, digests = _lint_cached(files, None, None) if files else ({}, {})
+        _RESULTS[root] = {os.path.abspath(p): (digests[p], results[p]) for p in results}
+    known = _RESULTS[root].get(os.path.abspath(path))
+    if known is None or known[0] is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        on_disk, _ = decode_source(source)
+    except (OSError, DecodeFailure):
+        return None
+    if hashlib.sha256(source).hexdigest() != known[0] or on_disk.replace("\r\n", "\n").replace("\r", "\n") != text.replace("\r\n", "\n").replace("\r", "\n"):
+        return None
+    return known[1]

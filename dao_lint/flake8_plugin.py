@@ -10,7 +10,6 @@ from typing import Iterator, Sequence, Tuple
 
 from . import __version__
 from .config import ConfigError, ConfigResolver
-from .engine import check_source
 
 __all__ = ["DaoLintPlugin"]
 
@@ -40,13 +39,24 @@ class DaoLintPlugin:
         except ConfigError as exc:
             yield 1, 0, f"DAO000 configuration error: {exc}", type(self)
             return
+        from .api import project_result
+
+        text = "".join(self.lines)
+        result = project_result(self.filename, config, text)
+        if result is not None:  # the file as saved: the project run (usually cached) has it
+            for d in result.diagnostics:
+                yield d.span.line, d.span.column, f"{d.code} {d.message}", type(self)
+            return
+        yield from self._check(config, text)
+
+    def _check(self, config, text: str) -> Iterator[Tuple[int, int, str, type]]:  # noqa: ANN001
+        """A file outside the project, or not as saved (an editor's buffer, stdin)."""
         from .analysis import FileContext
         from .api import cache_directory, project_findings, project_uses_begin_nested
         from .cache import ResultCache
-        from .engine import rules_for
+        from .engine import check_source, rules_for
         from .suppress import filter_suppressed
 
-        text = "".join(self.lines)
         # flake8 calls every plugin on every file: most files cannot match any rule, and
         # flake8 reports syntax errors itself (E999), so those return before any real work
         if not rules_for(text, FileContext.for_path(self.filename, config), config.enabled_codes(self.filename)):

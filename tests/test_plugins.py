@@ -27,6 +27,46 @@ def test_flake8_plugin_is_silent_on_files_without_sessions(tmp_path, monkeypatch
     assert list(DaoLintPlugin(None, ["x = 1\n"], str(tmp_path / "a.py")).run()) == []
 
 
+def _project(root):
+    (root / "app").mkdir()
+    (root / "app" / "helpers.py").write_text("def save_all():\n    db.session.commit()\n")
+    dao = root / "app" / "chart_dao.py"
+    dao.write_text("from app.helpers import save_all\n\n\nclass ChartDAO:\n    def create(self, chart):\n        save_all()\n")
+    return dao
+
+
+def _codes(found):
+    return [(line, text.split()[0]) for line, _, text, _ in found]
+
+
+def test_flake8_plugin_answers_saved_files_from_the_project_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dao = _project(tmp_path)
+    from dao_lint import api, engine, flake8_plugin
+
+    monkeypatch.setattr(flake8_plugin, "_resolver", None)  # rooted at this test's directory
+    monkeypatch.setattr(api, "_RESULTS", {})
+    lines = dao.read_text().splitlines(keepends=True)
+    assert _codes(DaoLintPlugin(None, lines, str(dao)).run()) == [(6, "DAO101")]  # through the helper
+    # another flake8 process: the recorded run answers, nothing is parsed
+    monkeypatch.setattr(api, "_RESULTS", {})
+    monkeypatch.setattr(engine, "check_source", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    assert _codes(DaoLintPlugin(None, lines, str(dao)).run()) == [(6, "DAO101")]
+
+
+def test_flake8_plugin_checks_an_unsaved_buffer_itself(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dao = _project(tmp_path)
+    from dao_lint import api, flake8_plugin
+
+    monkeypatch.setattr(flake8_plugin, "_resolver", None)
+    monkeypatch.setattr(api, "_RESULTS", {})
+    monkeypatch.setattr(api, "_PROJECTS", {})
+    edited = dao.read_text().replace("        save_all()\n", "        save_all()\n        db.session.rollback()\n")
+    found = _codes(DaoLintPlugin(None, edited.splitlines(keepends=True), str(dao)).run())
+    assert found == [(6, "DAO101"), (7, "DAO102")]  # the buffer's own finding, and the project's
+
+
 def test_pre_commit_manifest_is_valid():
     from pre_commit.clientlib import load_manifest
 
