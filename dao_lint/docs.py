@@ -40,6 +40,13 @@ def _code_block(code: str) -> str:
     return f"```python\n{code.rstrip()}\n```"
 
 
+_BOUNDARY = {
+    "skip": "Not checked in boundary modules (`boundary-modules`: migrations run once, alone).",
+    "dao": "In boundary modules (`boundary-modules`: migrations), checked in DAO code only.",
+    "check": "Checked in boundary modules too.",
+}
+
+
 def rule_page(rule: Type[Rule]) -> str:
     """The Markdown page of one rule; sections in the house order."""
     what, *why = _prose(rule)
@@ -52,7 +59,7 @@ def rule_page(rule: Type[Rule]) -> str:
     lines = [
         f"# {rule.name} ({rule.code})",
         "",
-        f"Status: {rule.status}, {default}. Fix: {rule.fix_safety}. Enforces {rule.seed}.",
+        f"Status: {rule.status}, {default}. Fix: {rule.fix_safety}. Enforces {rule.seed}. {_BOUNDARY[rule.boundary_modules]}",
         "",
         "## What it does",
         "",

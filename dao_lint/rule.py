@@ -116,6 +116,9 @@ class Rule(CachedVisitors, BatchableCSTVisitor):
     #: what a file needs before this rule can fire there: "session" (a session-like
     #: token), "dao" (DAO code) or "any" (either); the engine skips rules, and files, that cannot match
     requires: ClassVar[str] = "session"
+    #: in boundary modules (migrations: scripts that run once, alone, and own their
+    #: transaction): "skip" the rule, check it only in "dao" code there, or "check" it
+    boundary_modules: ClassVar[str] = "skip"
     #: configuration keys the rule reads (documented under "Options")
     options: ClassVar[Sequence[str]] = ()
     #: references shown in the docs (title, url)

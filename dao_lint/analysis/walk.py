@@ -88,11 +88,12 @@ def walk(module: cst.CSTNode, visitors: Sequence[object]) -> None:
         cls = type(node)
         plan = plans.get(cls)
         if plan is None:
-            plan = plans[cls] = by_name.get(cls.__name__, nothing)
-        on_visit, on_leave, on_field, after_field = plan
+            child_fields(node)  # learns whether the class has optional fields
+            plan = plans[cls] = (*by_name.get(cls.__name__, nothing), None if _NULLABLE[cls] else _ORDER[cls])
+        on_visit, on_leave, on_field, after_field, fixed = plan
         for function in on_visit:
             function(node)
-        for field in child_fields(node):
+        for field in fixed if fixed is not None else child_fields(node):
             if on_field and field in on_field:
                 for function in on_field[field]:
                     function(node)

@@ -53,6 +53,17 @@ class CheckThenWrite(Rule):
     valid = [
         Valid(
             """
+            def upgrade():
+                session = Session(bind=op.get_bind())
+                if session.query(Role).filter_by(name="Admin").first() is None:
+                    session.add(Role(name="Admin"))
+                session.commit()
+            """,
+            path="app/migrations/versions/0042_admin_role.py",
+            title="a migration runs once, alone: no race",
+        ),
+        Valid(
+            """
             def register(email):
                 try:
                     with db.session.begin_nested():

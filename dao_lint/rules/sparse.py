@@ -47,6 +47,7 @@ class DenseUpdate(Rule):
     """
 
     code = "DAO801"
+    boundary_modules = "dao"
     name = "dense-update"
     seed = "R8"
     message = "`{target}` is overwritten even when `{key}` is absent (`.get()` gives an empty value); update only the attributes given"

@@ -40,6 +40,7 @@ class DaoCommits(Rule):
         return ".commit(" in text
 
     code = "DAO101"
+    boundary_modules = "dao"
     name = "commit-in-dao"
     seed = "R3"
     message = "DAO `{function}` commits; remove the commit and let the caller's unit of work commit (`{nested}`)"
@@ -168,6 +169,7 @@ class DaoRollsBack(Rule):
         return ".rollback(" in text
 
     code = "DAO102"
+    boundary_modules = "dao"
     name = "rollback-in-dao"
     seed = "R3"
     message = "DAO `{function}` rolls back; let the error reach the unit of work, and write inside `{nested}` to undo only this DAO's work"
@@ -247,6 +249,7 @@ class CommitFlagParameter(Rule):
 
     requires = "dao"
     code = "DAO103"
+    boundary_modules = "dao"
     name = "commit-flag-parameter"
     seed = "R3"
     message = "DAO `{function}` takes a `commit` flag; drop the parameter and let the caller's unit of work commit"
@@ -322,6 +325,7 @@ class DaoOwnsSession(Rule):
     """
 
     code = "DAO104"
+    boundary_modules = "dao"
     name = "dao-owns-session"
     seed = "R4"
     message = "`{function}` {what}; take the caller's session and join its transaction (`begin_nested()` for a nested unit)"

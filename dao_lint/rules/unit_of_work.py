@@ -253,6 +253,7 @@ class SwallowedDatabaseError(Rule):
     """
 
     code = "DAO113"
+    boundary_modules = "dao"
     name = "swallowed-database-error"
     seed = "R4"
     message = "DAO `{function}` catches `{error}` around session calls and carries on; re-raise it or raise a DAO error from it"
