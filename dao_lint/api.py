@@ -77,7 +77,8 @@ def lint_file(path: str, config: Config, summarize: bool = False, cache=None) ->
         result = check_source(
             source, path, config, project_nested=lambda: project_uses_begin_nested(config, cache), summarize=summarize
         )
-        if cache is not None and not result.internal_errors:
+        if cache is not None and not result.internal_errors and (result.parsed or result.diagnostics):
+            # (a file no rule can match is answered again faster than a cache entry is written)
             cache.put(path, source, config, result)
     return shown_as(result, shown)
 
@@ -395,7 +396,7 @@ def project_uses_begin_nested(config: Config, cache=None) -> bool:  # noqa: ANN0
             from .files import write_atomic
 
             os.makedirs(os.path.dirname(record), exist_ok=True)
-            write_atomic(record, pickle.dumps({**known, **seen}))
+            write_atomic(record, pickle.dumps({**known, **seen}), durable=False)
         except OSError:
             pass
     _NESTED_BY_ROOT[root] = answer

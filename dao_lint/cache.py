@@ -59,6 +59,20 @@ def _config_key(config: Config) -> str:
     return key
 
 
+_MADE: set = set()  # directories this process knows exist
+
+
+def _prepare(directory: str, top: str) -> None:
+    """Make `directory` (inside the cache directory `top`, which gets a .gitignore)."""
+    if directory in _MADE:
+        return
+    os.makedirs(directory, exist_ok=True)
+    ignore = os.path.join(top, ".gitignore")
+    if not os.path.exists(ignore):
+        write_atomic(ignore, b"# created by dao-lint\n*\n")
+    _MADE.add(directory)
+
+
 class ResultCache:
     """`get`/`put` FileResults for (path, content) under one configuration."""
 
@@ -83,13 +97,10 @@ class ResultCache:
     def put(self, path: str, content: bytes, config: Config, result: FileResult) -> None:
         entry = self._entry(path, content, config)
         try:
-            os.makedirs(os.path.dirname(entry), exist_ok=True)
-            ignore = os.path.join(self.directory, ".gitignore")
-            if not os.path.exists(ignore):
-                write_atomic(ignore, b"# created by dao-lint\n*\n")
-            write_atomic(entry, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            _prepare(os.path.dirname(entry), self.directory)
+            write_atomic(entry, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
         except OSError:
-            pass  # a read-only tree still gets its results, just not cached
+            _MADE.clear()  # removed under us (`dao-lint clean`)? make it again next time  # a read-only tree still gets its results, just not cached
 
 
 def still_valid(result: FileResult, config: Config, cache: Optional["ResultCache"] = None) -> bool:
@@ -123,6 +134,7 @@ def locked(directory: str):  # noqa: ANN201
 
 def clean(directory: str) -> bool:
     """Remove a cache directory; True when there was one."""
+    _MADE.clear()
     if os.path.isdir(directory):
         shutil.rmtree(directory, ignore_errors=True)
         return True
@@ -130,22 +142,11 @@ def clean(directory: str) -> bool:
 
 
 def summary_key(summary: object) -> Optional[str]:
-    """A digest of a file summary that is stable across processes (sets sorted)."""
+    """A digest of a file summary; summaries hold no sets, so equal summaries pickle to the
+    same bytes in every process."""
     if summary is None:
         return None
-
-    def canonical(value: object) -> object:
-        if dataclasses.is_dataclass(value):
-            return (type(value).__name__, tuple(canonical(getattr(value, f.name)) for f in dataclasses.fields(value)))
-        if isinstance(value, dict):
-            return tuple(sorted((repr(k), canonical(v)) for k, v in value.items()))
-        if isinstance(value, (set, frozenset)):
-            return tuple(sorted(repr(v) for v in value))
-        if isinstance(value, (list, tuple)):
-            return tuple(canonical(v) for v in value)
-        return value
-
-    return hashlib.sha256(repr(canonical(summary)).encode()).hexdigest()
+    return hashlib.sha256(pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,14 +214,11 @@ class RunRecord:
     def save(self, entries: dict, own: Optional[dict] = None) -> None:
         """Write the entries (path -> RunEntry) and, when given, the detail (path -> own result)."""
         try:
-            os.makedirs(self.directory, exist_ok=True)
-            ignore = os.path.join(self.directory, ".gitignore")
-            if not os.path.exists(ignore):
-                write_atomic(ignore, b"# created by dao-lint\n*\n")
+            _prepare(self.directory, self.directory)
             if own is not None:
                 detail = {p: (self.digests[p], result) for p, result in own.items() if p in entries}
-                write_atomic(self.detail_path, pickle.dumps(detail, protocol=pickle.HIGHEST_PROTOCOL))
-            write_atomic(self.path, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+                write_atomic(self.detail_path, pickle.dumps(detail, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
+            write_atomic(self.path, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
             others = sorted(
                 (entry.stat().st_mtime, entry.path)
                 for entry in os.scandir(self.directory)
@@ -231,4 +229,4 @@ class RunRecord:
                 with contextlib.suppress(OSError):
                     os.unlink(stale[: -len(".pickle")] + ".detail.pickle")
         except OSError:
-            pass  # read-only: the next run just does the work again
+            _MADE.clear()  # read-only, or removed under us: the next run does the work again

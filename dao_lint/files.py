@@ -12,11 +12,27 @@ from typing import Tuple
 __all__ = ["write_atomic", "decode_source", "DecodeFailure"]
 
 
-def write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
     """Replace `path` with `data` so that readers see the old or the new content, never a part.
 
-    The file's permission bits are kept when it exists. Raises OSError.
+    The file's permission bits are kept when it exists. With `durable` the data reaches
+    the disk before the rename (source files); a cache entry skips that: after a crash it
+    is either whole or a miss. Raises OSError.
     """
+    if not durable:
+        # a cache entry: a private temporary name, no permission bits to keep, no fsync
+        temporary = f"{path}.{os.getpid()}.tmp"
+        try:
+            with open(temporary, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
+        return
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)

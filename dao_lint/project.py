@@ -86,7 +86,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)
         }
         if not self.stack:  # nested classes inside functions are not part of the module's API
-            self.classes[node.name.value] = ClassInfo(node.name.value, tuple(bases), methods)
+            self.classes[node.name.value] = ClassInfo(node.name.value, tuple(bases), tuple(sorted(methods)))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.get_metadata(DaoFacts, node)
@@ -365,12 +365,14 @@ def finish_summary(summarizer: Summarizer, text: str) -> FileSummary:
     if "noqa" in text.lower():
         noqa = NoqaMap(text)
         for info in summary.functions.values():
+            suppressed = set(info.suppressed)
             if any(noqa.suppresses(line, "DAO101") for line, _ in info.commits):
-                info.suppressed.add("DAO101")
+                suppressed.add("DAO101")
             if any(noqa.suppresses(line, "DAO102") for line, _ in info.rollbacks):
-                info.suppressed.add("DAO102")
+                suppressed.add("DAO102")
             if info.commit_parameter_line and noqa.suppresses(info.commit_parameter_line, "DAO103"):
-                info.suppressed.add("DAO103")
+                suppressed.add("DAO103")
             if any(noqa.suppresses(line, "DAO105") for line, _ in info.commits + info.rollbacks):
-                info.suppressed.add("DAO105")
+                suppressed.add("DAO105")
+            info.suppressed = tuple(sorted(suppressed))
     return summary

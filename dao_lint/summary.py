@@ -6,7 +6,7 @@ parser. `dao_lint.project` collects them; `dao_lint.planning` and `dao_lint.cros
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Tuple
 
 __all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position"]
 
@@ -66,14 +66,14 @@ class FunctionInfo:
     #: direct commits that sit directly in the function body (for DAO107 across helpers)
     top_level_commits: List[Position] = field(default_factory=list)
     #: codes whose findings here carry a `# noqa`: `fix` leaves them alone
-    suppressed: Set[str] = field(default_factory=set)
+    suppressed: Tuple[str, ...] = ()  # sorted: a summary pickles the same in every process
 
 
 @dataclass
 class ClassInfo:
     name: str
     bases: Tuple[str, ...]  # qualified where imported
-    methods: Set[str]
+    methods: Tuple[str, ...]  # sorted
 
 
 @dataclass
