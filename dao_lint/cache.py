@@ -142,11 +142,12 @@ def clean(directory: str) -> bool:
 
 
 def summary_key(summary: object) -> Optional[str]:
-    """A digest of a file summary; summaries hold no sets, so equal summaries pickle to the
-    same bytes in every process."""
+    """A digest of a file summary, the same in every process for equal summaries: summaries
+    are dataclasses of strings, numbers, lists, tuples and insertion-ordered dicts (no sets),
+    so their repr is canonical (a pickle is not: it depends on which strings are shared)."""
     if summary is None:
         return None
-    return hashlib.sha256(pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+    return hashlib.sha256(repr(summary).encode()).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -75,6 +75,8 @@ def cli() -> None:
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @click.option("--statistics", is_flag=True, help="Show how many findings each code has.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings that are not in this baseline (default: the `baseline` key).")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the findings in FILE (an existing baseline only shrinks) and apply it.")
 @_run_options("Print findings only, no summary.")
 def check(
     paths: Sequence[str],
@@ -85,6 +87,8 @@ def check(
     output_file: Optional[str],
     statistics: bool,
     exit_zero: bool,
+    baseline_file: Optional[str],
+    write_baseline: Optional[str],
     jobs: Optional[int],
     config_file: Optional[str],
     quiet: bool,
@@ -93,25 +97,81 @@ def check(
     cache_dir: Optional[str],
 ) -> None:
     """Report DAO rule violations in PATHS (default: the current directory)."""
+    from .baseline import BaselineError
+
     try:
         resolver = _resolver(select, extend_select, ignore, config_file)
         results = lint_paths(paths or (".",), resolver, jobs, cache=not no_cache, cache_dir=cache_dir)
-    except (ConfigError, PathError) as exc:
+        if baseline_file is None and write_baseline is None:
+            configured = resolver.for_path((paths or (".",))[0]).baseline
+            root = resolver.for_path((paths or (".",))[0]).root
+            baseline_file = os.path.join(root, configured) if configured else None
+        results, everything, baselined, notes = _apply_baseline(results, baseline_file, write_baseline)
+    except (ConfigError, PathError, BaselineError) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename}: cannot write: {exc.strerror}") from None
     render = FORMATS[output_format]
+    extra = {}
+    if output_format == "sarif" and baselined is not None:
+        results, extra = everything, {"baselined": baselined}  # SARIF shows them, marked unchanged
     if output_file:
         buffer = io.StringIO()
-        render(results, buffer, statistics=statistics, quiet=quiet, color=False)
+        render(results, buffer, statistics=statistics, quiet=quiet, color=False, **extra)
         try:
             write_atomic(output_file, buffer.getvalue().encode("utf-8"))
         except OSError as exc:
             raise _fail(f"{output_file}: cannot write: {exc.strerror}") from None
     else:
-        render(results, sys.stdout, statistics=statistics, quiet=quiet, color=color)
+        render(results, sys.stdout, statistics=statistics, quiet=quiet, color=color, **extra)
+    if not quiet:
+        for note in notes:
+            click.echo(note, err=True)
     if any(r.internal_errors for r in results):
         raise click.exceptions.Exit(2)
-    found = any(r.diagnostics for r in results)
+    found = any(d not in (baselined or ()) for r in results for d in r.diagnostics)
     raise click.exceptions.Exit(1 if found and not exit_zero else 0)
+
+
+def _apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202
+    """(results to show, all results, the baselined diagnostics or None, notes for stderr)."""
+    from collections import Counter
+
+    from .baseline import Baseline
+    from .types import FileResult
+
+    notes = []
+    if write_file:
+        written = Baseline(write_file)
+        current = Counter(written.entries(results, {}).values())
+        if os.path.exists(write_file):
+            before = Baseline.load(write_file).counts
+            written.counts = before & current  # the ratchet: entries only go away
+            removed = sum(before.values()) - sum(written.counts.values())
+            notes.append(
+                f"{write_file}: {removed} finding(s) removed, {sum(written.counts.values())} kept"
+                " (new findings are not added: `dao-lint baseline` records them on purpose)"
+            )
+        else:
+            written.counts = current
+            notes.append(f"{write_file}: recorded {sum(current.values())} finding(s)")
+        written.write()
+        baseline_file = write_file
+    if not baseline_file:
+        return results, results, None, notes
+    baseline = Baseline.load(baseline_file)
+    covered, gone = baseline.split(baseline.entries(results, {}))
+    shown = [
+        FileResult(r.path, tuple(d for d in r.diagnostics if d not in covered), r.parsed, r.internal_errors)
+        for r in results
+    ]
+    notes.append(f"{baseline_file}: {len(covered)} known finding(s) not shown")
+    if gone:
+        notes.append(
+            f"{baseline_file}: {sum(gone.values())} baselined finding(s) no longer occur;"
+            f" `dao-lint check --write-baseline {baseline_file}` shrinks the baseline"
+        )
+    return shown, results, covered, notes
 
 
 @cli.command()
@@ -252,6 +312,30 @@ def show_rule(code: str) -> None:
         render_markdown(page, sys.stdout)
     else:
         click.echo(page, nl=False)
+
+
+@cli.command("baseline")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file to use.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Processes to use (default: CPU count).")
+def baseline_command(file: str, paths: Sequence[str], config_file: Optional[str], jobs: Optional[int]) -> None:
+    """Record every current finding in PATHS in the baseline FILE (replacing it)."""
+    from collections import Counter
+
+    from .baseline import Baseline
+
+    try:
+        resolver = _resolver(None, None, None, config_file)
+        results = lint_paths(paths or (".",), resolver, jobs, cache=True)
+        baseline = Baseline(file)
+        baseline.counts = Counter(baseline.entries(results, {}).values())
+        baseline.write()
+    except (ConfigError, PathError) as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{file}: cannot write: {exc.strerror}") from None
+    click.echo(f"{file}: recorded {sum(baseline.counts.values())} finding(s)")
 
 
 @cli.command("docs")

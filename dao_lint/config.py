@@ -80,6 +80,8 @@ class Config:
     action_verbs: Tuple[Tuple[str, str], ...] = DEFAULT_ACTION_VERBS
     #: `[tool.dao-lint.rename]`: "ChartDAO.save" = "create" renames a DAO method (DAO301 fix)
     rename: Tuple[Tuple[str, str], ...] = ()
+    #: the baseline file `check` applies (relative to the root), if any
+    baseline: Optional[str] = None
 
     def relpath(self, path: str) -> str:
         """`path` relative to the configuration root, POSIX style (absolute if outside)."""
@@ -156,6 +158,7 @@ _KEYS: Mapping[str, Tuple[str, str]] = {
     "transaction-decorator": ("transaction_decorator", "str"),
     "action-verbs": ("action_verbs", "verbs"),
     "rename": ("rename", "rename"),
+    "baseline": ("baseline", "path"),
 }
 
 
@@ -199,6 +202,10 @@ def _convert(kind: str, value: object, where: str) -> object:
     if kind == "str":
         if not isinstance(value, str) or not value.strip() or " " in value.strip():
             raise ConfigError(f"{where}: expected a dotted name such as \"app.utils.transaction\"")
+        return value.strip()
+    if kind == "path":
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: expected a file path such as \".dao-lint-baseline.json\"")
         return value.strip()
     if kind == "verbs":
         if not isinstance(value, dict) or not all(

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from typing import IO, Sequence
+from typing import IO, Optional, Sequence, Set
 
 from ..docs import rule_url
 from ..rule import TOOL_CODES, all_codes, registry
-from ..types import FileResult
+from ..types import Diagnostic, FileResult
 
 __all__ = ["render", "as_sarif"]
 
@@ -37,7 +37,9 @@ def _rule_entries() -> list:
     return entries
 
 
-def as_sarif(results: Sequence[FileResult]) -> dict:
+def as_sarif(results: Sequence[FileResult], baselined: Optional[Set[Diagnostic]] = None) -> dict:
+    """The SARIF log; with `baselined` (a baseline is in use) every result carries its
+    `baselineState`: "unchanged" for a finding the baseline knows, "new" otherwise."""
     from .. import __version__
 
     rules = _rule_entries()
@@ -45,27 +47,28 @@ def as_sarif(results: Sequence[FileResult]) -> dict:
     sarif_results = []
     for result in results:
         for d in result.diagnostics:
-            sarif_results.append(
-                {
-                    "ruleId": d.code,
-                    "ruleIndex": index[d.code],
-                    "level": "error",
-                    "message": {"text": d.message},
-                    "locations": [
-                        {
-                            "physicalLocation": {
-                                "artifactLocation": {"uri": d.path, "uriBaseId": "%SRCROOT%"},
-                                "region": {
-                                    "startLine": d.span.line,
-                                    "startColumn": d.span.column + 1,
-                                    "endLine": d.span.end_line,
-                                    "endColumn": d.span.end_column + 1,
-                                },
-                            }
+            entry = {
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
+                "level": "error",
+                "message": {"text": d.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": d.path, "uriBaseId": "%SRCROOT%"},
+                            "region": {
+                                "startLine": d.span.line,
+                                "startColumn": d.span.column + 1,
+                                "endLine": d.span.end_line,
+                                "endColumn": d.span.end_column + 1,
+                            },
                         }
-                    ],
-                }
-            )
+                    }
+                ],
+            }
+            if baselined is not None:
+                entry["baselineState"] = "unchanged" if d in baselined else "new"
+            sarif_results.append(entry)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -86,6 +89,6 @@ def as_sarif(results: Sequence[FileResult]) -> dict:
     }
 
 
-def render(results: Sequence[FileResult], stream: IO[str], *, statistics: bool = False, quiet: bool = False, color=None) -> None:
-    json.dump(as_sarif(results), stream, indent=2, ensure_ascii=False)
+def render(results: Sequence[FileResult], stream: IO[str], *, statistics: bool = False, quiet: bool = False, color=None, baselined=None) -> None:  # noqa: ANN001
+    json.dump(as_sarif(results, baselined), stream, indent=2, ensure_ascii=False)
     stream.write("\n")
