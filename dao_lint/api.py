@@ -214,11 +214,7 @@ def lint_paths(
 
 
 def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int]) -> List[FileResult]:
-    jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(items) >= 16:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(_check_one, items, chunksize=max(1, len(items) // (jobs * 8))))
-    return [_check_one(item) for item in items]
+    return _map_jobs(_check_one, items, jobs)
 
 
 def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str]) -> Tuple[dict, dict]:
@@ -318,14 +314,28 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
     report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress, cache_dir=where)
     # what is left: check the files as they are now (or would be, with --diff)
     after = {f.path: f.after for f in report.files if f.after is not None and f.error is None}
+    changed = [(path, config, after[path]) for path, config in files if path in after]
+    checked = dict(zip((p for p, _, _ in changed), _map_jobs(_check_fixed, changed, jobs)))
     for path, config in files:
-        if path in after:
-            result = check_source(after[path], path, config, project_nested=lambda: project_uses_begin_nested(config))
+        if path in checked:
+            result = checked[path]
         else:
             result = lint_file(path, config, summarize=True, cache=ResultCache(where(config)) if where else None)
-        shown = display_path(path)
-        report.remaining.extend(shown_as(result, shown).diagnostics)
+        report.remaining.extend(shown_as(result, display_path(path)).diagnostics)
     return report
+
+
+def _check_fixed(item: Tuple[str, Config, bytes]) -> FileResult:
+    path, config, content = item
+    return check_source(content, path, config, project_nested=lambda: project_uses_begin_nested(config))
+
+
+def _map_jobs(function, items: list, jobs: Optional[int]) -> list:  # noqa: ANN001
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and len(items) >= 16:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            return list(pool.map(function, items, chunksize=max(1, len(items) // (jobs * 4))))
+    return [function(item) for item in items]
 
 
 _NESTED_BY_ROOT: dict = {}
