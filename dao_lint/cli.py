@@ -71,7 +71,7 @@ def cli() -> None:
 @click.option("--select", help="Comma-separated codes or prefixes to check (replaces the configured list).")
 @click.option("--extend-select", help="Codes or prefixes to check in addition.")
 @click.option("--ignore", help="Codes or prefixes not to report.")
-@click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default=None, help="Output format [default: text; in GitHub Actions, text plus annotations].")
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 @click.option("--statistics", is_flag=True, help="Show how many findings each code has.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
@@ -111,6 +111,9 @@ def check(
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.filename}: cannot write: {exc.strerror}") from None
+    # in GitHub Actions with no format asked for, findings also become annotations on the diff
+    annotate = output_format is None and os.environ.get("GITHUB_ACTIONS") == "true"
+    output_format = output_format or "text"
     render = FORMATS[output_format]
     extra = {}
     if output_format == "sarif" and baselined is not None:
@@ -124,6 +127,8 @@ def check(
             raise _fail(f"{output_file}: cannot write: {exc.strerror}") from None
     else:
         render(results, sys.stdout, statistics=statistics, quiet=quiet, color=color, **extra)
+    if annotate:
+        FORMATS["github"](results, sys.stdout)
     if not quiet:
         for note in notes:
             click.echo(note, err=True)

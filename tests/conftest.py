@@ -16,3 +16,9 @@ def sample_app() -> Path:
 def in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _not_in_github_actions(monkeypatch):
+    """Tests assert plain output; in GitHub Actions `check` would add annotations to it."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)

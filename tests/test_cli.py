@@ -173,3 +173,19 @@ def test_extend_exclude_from_config(in_tmp):
     (in_tmp / "legacy").mkdir()
     (in_tmp / "legacy" / "chart_dao.py").write_text(DAO)
     assert run("check", ".").exit_code == 0
+
+
+def test_github_actions_get_annotations_unless_a_format_is_chosen(project, monkeypatch):
+    from click.testing import CliRunner
+
+    from dao_lint.cli import cli
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    output = CliRunner().invoke(cli, ["check", str(project), "--jobs", "1", "--no-cache"]).output
+    lines = output.splitlines()
+    assert any(line.startswith("::error file=") and "DAO101" in line for line in lines)
+    assert any(": DAO101 " in line and not line.startswith("::") for line in lines)  # the text report too
+    as_json = CliRunner().invoke(cli, ["check", str(project), "--jobs", "1", "--no-cache", "--format", "json"]).output
+    assert "::error" not in as_json
+    monkeypatch.setenv("GITHUB_ACTIONS", "false")
+    assert "::error" not in CliRunner().invoke(cli, ["check", str(project), "--jobs", "1", "--no-cache"]).output
