@@ -82,6 +82,8 @@ class Config:
     rename: Tuple[Tuple[str, str], ...] = ()
     #: the baseline file `check` applies (relative to the root), if any
     baseline: Optional[str] = None
+    #: the preset the configuration started from (dao_lint.presets), if any
+    preset: Optional[str] = None
 
     def relpath(self, path: str) -> str:
         """`path` relative to the configuration root, POSIX style (absolute if outside)."""
@@ -255,6 +257,16 @@ def parse_table(table: Mapping[str, object], source: str, root: str) -> Config:
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.dao-lint] must be a table")
     values: Dict[str, object] = {"root": root, "source": source}
+    if "preset" in table:
+        from .presets import PRESETS
+
+        preset = table["preset"]
+        if not isinstance(preset, str) or preset not in PRESETS:
+            raise ConfigError(
+                f"{source}: [tool.dao-lint] preset: unknown preset {preset!r} (expected one of {', '.join(sorted(PRESETS))})"
+            )
+        values["preset"] = preset
+        table = {**PRESETS[preset], **{k: v for k, v in table.items() if k != "preset"}}  # the user's keys win
     for key, value in table.items():
         if key not in _KEYS:
             raise ConfigError(f"{source}: unknown key {key!r} in [tool.dao-lint]")

@@ -1,0 +1,85 @@
+"""Presets: `preset = "<stack>"` in `[tool.dao-lint]` fills the keys that describe a stack.
+
+Each preset is a table of ordinary configuration keys; a key the user sets replaces the
+preset's value. `docs/configuration.md` explains every preset.
+"""
+from __future__ import annotations
+
+from typing import Dict, Mapping
+
+__all__ = ["PRESETS"]
+
+_TESTS = ["tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
+_MIGRATIONS = ["**/migrations/**", "**/alembic/**"]
+
+PRESETS: Mapping[str, Dict[str, object]] = {
+    # plain SQLAlchemy: sessions from a sessionmaker, passed around as `session`
+    "sqlalchemy": {
+        "session-names": ["session", "db_session", "_session", "self.session", "self._session"],
+        "dao-modules": ["**/dao.py", "**/daos/**", "**/*_dao.py", "**/dao/**", "**/repositories/**", "**/repository.py"],
+        "boundaries": ["**/commands/**::*.run", "**/services/**::*Service.*", "**/jobs/**::*", "**/tasks/**::*"],
+        "boundary-modules": _MIGRATIONS,
+        "test-paths": _TESTS,
+    },
+    # Flask-SQLAlchemy: `db.session` is request-scoped; a view is the request's unit of work
+    "flask-sqlalchemy": {
+        "session-names": ["db.session", "session", "self.session"],
+        "dao-modules": ["**/dao.py", "**/daos/**", "**/*_dao.py", "**/dao/**", "**/repositories/**"],
+        "boundaries": [
+            "**/commands/**::*.run", "**/views.py::*", "**/views/**::*", "**/routes.py::*", "**/routes/**::*",
+            "**/api.py::*", "**/api/**::*", "**/cli.py::*", "**/cli/**::*",
+        ],
+        "boundary-modules": _MIGRATIONS,
+        "test-paths": _TESTS,
+    },
+    # FastAPI: `db: Session = Depends(get_db)` is per request; path operations are the unit
+    # of work, CRUD modules are the DAOs
+    "fastapi": {
+        "session-names": ["db", "session", "db_session", "self.session", "self.db"],
+        "dao-modules": ["**/crud.py", "**/crud/**", "**/dao.py", "**/daos/**", "**/repositories/**", "**/repository.py"],
+        "boundaries": [
+            "**/routers/**::*", "**/routes/**::*", "**/api/**::*", "**/endpoints/**::*", "**/main.py::*",
+            "**/commands/**::*.run",
+        ],
+        "boundary-modules": _MIGRATIONS,
+        "test-paths": _TESTS,
+    },
+    # SQLModel (usually with FastAPI): `session.exec(select(...))`, CRUD modules
+    "sqlmodel": {
+        "session-names": ["session", "db", "db_session", "self.session"],
+        "dao-modules": ["**/crud.py", "**/crud/**", "**/dao.py", "**/daos/**", "**/repositories/**"],
+        "boundaries": ["**/routers/**::*", "**/routes/**::*", "**/api/**::*", "**/endpoints/**::*", "**/main.py::*"],
+        "boundary-modules": _MIGRATIONS,
+        "test-paths": _TESTS,
+    },
+    # Apache Superset (4.1 and later: SIP-98's `@transaction()`): DAOs in superset/daos,
+    # commands own the unit of work, Flask-AppBuilder's `get_session` is the session too
+    "superset": {
+        "session-names": [
+            "db.session", "session", "self._session", "self.session",
+            "appbuilder.get_session", "self.appbuilder.get_session", "security_manager.get_session",
+        ],
+        "dao-modules": ["**/daos/**", "**/dao.py", "**/dao/**"],
+        "dao-base-classes": ["BaseDAO"],
+        "boundaries": [
+            "**/commands/**::*.run", "**/views/**::*", "**/api.py::*Api.*", "**/views.py::*",
+            "**/tasks/**::*", "**/cli/**::*",
+        ],
+        "boundary-modules": ["**/migrations/**"],
+        "transaction-decorator": "superset.utils.decorators.transaction",
+        "test-paths": ["tests/**", "**/conftest.py"],
+    },
+    # Apache Airflow: `@provide_session` functions take the caller's session (they are not
+    # boundaries); `with create_session()` blocks, CLI commands, API endpoints and the
+    # scheduler's jobs are
+    "airflow": {
+        "session-names": ["session", "self.session", "settings.Session"],
+        "dao-modules": ["**/dao.py", "**/daos/**", "**/repositories/**"],
+        "boundaries": [
+            "**/cli/commands/**::*", "**/api_connexion/endpoints/**::*", "**/www/views.py::*",
+            "**/jobs/**::*Job*.*", "**/jobs/**::*JobRunner.*",
+        ],
+        "boundary-modules": ["**/migrations/**"],
+        "test-paths": ["tests/**", "**/conftest.py"],
+    },
+}
