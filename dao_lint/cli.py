@@ -343,6 +343,30 @@ def baseline_command(file: str, paths: Sequence[str], config_file: Optional[str]
     click.echo(f"{file}: recorded {sum(baseline.counts.values())} finding(s)")
 
 
+@cli.command("init")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--print", "print_only", is_flag=True, help="Print the section instead of writing pyproject.toml.")
+@click.option("--force", is_flag=True, help="Replace an existing [tool.dao-lint] section.")
+def init(path: str, print_only: bool, force: bool) -> None:
+    """Survey the project at PATH and write its [tool.dao-lint] section to PATH/pyproject.toml."""
+    from .survey import SectionExists, report, section, survey, write_section
+
+    found = survey(path)
+    text = section(found)
+    for line in report(found):
+        click.echo(line, err=True)
+    if print_only:
+        click.echo(text, nl=False)
+        return
+    try:
+        done = write_section(os.path.join(path, "pyproject.toml"), text, force=force)
+    except SectionExists as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename}: cannot write: {exc.strerror}") from None
+    click.echo(f"{done}:\n{text}", nl=False)
+
+
 @cli.command("docs")
 @click.option("--output", default=os.path.join("docs", "rules"), show_default=True, type=click.Path(file_okay=False))
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when a page is stale; write nothing.")

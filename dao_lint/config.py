@@ -202,6 +202,8 @@ def _convert(kind: str, value: object, where: str) -> object:
     if kind == "names":
         return _string_list(value, where, "names")
     if kind == "str":
+        if value == "":
+            return None  # "none": clears what a preset set
         if not isinstance(value, str) or not value.strip() or " " in value.strip():
             raise ConfigError(f"{where}: expected a dotted name such as \"app.utils.transaction\"")
         return value.strip()

@@ -1,0 +1,58 @@
+"""`dao-lint init`: survey a project, propose its section, never overwrite without --force."""
+from click.testing import CliRunner
+
+from dao_lint.cli import cli
+from dao_lint.config import load_config
+
+
+def make_project(root):
+    (root / "shop" / "repositories").mkdir(parents=True)
+    (root / "shop" / "commands").mkdir()
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "utils.py").write_text(
+        "import functools\n\n\ndef transaction(func):\n    @functools.wraps(func)\n    def wrapped(*a, **k):\n        return func(*a, **k)\n    return wrapped\n"
+    )
+    (root / "shop" / "repositories" / "orders.py").write_text(
+        "from flask_sqlalchemy import SQLAlchemy\n\nfrom ..models import Order\n\n\nclass OrderRepository(StoreDao):\n"
+        "    def create(self, order):\n        self.store.session.add(order)\n\n    def find(self, id):\n"
+        "        return self.store.session.get(Order, id)\n\n    def all(self):\n        return self.store.session.query(Order).all()\n"
+    )
+    (root / "shop" / "commands" / "place.py").write_text(
+        "class PlaceOrder:\n    def run(self):\n        pass\n\n\nclass CancelOrder:\n    def run(self):\n        pass\n"
+    )
+
+
+def test_init_prints_what_it_found(in_tmp):
+    make_project(in_tmp)
+    result = CliRunner().invoke(cli, ["init", "--print"])
+    assert result.exit_code == 0
+    assert 'preset = "flask-sqlalchemy"' in result.stdout
+    assert 'transaction-decorator = "shop.utils.transaction"' in result.stdout
+    assert '"self.store.session"' in result.stdout  # the session expression this code uses
+    assert 'dao-base-classes = ["BaseDAO", "StoreDao"]' in result.stdout
+    assert "DAOs: 1 classes, in **/repositories/** (1)" in result.stderr
+    assert "commands: 2 `run` methods" in result.stderr
+    assert not (in_tmp / "pyproject.toml").exists()
+
+
+def test_init_writes_a_section_that_loads_and_never_overwrites_without_force(in_tmp):
+    make_project(in_tmp)
+    (in_tmp / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    config = load_config(str(in_tmp / "pyproject.toml"))
+    assert config.preset == "flask-sqlalchemy" and config.transaction_decorator == "shop.utils.transaction"
+    assert "self.store.session" in config.session_names
+    assert '[project]\nname = "shop"\n' in (in_tmp / "pyproject.toml").read_text()
+    (in_tmp / "pyproject.toml").write_text('[project]\nname = "shop"\n\n[tool.dao-lint]\nignore = ["DAO301"]\n\n[tool.other]\nx = 1\n')
+    again = CliRunner().invoke(cli, ["init"])
+    assert again.exit_code == 2 and "already has a [tool.dao-lint] section" in again.stderr
+    assert 'ignore = ["DAO301"]' in (in_tmp / "pyproject.toml").read_text()
+    assert CliRunner().invoke(cli, ["init", "--force"]).exit_code == 0
+    text = (in_tmp / "pyproject.toml").read_text()
+    assert 'ignore = ["DAO301"]' not in text and "[tool.other]\nx = 1" in text and text.count("[tool.dao-lint]") == 1
+    assert load_config(str(in_tmp / "pyproject.toml")).preset == "flask-sqlalchemy"
+
+
+def test_an_empty_decorator_clears_the_presets(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.dao-lint]\npreset = "superset"\ntransaction-decorator = ""\n')
+    assert load_config(str(tmp_path / "pyproject.toml")).transaction_decorator is None
