@@ -144,26 +144,48 @@ def _check_one(item: Tuple[str, Config, Optional[str]]) -> FileResult:
     return lint_file(path, config, summarize=True, cache=ResultCache(cache_dir) if cache_dir else None)
 
 
-def _merged(result: FileResult, extra: Sequence[Diagnostic]) -> FileResult:
-    """A file's own result plus its cross-file findings (those under `# noqa` dropped)."""
-    from .suppress import filter_suppressed
+def _merged(result: FileResult, extra: Sequence[Diagnostic], source: str, config: Config, content: Optional[bytes] = None) -> FileResult:
+    """A file's own result plus its cross-file findings (those under `# noqa` dropped), plus
+    DAO003 for `# noqa` comments naming DAO codes that silence nothing. `source` is the
+    file to read when `content` is not given."""
+    from .suppress import noqa_comments, split_suppressed, unused_noqa
 
-    if result.summary is None:
-        return result
-    if not extra:
+    enabled = config.enabled_codes(source)
+    wants_unused = "DAO003" in enabled
+    if not extra and not wants_unused:
         return FileResult(result.path, result.diagnostics, result.parsed, result.internal_errors)
-    from .files import decode_source
+    text = None
+    if content is None and (extra or wants_unused):
+        try:
+            with open(source, "rb") as handle:
+                content = handle.read()
+        except OSError:
+            content = None
+    if content is not None and (extra or b"noqa" in content.lower()):
+        from .files import DecodeFailure, decode_source
 
-    with open(result.summary.path, "rb") as handle:
-        text, _ = decode_source(handle.read())
-    known = {(d.code, d.span.line, d.span.column) for d in result.diagnostics}
-    extra = [
-        dataclasses.replace(d, path=result.path)
-        for d in filter_suppressed(text, list(extra))
-        if (d.code, d.span.line, d.span.column) not in known
-    ]
+        try:
+            text, _ = decode_source(content)
+        except DecodeFailure:
+            text = None
+    diagnostics = list(result.diagnostics)
+    used = set(result.noqa_used)
+    if extra and text is not None:
+        known = {(d.code, d.span.line, d.span.column) for d in diagnostics}
+        kept, suppressed = split_suppressed(text, list(extra))
+        used |= suppressed
+        diagnostics += [dataclasses.replace(d, path=result.path) for d in kept if (d.code, d.span.line, d.span.column) not in known]
+    if wants_unused and text is not None and result.parsed:
+        from .types import Span
+
+        for line, column, codes in unused_noqa(noqa_comments(text), used, set(enabled)):
+            listed = ", ".join(codes)
+            diagnostics.append(Diagnostic(
+                result.path, Span(line, column, line, column), "DAO003", "unused-noqa",
+                f"unused `# noqa: {listed}`: nothing here is reported under {'this code' if len(codes) == 1 else 'these codes'}", True,
+            ))
     diagnostics = sorted(
-        {(d.code, d.span): d for d in (*result.diagnostics, *extra)}.values(),
+        {(d.code, d.span): d for d in diagnostics}.values(),
         key=lambda d: (d.span.line, d.span.column, d.code),
     )
     return FileResult(result.path, tuple(diagnostics), result.parsed, result.internal_errors)
@@ -186,7 +208,12 @@ def project_extras(results: List[FileResult], configs: dict) -> dict:  # noqa: A
 def add_project_findings(results: List[FileResult], configs: dict) -> List[FileResult]:  # noqa: ANN001
     """Merge the cross-file findings (commits in helpers, listeners registered elsewhere)."""
     extras = project_extras(results, configs)
-    return [_merged(r, extras.get(r.summary.path, ()) if r.summary is not None else ()) for r in results]
+    out = []
+    for r in results:
+        source = r.summary.path if r.summary is not None else r.path
+        config = configs.get(source) or configs.get(os.path.normpath(source))
+        out.append(_merged(r, extras.get(source, ()), source, config) if config is not None else r)
+    return out
 
 
 def cache_directory(config: Config, override: Optional[str] = None) -> str:
@@ -293,7 +320,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
             entries[path] = entry
             continue
         result = own[path]
-        merged = _merged(result, extras[path] if result.summary is not None else ())
+        merged = _merged(result, extras[path] if result.summary is not None else (), path, configs[path], contents[path])
         if contents[path] is not None and not result.internal_errors:
             entries[path] = RunEntry(digests[path], merged, result.nested, keys.get(path), extras[path])
         else:
@@ -316,18 +343,28 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
     after = {f.path: f.after for f in report.files if f.after is not None and f.error is None}
     changed = [(path, config, after[path]) for path, config in files if path in after]
     checked = dict(zip((p for p, _, _ in changed), _map_jobs(_check_fixed, changed, jobs)))
+    own = {}
     for path, config in files:
         if path in checked:
-            result = checked[path]
+            own[path] = shown_as(checked[path], display_path(path))
         else:
-            result = lint_file(path, config, summarize=True, cache=ResultCache(where(config)) if where else None)
-        report.remaining.extend(shown_as(result, display_path(path)).diagnostics)
+            own[path] = lint_file(path, config, summarize=True, cache=ResultCache(where(config)) if where else None)
+    configs = dict(files)
+    extras = project_extras(list(own.values()), configs)  # the whole check, cross-file findings too
+    for path, config in files:
+        result = own[path]
+        source = result.summary.path if result.summary is not None else path
+        merged = _merged(result, extras.get(source, ()), path, config, after.get(path))
+        report.remaining.extend(merged.diagnostics)
+    from .fixer import fix_unused_noqa
+
+    fix_unused_noqa(report, dict(files), write)
     return report
 
 
 def _check_fixed(item: Tuple[str, Config, bytes]) -> FileResult:
     path, config, content = item
-    return check_source(content, path, config, project_nested=lambda: project_uses_begin_nested(config))
+    return check_source(content, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True)
 
 
 def _map_jobs(function, items: list, jobs: Optional[int]) -> list:  # noqa: ANN001

@@ -77,6 +77,7 @@ def cli() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings that are not in this baseline (default: the `baseline` key).")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the findings in FILE (an existing baseline only shrinks) and apply it.")
+@click.option("--add-noqa", is_flag=True, help="Silence every finding reported with a `# noqa: CODE` comment on its line.")
 @_run_options("Print findings only, no summary.")
 def check(
     paths: Sequence[str],
@@ -89,6 +90,7 @@ def check(
     exit_zero: bool,
     baseline_file: Optional[str],
     write_baseline: Optional[str],
+    add_noqa: bool,
     jobs: Optional[int],
     config_file: Optional[str],
     quiet: bool,
@@ -111,6 +113,9 @@ def check(
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.filename}: cannot write: {exc.strerror}") from None
+    if add_noqa:
+        _add_noqa(results)
+        return
     # in GitHub Actions with no format asked for, findings also become annotations on the diff
     annotate = output_format is None and os.environ.get("GITHUB_ACTIONS") == "true"
     output_format = output_format or "text"
@@ -136,6 +141,43 @@ def check(
         raise click.exceptions.Exit(2)
     found = any(d not in (baselined or ()) for r in results for d in r.diagnostics)
     raise click.exceptions.Exit(1 if found and not exit_zero else 0)
+
+
+def _add_noqa(results) -> None:  # noqa: ANN001
+    """`check --add-noqa`: write `# noqa: CODE` for each finding (tool codes DAO0xx aside)."""
+    from .files import DecodeFailure, decode_source
+    from .suppress import add_noqa
+
+    added = files = 0
+    left = []
+    for result in results:
+        wanted: dict = {}
+        for d in result.diagnostics:
+            if not d.code.startswith("DAO0"):
+                wanted.setdefault(d.line, set()).add(d.code)
+        if not wanted:
+            continue
+        try:
+            with open(result.path, "rb") as handle:
+                source = handle.read()
+            text, encoding = decode_source(source)
+        except (OSError, DecodeFailure) as exc:
+            left.append(f"{result.path}: not annotated ({exc})")
+            continue
+        new, written, skipped = add_noqa(text, wanted)
+        left += [f"{result.path}:{line}: no place for a `# noqa` comment (inside a string or after a backslash)" for line in skipped]
+        if written:
+            bom = "\ufeff" if source.startswith(b"\xef\xbb\xbf") else ""
+            try:
+                write_atomic(result.path, (bom + new).encode(encoding))
+            except OSError as exc:
+                raise _fail(f"{result.path}: cannot write: {exc.strerror}") from None
+            added += written
+            files += 1
+    for line in left:
+        click.echo(line, err=True)
+    click.echo(f"added {added} `# noqa` comment(s) in {files} file(s)")
+    raise click.exceptions.Exit(1 if left else 0)
 
 
 def _apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202

@@ -13,6 +13,7 @@ CODES: Dict[str, Tuple[str, bool]] = {
     "DAO000": ("internal-error", True),
     "DAO001": ("syntax-error", True),
     "DAO002": ("unreadable-file", True),
+    "DAO003": ("unused-noqa", True),
     "DAO101": ("commit-in-dao", True),
     "DAO102": ("rollback-in-dao", True),
     "DAO103": ("commit-flag-parameter", True),

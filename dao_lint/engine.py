@@ -19,7 +19,7 @@ from .analysis.walk import walk
 from .config import Config
 from .files import DecodeFailure, decode_source
 from .rule import Report, Rule, RuleContext, registry
-from .suppress import filter_suppressed
+from .suppress import split_suppressed
 from .types import Diagnostic, FileResult, Span
 
 __all__ = ["check_source", "decode_source", "DecodeFailure", "rules_for"]
@@ -231,8 +231,10 @@ def check_source(
     for code, detail in sorted(errors.items()):
         message = f"internal error in rule {code} ({registry[code].name}): {detail}; please report it"
         diagnostics.append(_tool(path, "DAO000", message))
+    used: tuple = ()
     if apply_noqa:
-        diagnostics = filter_suppressed(text, diagnostics)
+        diagnostics, suppressed = split_suppressed(text, diagnostics)
+        used = tuple(sorted(suppressed))
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column, d.code))
     summary = None
     if summarizer is not None:
@@ -240,7 +242,8 @@ def check_source(
 
         summary = finish_summary(summarizer, text)
     return FileResult(
-        path, tuple(diagnostics), parsed=True, internal_errors=len(errors), summary=summary, nested=asked[0] if asked else None
+        path, tuple(diagnostics), parsed=True, internal_errors=len(errors), summary=summary,
+        nested=asked[0] if asked else None, noqa_used=used,
     )
 
 

@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -263,3 +263,60 @@ def fix_files(
             except OSError as exc:
                 report.files[number] = FileFix(item.path, item.before, None, error=f"cannot write: {exc.strerror}")
     return report
+
+
+def fix_unused_noqa(report: FixReport, configs: Dict[str, Config], write: bool) -> None:
+    """DAO003's safe fix, after the others (their edits decide which comments are unused):
+    drop the unused codes from each `# noqa` comment, or the comment. Edits `report`."""
+    from .api import display_path
+    from .suppress import remove_noqa_codes
+
+    by_shown = {display_path(path): path for path in configs}
+    unused: Dict[str, Dict[int, Set[str]]] = {}
+    for d in report.remaining:
+        path = by_shown.get(d.path)
+        if d.code == "DAO003" and path is not None and "DAO003" in configs[path].enabled_codes(path):
+            codes = d.message.split("`# noqa: ", 1)[1].split("`", 1)[0]
+            unused.setdefault(path, {}).setdefault(d.line, set()).update(c.strip() for c in codes.split(","))
+    if not unused:
+        return
+    entries = {item.path: number for number, item in enumerate(report.files)}
+    for path, lines in sorted(unused.items()):
+        number = entries.get(path)
+        item = report.files[number] if number is not None else None
+        if item is not None and item.error is not None:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                on_disk = handle.read()
+        except OSError as exc:
+            report.skipped.append((path, f"cannot read: {exc.strerror}"))
+            continue
+        current = item.after if item is not None and item.after is not None else on_disk
+        if item is not None and item.after is not None and write and on_disk != item.after:
+            continue  # changed under us since the first write
+        text, encoding = decode_source(current)
+        fixed_text = remove_noqa_codes(text, lines)
+        bom = "\ufeff" if current.startswith(b"\xef\xbb\xbf") else ""
+        fixed = (bom + fixed_text).encode(encoding)
+        if fixed == current:
+            continue
+        try:
+            compile(fixed_text, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue
+        if write:
+            try:
+                write_atomic(path, fixed)
+            except OSError as exc:
+                report.skipped.append((path, f"cannot write: {exc.strerror}"))
+                continue
+        before = item.before if item is not None else on_disk
+        counts = Counter(dict(item.fixed)) if item is not None else Counter()
+        counts["DAO003"] += sum(1 for d in report.remaining if d.code == "DAO003" and by_shown.get(d.path) == path)
+        fix = FileFix(path, before, fixed, tuple(sorted(counts.items())))
+        if number is None:
+            report.files.append(fix)
+        else:
+            report.files[number] = fix
+    report.remaining[:] = [d for d in report.remaining if not (d.code == "DAO003" and by_shown.get(d.path) in unused)]

@@ -95,6 +95,7 @@ TOOL_CODES: Tuple[ToolCode, ...] = (
     ToolCode("DAO000", "internal-error", "a rule crashed on a file; the rest of the run completed"),
     ToolCode("DAO001", "syntax-error", "the file does not parse as Python"),
     ToolCode("DAO002", "unreadable-file", "the file is binary, not valid in its declared encoding, or cannot be read"),
+    ToolCode("DAO003", "unused-noqa", "a `# noqa: DAO...` comment that silences nothing (safe fix: `dao-lint fix` removes it)"),
 )
 
 registry: Dict[str, Type["Rule"]] = {}

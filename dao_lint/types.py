@@ -49,6 +49,8 @@ class FileResult:
     summary: object = field(default=None, compare=False)
     #: the project-wide "uses begin_nested()" answer the result depends on (DAO112), if it asked
     nested: object = field(default=None, compare=False)
+    #: (comment line, code) of each `# noqa` that silenced one of its findings (for DAO003)
+    noqa_used: tuple = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

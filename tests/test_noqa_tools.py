@@ -1,0 +1,82 @@
+"""`check --add-noqa` and DAO003 (unused `# noqa`), with its fix."""
+import json
+
+from click.testing import CliRunner
+
+from dao_lint.cli import cli
+from dao_lint.suppress import add_noqa, remove_noqa_codes
+
+DAO = """\
+class ChartDAO:
+    def create(self, chart):
+        db.session.add(chart)
+        db.session.commit()  # a note
+        db.session.execute(\"\"\"
+            delete from t
+        \"\"\").rowcount and db.session.commit()
+"""
+
+
+def check(*args):
+    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
+    return result, ({(r["line"], r["code"]) for r in json.loads(result.stdout)} if "--add-noqa" not in args else None)
+
+
+def test_add_noqa_silences_every_finding_and_is_idempotent(in_tmp):
+    (in_tmp / "app" / "daos").mkdir(parents=True)
+    target = in_tmp / "app" / "daos" / "chart.py"
+    target.write_bytes(DAO.replace("\n", "\r\n").encode())  # CRLF is kept
+    _, before = check()
+    assert {code for _, code in before} == {"DAO101", "DAO107"}
+    result, _ = check("--add-noqa")
+    assert result.exit_code == 0 and "added 2 `# noqa` comment(s) in 1 file(s)" in result.stdout
+    text = target.read_bytes().decode()
+    assert "db.session.commit()  # a note  # noqa: DAO101\r\n" in text
+    assert '\"\"\").rowcount and db.session.commit()  # noqa: DAO101, DAO107\r\n' in text  # after the string
+    assert "\n" not in text.replace("\r\n", "")
+    assert check()[1] == set()
+    again, _ = check("--add-noqa")
+    assert "added 0" in again.stdout and target.read_bytes().decode() == text
+
+
+def test_add_noqa_merges_with_an_existing_comment():
+    text, written, skipped = add_noqa("x = f()  # noqa: E501\ny = 1 + \\\n    2\n", {1: {"DAO105"}, 2: {"DAO201"}})
+    assert text.startswith("x = f()  # noqa: E501, DAO105\n") and written == 1 and skipped == [2]
+
+
+def test_unused_noqa_is_reported_and_fixed(in_tmp):
+    (in_tmp / "app" / "daos").mkdir(parents=True)
+    target = in_tmp / "app" / "daos" / "chart.py"
+    target.write_text(
+        "class ChartDAO:\n"
+        "    def create(self, chart):\n"
+        "        db.session.add(chart)  # noqa: DAO201, E501\n"
+        "        db.session.commit()  # noqa: DAO101\n"
+        "        db.session.flush()  # keep # noqa: DAO1\n"
+    )
+    _, found = check()
+    assert found == {(3, "DAO003"), (5, "DAO003")}  # line 4's noqa silences DAO101: used
+    diff = CliRunner().invoke(cli, ["fix", "app", "--diff", "--jobs", "1"])
+    assert diff.exit_code == 1 and "DAO003 x2" in diff.stdout
+    assert CliRunner().invoke(cli, ["fix", "app", "--jobs", "1"]).exit_code == 0
+    assert target.read_text().splitlines()[2:] == [
+        "        db.session.add(chart)  # noqa: E501",
+        "        db.session.commit()  # noqa: DAO101",
+        "        db.session.flush()  # keep",
+    ]
+    assert check()[1] == set()
+    assert CliRunner().invoke(cli, ["fix", "app", "--diff", "--jobs", "1"]).exit_code == 0  # nothing left to do
+
+
+def test_a_noqa_only_cross_file_findings_use_is_not_unused(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "helpers.py").write_text("def save_all():\n    db.session.commit()  # noqa: DAO105\n")
+    (in_tmp / "app" / "chart_dao.py").write_text(
+        "from app.helpers import save_all\n\n\nclass ChartDAO:\n    def create(self, chart):\n        save_all()  # noqa: DAO101\n"
+    )
+    assert check()[1] == set()
+
+
+def test_remove_noqa_codes_keeps_other_comment_text():
+    assert remove_noqa_codes("a = 1  # why # noqa: DAO101\n", {1: {"DAO101"}}) == "a = 1  # why\n"
+    assert remove_noqa_codes("a = 1  # noqa:DAO101,E501\n", {1: {"DAO101"}}) == "a = 1  # noqa: E501\n"
