@@ -193,7 +193,11 @@ def _apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202
         current = Counter(written.entries(results, {}).values())
         if os.path.exists(write_file):
             before = Baseline.load(write_file).counts
-            written.counts = before & current  # the ratchet: entries only go away
+            checked = {written.relative(r.path) for r in results}
+            # the ratchet: entries only go away, and only for the files checked now
+            written.counts = (Counter({e: n for e, n in before.items() if e.path in checked}) & current) + Counter(
+                {e: n for e, n in before.items() if e.path not in checked}
+            )
             removed = sum(before.values()) - sum(written.counts.values())
             notes.append(
                 f"{write_file}: {removed} finding(s) removed, {sum(written.counts.values())} kept"
@@ -208,6 +212,8 @@ def _apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202
         return results, results, None, notes
     baseline = Baseline.load(baseline_file)
     covered, gone = baseline.split(baseline.entries(results, {}))
+    checked = {baseline.relative(r.path) for r in results}
+    gone = Counter({e: n for e, n in gone.items() if e.path in checked})  # other files were not looked at
     shown = [
         FileResult(r.path, tuple(d for d in r.diagnostics if d not in covered), r.parsed, r.internal_errors)
         for r in results

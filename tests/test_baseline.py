@@ -98,3 +98,13 @@ def test_a_broken_baseline_is_a_clear_error(in_tmp):
     result = CliRunner().invoke(cli, ["check", "app", "--baseline", "baseline.json"])
     assert result.exit_code == 2
     assert "baseline.json: not a dao-lint baseline" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_checking_some_files_neither_drops_nor_announces_the_others(in_tmp):
+    project(in_tmp)
+    (in_tmp / "app" / "views.py").write_text("def show():\n    return db.session.query(Chart).all()\n")
+    run("--write-baseline", "baseline.json")
+    assert len(json.loads((in_tmp / "baseline.json").read_text())["findings"]) == 3
+    only = CliRunner().invoke(cli, ["check", "app/views.py", "--write-baseline", "baseline.json", "--jobs", "1"])
+    assert only.exit_code == 0 and "0 finding(s) removed, 3 kept" in only.stderr
+    assert "no longer occur" not in CliRunner().invoke(cli, ["check", "app/views.py", "--baseline", "baseline.json"]).stderr

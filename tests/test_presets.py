@@ -67,3 +67,9 @@ def test_user_keys_override_the_preset():
 def test_an_unknown_preset_names_the_choices():
     with pytest.raises(ConfigError, match=r"pyproject.toml: \[tool.dao-lint\] preset: unknown preset 'django' \(expected one of airflow, fastapi"):
         parse_table({"preset": "django"}, "pyproject.toml", ".")
+
+
+def test_every_preset_has_a_docs_section():
+    text = (ROOT / "docs" / "adopting.md").read_text()
+    for name in PRESETS:
+        assert f"\n### {name}\n" in text
