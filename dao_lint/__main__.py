@@ -1,5 +1,11 @@
 """`python -m dao_lint` runs the command line."""
-from .cli import main
+import sys
 
 if __name__ == "__main__":
-    main()
+    try:
+        from .cli import main
+
+        main()
+    except KeyboardInterrupt:  # (also while importing, before the command can handle it)
+        sys.stderr.write("dao-lint: interrupted\n")
+        sys.exit(130)

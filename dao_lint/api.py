@@ -107,8 +107,9 @@ def _git_ignored(root: str, candidates: Sequence[str]) -> set:
 def collect_files(paths: Iterable[str], resolver: ConfigResolver) -> List[Tuple[str, Config]]:
     """The Python files to check under `paths`, each with its configuration, in a stable order.
 
-    Directories are walked for `*.py`, skipping excluded and git-ignored paths; a file named
-    explicitly is always checked. Raises PathError for a path that does not exist.
+    Directories are walked for `*.py`, skipping excluded and git-ignored paths and symbolic
+    links (a link may leave the tree or loop); a file named explicitly is always checked.
+    Raises PathError for a path that does not exist.
     """
     found: dict = {}
     for path in paths:
@@ -129,7 +130,9 @@ def collect_files(paths: Iterable[str], resolver: ConfigResolver) -> List[Tuple[
             )
             for filename in sorted(filenames):
                 if filename.endswith(".py") and not config.is_excluded_relpath(prefix + filename):
-                    walked.append((os.path.normpath(os.path.join(directory, filename)), config))
+                    full = os.path.join(directory, filename)
+                    if not os.path.islink(full):  # links (out of the tree, or loops) are not followed
+                        walked.append((os.path.normpath(full), config))
         ignored = _git_ignored(path, [p for p, _ in walked])
         for full, config in walked:
             if os.path.abspath(full) not in ignored:
@@ -244,7 +247,7 @@ def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[in
     return _map_jobs(_check_one, items, jobs)
 
 
-def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str]) -> Tuple[dict, dict]:
+def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str], recorded_only: bool = False) -> Optional[Tuple[dict, dict]]:
     """`lint_paths` with the cache: the run record first, then per-file entries, then work.
 
     Returns (path -> result, path -> digest of the content checked).
@@ -271,6 +274,8 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
                 kept[path] = entry
     if len(kept) == len(files):
         return {p: e.merged for p, e in kept.items()}, digests
+    if recorded_only:
+        return None  # (the caller has a better way to do the work)
     stores: dict = {}
 
     def own_results(paths: List[str]) -> dict:
@@ -330,8 +335,23 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
     return {p: e.merged for p, e in entries.items()}, digests
 
 
-def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None, cache: bool = True, cache_dir: Optional[str] = None):  # noqa: ANN001, ANN201
-    """Fix every file under `paths` as one project; returns a FixReport (see dao_lint.fixer)."""
+def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None, cache: bool = True, cache_dir: Optional[str] = None, on_wait=None):  # noqa: ANN001, ANN201
+    """Fix every file under `paths` as one project; returns a FixReport (see dao_lint.fixer).
+
+    Two `fix` runs on one project do not interleave: the second waits for the first (and
+    calls `on_wait()` once when it has to), then sees the files as the first left them.
+    """
+    from .cache import locked
+
+    paths = list(paths)
+    if not write:
+        return _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
+    first = resolver.for_path(paths[0] if paths else ".")
+    with locked(cache_directory(first, cache_dir), on_wait, name=".fix.lock"):
+        return _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
+
+
+def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir):  # noqa: ANN001, ANN202
     from .cache import ResultCache
     from .fixer import fix_files
 
@@ -502,7 +522,8 @@ def project_result(path: str, config: Config, text: str) -> Optional[FileResult]
         except PathError:
             files = []
         with locked(cache_directory(config)):
-            if files and multiprocessing.current_process().daemon:
+            answer = _lint_cached(files, None, None, recorded_only=True) if files else ({}, {})
+            if answer is None and multiprocessing.current_process().daemon:
                 # a flake8 worker is a daemon process, which may not start worker processes:
                 # a `dao-lint check` of the root fills the cache with all cores instead (the
                 # same files, configuration and directory, so the same run record)
@@ -513,7 +534,7 @@ def project_result(path: str, config: Config, text: str) -> Optional[FileResult]
                     [sys.executable, "-m", "dao_lint", "check", root, "-q", "--exit-zero"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
                 )
-            results, digests = _lint_cached(files, None, None) if files else ({}, {})
+            results, digests = answer if answer is not None else _lint_cached(files, None, None)
         _RESULTS[root] = {os.path.abspath(p): (digests[p], results[p]) for p in results}
     known = _RESULTS[root].get(os.path.abspath(path))
     if known is None or known[0] is None:

@@ -114,15 +114,21 @@ def still_valid(result: FileResult, config: Config, cache: Optional["ResultCache
 
 
 @contextlib.contextmanager
-def locked(directory: str):  # noqa: ANN201
-    """Hold an exclusive lock on the cache directory (best effort: no lock where unsupported)."""
+def locked(directory: str, on_wait=None, name: str = ".lock"):  # noqa: ANN001, ANN201
+    """Hold an exclusive lock on a file in `directory` (best effort: no lock where
+    unsupported); `on_wait()` is called once if another process holds it."""
     handle = None
     try:
         os.makedirs(directory, exist_ok=True)
-        handle = open(os.path.join(directory, ".lock"), "a+b")
+        handle = open(os.path.join(directory, name), "a+b")
         import fcntl
 
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
     except (OSError, ImportError):
         pass
     try:

@@ -250,9 +250,16 @@ def fix(
     cache_dir: Optional[str],
 ) -> None:
     """Rewrite PATHS to the DAO rules: DAOs join the caller's unit of work through SAVEPOINTs."""
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
     from .api import fix_paths
     from .reporters.text import render_fix
 
+    def terminate(signum, frame):  # noqa: ANN001, ANN202 - SIGTERM ends the run like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         resolver = _resolver(select, extend_select, ignore, config_file)
         with _progress(color) as progress:
@@ -265,9 +272,15 @@ def fix(
                 progress=progress,
                 cache=not no_cache,
                 cache_dir=cache_dir,
+                on_wait=lambda: click.echo("dao-lint: waiting for another `dao-lint fix` of this project to finish", err=True),
             )
     except (ConfigError, PathError) as exc:
         raise _fail(str(exc)) from None
+    except (KeyboardInterrupt, BrokenProcessPool):
+        click.echo("dao-lint: interrupted; every file is either as it was or completely fixed", err=True)
+        raise click.exceptions.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     render_fix(report, sys.stdout, diff=show_diff, color=color, quiet=quiet)
     if any(item.error for item in report.files):
         raise click.exceptions.Exit(2)
@@ -431,4 +444,8 @@ def docs(output: str, check_only: bool) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="dao-lint")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="dao-lint")
+    except KeyboardInterrupt:
+        click.echo("dao-lint: interrupted", err=True)
+        sys.exit(130)

@@ -84,6 +84,8 @@ class Config:
     baseline: Optional[str] = None
     #: the preset the configuration started from (dao_lint.presets), if any
     preset: Optional[str] = None
+    #: files larger than this (KiB) are not parsed (DAO002): libcst needs ~600 MB for 1 MB
+    max_file_size: int = 1024
 
     def relpath(self, path: str) -> str:
         """`path` relative to the configuration root, POSIX style (absolute if outside)."""
@@ -161,6 +163,7 @@ _KEYS: Mapping[str, Tuple[str, str]] = {
     "action-verbs": ("action_verbs", "verbs"),
     "rename": ("rename", "rename"),
     "baseline": ("baseline", "path"),
+    "max-file-size": ("max_file_size", "kib"),
 }
 
 
@@ -207,6 +210,10 @@ def _convert(kind: str, value: object, where: str) -> object:
         if not isinstance(value, str) or not value.strip() or " " in value.strip():
             raise ConfigError(f"{where}: expected a dotted name such as \"app.utils.transaction\"")
         return value.strip()
+    if kind == "kib":
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{where}: expected a size in KiB such as 1024")
+        return value
     if kind == "path":
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: expected a file path such as \".dao-lint-baseline.json\"")

@@ -183,6 +183,12 @@ def check_source(
             asked.append(ask())
             return asked[-1]
 
+    size = len(source)
+    if size > config.max_file_size * 1024:
+        if "DAO002" in enabled:
+            message = f"file is {size / 1048576:.1f} MB, over max-file-size ({config.max_file_size} KiB); not checked"
+            diagnostics.append(_tool(path, "DAO002", message))
+        return FileResult(path, tuple(diagnostics))
     if isinstance(source, bytes):
         try:
             text, _ = decode_source(source)

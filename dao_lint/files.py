@@ -33,7 +33,8 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
                 pass
             raise
         return
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)  # a symbolic link stays a link; its target gets the content
+    directory = os.path.dirname(path)
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:

@@ -131,3 +131,35 @@ def test_select_ignore_prefix_semantics():
     assert "DAO102" in enabled and "DAO101" not in enabled and "DAO201" not in enabled
     assert "DAO001" not in enabled
     assert "DAO201" in Config(select=("DAO1",), extend_select=("DAO201",)).enabled_codes()
+
+
+def _key_cases():
+    from dao_lint.config import _KEYS
+
+    wrong = ["12345", "true", "[1, 2]", '{ a = 1 }', '"  "']
+    cases = [(key, value) for key in sorted(_KEYS) for value in wrong if not (_KEYS[key][1] == "kib" and value == "12345")]
+    cases += [("max-file-size", "0"), ("max-file-size", "-5")]
+    globs = [key for key, (_, kind) in _KEYS.items() if kind == "globs"]
+    cases += [(key, '["src/[broken"]') for key in globs]
+    cases += [("per-file-ignores", '{ "[x" = ["DAO101"] }'), ("boundaries", '["[x::run"]'), ("preset", '"django"'), ("preset", "3")]
+    return cases
+
+
+@pytest.mark.parametrize("key, value", _key_cases())
+def test_every_key_with_a_wrong_value_is_a_one_line_error(tmp_path, monkeypatch, key, value):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(f"[tool.dao-lint]\n{key} = {value}\n")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    result = CliRunner().invoke(cli, ["check", "."])
+    assert result.exit_code == 2, (key, value, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.count("\n") == 1 and result.output.startswith("dao-lint: error: ")
+    assert "pyproject.toml" in result.output and key in result.output
+
+
+def test_a_broken_toml_file_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.dao-lint\nselect = [\n")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    result = CliRunner().invoke(cli, ["check", "."])
+    assert result.exit_code == 2 and "pyproject.toml: invalid TOML" in result.output and result.output.count("\n") == 1
