@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .files import DecodeFailure, decode_source, write_atomic
+from .files import DecodeFailure, compile_quietly, decode_source, write_atomic
 from .types import Diagnostic, FileResult
 
 __all__ = ["Baseline", "BaselineError", "Entry", "entries_for"]
@@ -39,7 +39,7 @@ class Entry:
 def _scopes(source: str) -> List[Tuple[int, int, str]]:
     """(first line, last line, qualified name) of every def and class, outermost first."""
     try:
-        tree = ast.parse(source)
+        tree = compile_quietly(source, tree_only=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     found: List[Tuple[int, int, str]] = []

@@ -444,6 +444,12 @@ def docs(output: str, check_only: bool) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point."""
+    import warnings
+
+    # warnings about the checked code (libcst evaluates string literals with Python's own
+    # parser): dao-lint reads that code, it does not run it
+    warnings.filterwarnings("ignore", category=SyntaxWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, message="invalid escape sequence")
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="dao-lint")
     except KeyboardInterrupt:

@@ -1,7 +1,6 @@
 """Check one file: read once, parse once, one MetadataWrapper, all rules in one pass."""
 from __future__ import annotations
 
-import ast
 import traceback
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
@@ -17,7 +16,7 @@ from .analysis.dao import DaoFacts
 from .analysis.structure import StructureFacts
 from .analysis.walk import walk
 from .config import Config
-from .files import DecodeFailure, decode_source
+from .files import DecodeFailure, compile_quietly, decode_source
 from .rule import Report, Rule, RuleContext, registry
 from .suppress import split_suppressed
 from .types import Diagnostic, FileResult, Span
@@ -31,7 +30,7 @@ def _syntax_error(text: str, path: str, exc: Exception) -> Tuple[int, int, str]:
     """Where and why the file does not parse: CPython's position when it agrees that the file
     is invalid (libcst's tokenizer errors point at the wrong line), else libcst's."""
     try:
-        compile(text, path, "exec", dont_inherit=True)
+        compile_quietly(text, path)
     except SyntaxError as error:
         return error.lineno or 1, max((error.offset or 1) - 1, 0), error.msg
     except (ValueError, RecursionError, MemoryError) as error:
@@ -207,7 +206,7 @@ def check_source(
     if not rule_classes and not summarize:
         # Nothing can fire here: a syntax check with CPython's parser is much cheaper than libcst.
         try:
-            ast.parse(text)
+            compile_quietly(text, path, tree_only=True)
             return FileResult(path)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass

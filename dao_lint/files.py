@@ -9,7 +9,7 @@ import tempfile
 import tokenize
 from typing import Tuple
 
-__all__ = ["write_atomic", "decode_source", "DecodeFailure"]
+__all__ = ["write_atomic", "decode_source", "DecodeFailure", "compile_quietly"]
 
 
 def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
@@ -89,3 +89,15 @@ def decode_source(source: bytes) -> Tuple[str, str]:
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, encoding
+
+
+def compile_quietly(text: str, path: str = "<unknown>", tree_only: bool = False):  # noqa: ANN201
+    """`compile` (or `ast.parse` with `tree_only`) without printing SyntaxWarnings: they are
+    about the user's code, which dao-lint reads, not runs. Raises what compile raises."""
+    import ast
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # invalid escape sequences before 3.12
+        return compile(text, path, "exec", flags=ast.PyCF_ONLY_AST if tree_only else 0, dont_inherit=True)

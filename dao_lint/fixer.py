@@ -22,8 +22,8 @@ from .codemods.nested_session import rewrite_nested
 from .codemods.sqlite_savepoint import add_sqlite_listeners
 from .codemods.transaction_boundary import decorate_boundaries
 from .config import Config
-from .engine import apply_rule_fixes, check_source, decode_source, rule_fixes
-from .files import write_atomic
+from .engine import apply_rule_fixes, check_source, rule_fixes
+from .files import compile_quietly, decode_source, write_atomic
 from .planning import FixPlan, Kept, ProjectIndex, plan_fixes
 from .summary import FileSummary
 from .types import Diagnostic
@@ -186,7 +186,7 @@ def _fix_one(item: Tuple[str, Config, FixPlan, str]) -> FileFix:
     try:
         cst.parse_module(result)
         text, _ = decode_source(result)
-        compile(text, path, "exec", dont_inherit=True)
+        compile_quietly(text, path)
     except Exception as exc:  # noqa: BLE001
         return FileFix(path, source, None, error=f"the fixed file would not parse ({exc}); not touched")
     return FileFix(path, source, result, tuple(sorted(edits.items())))
@@ -302,7 +302,7 @@ def fix_unused_noqa(report: FixReport, configs: Dict[str, Config], write: bool) 
         if fixed == current:
             continue
         try:
-            compile(fixed_text, path, "exec", dont_inherit=True)
+            compile_quietly(fixed_text, path)
         except (SyntaxError, ValueError):
             continue
         if write:

@@ -189,3 +189,13 @@ def test_github_actions_get_annotations_unless_a_format_is_chosen(project, monke
     assert "::error" not in as_json
     monkeypatch.setenv("GITHUB_ACTIONS", "false")
     assert "::error" not in CliRunner().invoke(cli, ["check", str(project), "--jobs", "1", "--no-cache"]).output
+
+
+def test_python_warnings_about_the_checked_code_are_not_printed(in_tmp):
+    import subprocess
+    import sys
+
+    (in_tmp / "odd.py").write_text('x = 1 is 1\ny = 5()\npath = "\\d"\n\n\ndef show():\n    return db.session.query(Chart).all()\n')
+    done = subprocess.run([sys.executable, "-W", "default", "-m", "dao_lint", "check", "odd.py", "--no-cache"], capture_output=True, text=True)
+    assert done.returncode == 1 and "DAO202" in done.stdout
+    assert "Warning" not in done.stderr

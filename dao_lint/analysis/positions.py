@@ -17,6 +17,7 @@ from typing import List, Optional, Tuple
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider, CodePosition, CodeRange
 
+from ..files import compile_quietly
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 
@@ -82,7 +83,7 @@ class AstPositions:
         self.calls: List[ast.Call] = []
         self.functions: List[ast.AST] = []
         try:
-            tree = ast.parse(text)
+            tree = compile_quietly(text, tree_only=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             self.valid = False
             return
