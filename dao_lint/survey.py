@@ -22,8 +22,10 @@ _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w\.]*)", re.M)
 _CLASS = re.compile(r"^\s*class\s+(\w+)\s*(?:\(([^)]*)\))?\s*:", re.M)
 _SESSION_USE = re.compile(
     r"(?<![\w\.])((?:[A-Za-z_]\w*\.)*(?:[A-Za-z_]\w*_)?session|(?:[A-Za-z_]\w*\.)*get_session|db)"
-    r"\.(?:query|add|add_all|commit|rollback|delete|merge|flush|execute|scalars|scalar|get|exec|begin_nested)\("
+    r"\.(?:query|add|add_all|commit|rollback|delete|merge|flush|execute|scalars|scalar|exec|begin_nested)\("
 )
+# sessions that are not database sessions: Flask's cookie session, HTTP clients
+_NOT_DATABASE = ("flask", "request", "http", "cookie", "client", "aiohttp")
 _DECORATOR_DEF = re.compile(r"^def\s+(transaction|transactional|unit_of_work|atomic)\s*\(", re.M)
 _RUN = re.compile(r"^\s+def\s+run\s*\(\s*self", re.M)
 _DAO_DIRS = ("daos", "dao", "repositories", "crud")
@@ -89,7 +91,8 @@ def survey(root: str) -> Survey:
                 elif re.search(r"(_dao|dao|_repository)\.py$", parts[-1]):
                     found.dao_dirs["**/" + ("*_dao.py" if parts[-1].endswith("_dao.py") else parts[-1])] += 1
         for expression in _SESSION_USE.findall(text):
-            found.sessions[expression] += 1
+            if not any(word in expression.lower() for word in _NOT_DATABASE):
+                found.sessions[expression] += 1
         match = _DECORATOR_DEF.search(text)
         if match and found.decorator is None:
             module = rel[:-3].replace("/", ".")

@@ -15,7 +15,7 @@ def make_project(root):
     (root / "shop" / "repositories" / "orders.py").write_text(
         "from flask_sqlalchemy import SQLAlchemy\n\nfrom ..models import Order\n\n\nclass OrderRepository(StoreDao):\n"
         "    def create(self, order):\n        self.store.session.add(order)\n\n    def find(self, id):\n"
-        "        return self.store.session.get(Order, id)\n\n    def all(self):\n        return self.store.session.query(Order).all()\n"
+        "        return self.store.session.get(Order, id)\n\n    def delete(self, order):\n        self.store.session.delete(order)\n\n    def all(self):\n        return self.store.session.query(Order).all()\n"
     )
     (root / "shop" / "commands" / "place.py").write_text(
         "class PlaceOrder:\n    def run(self):\n        pass\n\n\nclass CancelOrder:\n    def run(self):\n        pass\n"
