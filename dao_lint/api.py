@@ -254,7 +254,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
     """
     import hashlib
 
-    from .cache import ResultCache, RunEntry, RunRecord, summary_key
+    from .cache import ResultCache, RunEntry, RunRecord, SummaryShape
 
     contents = {}
     for path, _ in files:
@@ -302,22 +302,24 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
 
     changed = [p for p, _ in files if p not in kept]
     own = own_results(changed)
-    keys = {p: summary_key(own[p].summary) for p in changed}
+    shapes = {p: SummaryShape.of(own[p].summary) for p in changed}
     previous = record.entries if record is not None else {}
-    same_summaries = set(previous) == set(configs) and all(
-        isinstance(previous[p], RunEntry) and previous[p].summary == keys[p] for p in changed
-    )
+    same_files = set(previous) == set(configs) and all(isinstance(previous[p], RunEntry) for p in changed)
     detail = None
-    if same_summaries:
+    if same_files and all(previous[p].summary == shapes[p].key for p in changed):
         # no summary changed: every file's cross-file findings are what they were
         extras = {p: previous[p].extras for p in configs}
+    elif same_files and all(previous[p].structure == shapes[p].structure is not None and previous[p].slots is not None for p in changed):
+        # only positions moved (lines inserted or removed): the other files' cross-file
+        # findings do not depend on them, and a changed file's move with its summary
+        extras = {p: previous[p].extras for p in configs}
+        for p in changed:
+            extras[p] = shapes[p].moved(previous[p].extras, previous[p].slots)
     else:
         own.update(own_results([p for p in configs if p in kept]))
         detail = own
         raw = project_extras(list(own.values()), configs)
         extras = {p: raw.get(p, ()) for p in configs}
-        for p in kept:
-            keys[p] = kept[p].summary
     entries = {}
     for path, _ in files:
         entry = kept.get(path)
@@ -327,7 +329,9 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
         result = own[path]
         merged = _merged(result, extras[path] if result.summary is not None else (), path, configs[path], contents[path])
         if contents[path] is not None and not result.internal_errors:
-            entries[path] = RunEntry(digests[path], merged, result.nested, keys.get(path), extras[path])
+            shape = shapes.get(path) or SummaryShape.of(result.summary)
+            slots = shape.slots(extras[path]) if result.summary is not None else ()
+            entries[path] = RunEntry(digests[path], merged, result.nested, shape.key, extras[path], shape.structure, slots)
         else:
             entries[path] = RunEntry("", merged, None, None, ())  # reported, never reused
     if record is not None:

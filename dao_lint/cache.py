@@ -11,12 +11,13 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import re
 import shutil
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 from .config import Config
 from .files import write_atomic
-from .types import FileResult
+from .types import Diagnostic, FileResult, Span
 
 __all__ = ["ResultCache", "DEFAULT_DIRECTORY", "clean"]
 
@@ -147,13 +148,54 @@ def clean(directory: str) -> bool:
     return False
 
 
-def summary_key(summary: object) -> Optional[str]:
-    """A digest of a file summary, the same in every process for equal summaries: summaries
-    are dataclasses of strings, numbers, lists, tuples and insertion-ordered dicts (no sets),
-    so their repr is canonical (a pickle is not: it depends on which strings are shared)."""
-    if summary is None:
-        return None
-    return hashlib.sha256(repr(summary).encode()).hexdigest()
+_POSITION = re.compile(r"\((\d+), (\d+)\)|(commit_parameter_line=)(\d+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class SummaryShape:
+    """A summary's digest (of its repr: summaries hold dataclasses, strings, numbers, lists,
+    tuples and insertion-ordered dicts, no sets, so equal summaries have equal reprs in every
+    process; a pickle would not, it depends on which strings are shared), the digest of its structure (the same summary with every
+    position blanked) and its positions in order: an edit that only moves lines keeps the
+    structure, and the n-th position of the old summary is the n-th of the new one."""
+
+    key: Optional[str]
+    structure: Optional[str]
+    positions: Tuple[Tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, summary: object) -> "SummaryShape":
+        if summary is None:
+            return cls(None, None, ())
+        text = repr(summary)
+        positions = tuple(
+            (int(m.group(1)), int(m.group(2))) if m.group(1) is not None else (int(m.group(4)), -1)
+            for m in _POSITION.finditer(text)
+        )
+        blank = _POSITION.sub("_", text)
+        return cls(hashlib.sha256(text.encode()).hexdigest(), hashlib.sha256(blank.encode()).hexdigest(), positions)
+
+    def slots(self, diagnostics: Sequence[Diagnostic]) -> Optional[tuple]:
+        """For each diagnostic, the indexes of its start and end among the positions (None
+        when one is not a position of the summary: then it cannot be carried over)."""
+        index = {}
+        for number, position in enumerate(self.positions):
+            index.setdefault(position, number)
+        out = []
+        for d in diagnostics:
+            start, end = index.get((d.span.line, d.span.column)), index.get((d.span.end_line, d.span.end_column))
+            if start is None or end is None:
+                return None
+            out.append((start, end))
+        return tuple(out)
+
+    def moved(self, diagnostics: Sequence[Diagnostic], slots: tuple) -> tuple:
+        """The diagnostics at the positions their slots name in this summary."""
+        out = []
+        for d, (start, end) in zip(diagnostics, slots):
+            (line, column), (end_line, end_column) = self.positions[start], self.positions[end]
+            out.append(dataclasses.replace(d, span=Span(line, column, end_line, end_column)))
+        return tuple(out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,8 +205,10 @@ class RunEntry:
     digest: str  # of the content
     merged: FileResult  # what was reported: own findings plus cross-file ones
     nested: object  # the begin_nested() answer the result depended on, if any (DAO112)
-    summary: Optional[str]  # summary_key of the file's summary
+    summary: Optional[str]  # the digest of the file's summary (SummaryShape.key)
     extras: tuple  # its cross-file findings before `# noqa`
+    structure: Optional[str] = None  # the summary's structure digest (SummaryShape)
+    slots: Optional[tuple] = None  # where the extras sit among the summary's positions
 
 
 class RunRecord:

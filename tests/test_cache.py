@@ -198,3 +198,26 @@ def test_an_edit_that_keeps_the_summary_reuses_every_cross_file_finding(in_tmp, 
     dao.write_text(dao.read_text().replace("        save_all()  # noqa: DAO101\n", "        pass\n"))
     assert check() == first - {("app/chart_dao.py", 6, "DAO101")}
     assert rebuilt == ["app/helpers.py"]  # the call is gone: the index was built again
+
+
+def test_lines_inserted_above_move_cross_file_findings_without_rebuilding_the_index(in_tmp, monkeypatch):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "helpers.py").write_text("def save_all():\n    db.session.commit()\n")
+    dao = in_tmp / "app" / "chart_dao.py"
+    body = "class ChartDAO:\n    def create(self, chart):\n        save_all()\n        if chart:\n            save_all()\n"
+    dao.write_text("from app.helpers import save_all\n\n\n" + body)
+    first = check()
+    assert {("app/chart_dao.py", 6, "DAO101"), ("app/chart_dao.py", 8, "DAO101")} <= first
+    from dao_lint.cache import RunRecord
+
+    rebuilt = []
+    real = RunRecord.own
+    monkeypatch.setattr(RunRecord, "own", lambda self, path: rebuilt.append(path) or real(self, path))
+    dao.write_text('"""Charts."""\n# two lines above\nfrom app.helpers import save_all\n\n\n' + body)
+    moved = check()
+    assert {("app/chart_dao.py", 8, "DAO101"), ("app/chart_dao.py", 10, "DAO101")} <= moved
+    assert not any(path == "app/chart_dao.py" and line in (6,) for path, line, _ in moved)
+    assert rebuilt == []
+    # the same answer as a run without the cache
+    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", "--no-cache"])
+    assert moved == {(r["path"], r["line"], r["code"]) for r in json.loads(result.stdout)}
