@@ -350,8 +350,13 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
     paths = list(paths)
     if not write:
         return _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
-    first = resolver.for_path(paths[0] if paths else ".")
-    with locked(cache_directory(first, cache_dir), on_wait, name=".fix.lock"):
+    import hashlib
+    import tempfile
+
+    # the lock lives outside the tree (nothing to clean up, works with --no-cache)
+    root = os.path.abspath(resolver.for_path(paths[0] if paths else ".").root)
+    name = f"dao-lint-fix-{hashlib.sha256(root.encode()).hexdigest()[:16]}.lock"
+    with locked(tempfile.gettempdir(), on_wait, name=name):
         return _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
 
 
