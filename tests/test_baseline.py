@@ -1,9 +1,9 @@
 """Baselines: only new findings fail; edits elsewhere keep entries; the file only shrinks."""
 import json
 
-from click.testing import CliRunner
 
 from dao_lint.cli import cli
+from .conftest import cli_runner
 
 DAO = """\
 class ChartDAO:
@@ -18,7 +18,7 @@ class ChartDAO:
 
 
 def run(*args):
-    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
+    result = cli_runner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
     assert result.exit_code in (0, 1), result.stderr
     found = {(r["path"], r["line"], r["code"]) for r in json.loads(result.stdout)}
     return result.exit_code, found, result.stderr
@@ -75,7 +75,7 @@ def test_a_fixed_finding_is_announced_and_write_baseline_only_shrinks(in_tmp):
     assert "1 finding(s) removed, 1 kept" in stderr
     assert len(json.loads((in_tmp / "baseline.json").read_text())["findings"]) == 1
     # `dao-lint baseline` records everything on purpose
-    result = CliRunner().invoke(cli, ["baseline", "baseline.json", "app", "--jobs", "1"])
+    result = cli_runner().invoke(cli, ["baseline", "baseline.json", "app", "--jobs", "1"])
     assert result.exit_code == 0 and "recorded 2 finding(s)" in result.output
     assert run("--baseline", "baseline.json")[:2] == (0, set())
 
@@ -86,7 +86,7 @@ def test_the_configured_baseline_applies_and_sarif_marks_states(in_tmp):
     (in_tmp / "pyproject.toml").write_text('[tool.dao-lint]\nbaseline = "baseline.json"\n')
     assert run()[:2] == (0, set())
     target.write_text(DAO + "\n    def update(self, chart):\n        db.session.commit()\n")
-    result = CliRunner().invoke(cli, ["check", "app", "--format", "sarif", "--jobs", "1"])
+    result = cli_runner().invoke(cli, ["check", "app", "--format", "sarif", "--jobs", "1"])
     assert result.exit_code == 1
     states = sorted((r["locations"][0]["physicalLocation"]["region"]["startLine"], r["baselineState"]) for r in json.loads(result.stdout)["runs"][0]["results"])
     assert states == [(4, "unchanged"), (8, "unchanged"), (11, "new")]
@@ -95,7 +95,7 @@ def test_the_configured_baseline_applies_and_sarif_marks_states(in_tmp):
 def test_a_broken_baseline_is_a_clear_error(in_tmp):
     project(in_tmp)
     (in_tmp / "baseline.json").write_text("{not json")
-    result = CliRunner().invoke(cli, ["check", "app", "--baseline", "baseline.json"])
+    result = cli_runner().invoke(cli, ["check", "app", "--baseline", "baseline.json"])
     assert result.exit_code == 2
     assert "baseline.json: not a dao-lint baseline" in result.stderr and "Traceback" not in result.stderr
 
@@ -105,6 +105,6 @@ def test_checking_some_files_neither_drops_nor_announces_the_others(in_tmp):
     (in_tmp / "app" / "views.py").write_text("def show():\n    return db.session.query(Chart).all()\n")
     run("--write-baseline", "baseline.json")
     assert len(json.loads((in_tmp / "baseline.json").read_text())["findings"]) == 3
-    only = CliRunner().invoke(cli, ["check", "app/views.py", "--write-baseline", "baseline.json", "--jobs", "1"])
+    only = cli_runner().invoke(cli, ["check", "app/views.py", "--write-baseline", "baseline.json", "--jobs", "1"])
     assert only.exit_code == 0 and "0 finding(s) removed, 3 kept" in only.stderr
-    assert "no longer occur" not in CliRunner().invoke(cli, ["check", "app/views.py", "--baseline", "baseline.json"]).stderr
+    assert "no longer occur" not in cli_runner().invoke(cli, ["check", "app/views.py", "--baseline", "baseline.json"]).stderr

@@ -2,15 +2,15 @@
 import json
 import os
 
-from click.testing import CliRunner
 
 from dao_lint.cli import cli
+from .conftest import cli_runner
 
 DAO = "class ChartDAO:\n    def create(self, chart):\n        db.session.add(chart)\n        db.session.commit()\n"
 
 
 def check(*args):
-    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
+    result = cli_runner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return {(r["path"], r["line"], r["code"]) for r in json.loads(result.output)}
 
@@ -147,7 +147,7 @@ def test_no_cache_and_clean(in_tmp):
     check("--cache-dir", "elsewhere")
     assert (in_tmp / "elsewhere").is_dir() and not (in_tmp / ".dao_lint_cache").exists()
     check()
-    result = CliRunner().invoke(cli, ["clean"])
+    result = cli_runner().invoke(cli, ["clean"])
     assert result.exit_code == 0 and "removed" in result.output
     assert not (in_tmp / ".dao_lint_cache").exists()
 
@@ -219,5 +219,5 @@ def test_lines_inserted_above_move_cross_file_findings_without_rebuilding_the_in
     assert not any(path == "app/chart_dao.py" and line in (6,) for path, line, _ in moved)
     assert rebuilt == []
     # the same answer as a run without the cache
-    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", "--no-cache"])
+    result = cli_runner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", "--no-cache"])
     assert moved == {(r["path"], r["line"], r["code"]) for r in json.loads(result.stdout)}

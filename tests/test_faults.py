@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
 
 from dao_lint.cli import cli
+from .conftest import cli_runner
 
 LOOP = """\
 def create_all(session, items):
@@ -74,7 +74,7 @@ def test_an_interrupt_between_two_writes_keeps_both_sides_whole(in_tmp, monkeypa
         written.append(path)
 
     monkeypatch.setattr(fixer, "write_atomic", write_then_stop)
-    result = CliRunner().invoke(cli, ["fix", "app", "--jobs", "1", "--no-cache"])
+    result = cli_runner().invoke(cli, ["fix", "app", "--jobs", "1", "--no-cache"])
     assert result.exit_code == 130 and "interrupted" in result.stderr
     assert sum(path.read_text().endswith(FIXED) for path in files) == 4
     assert all(is_old_or_new(path) for path in files)
@@ -90,7 +90,7 @@ def test_an_interrupt_inside_a_write_leaves_the_old_file_and_no_temporary(in_tmp
         return real(source, target)
 
     monkeypatch.setattr(os, "replace", interrupted)
-    result = CliRunner().invoke(cli, ["fix", "app", "--jobs", "1", "--no-cache"])
+    result = cli_runner().invoke(cli, ["fix", "app", "--jobs", "1", "--no-cache"])
     assert result.exit_code == 130
     assert all(path.read_text().endswith(LOOP) for path in files)
     assert [name for name in os.listdir(in_tmp / "app" / "daos") if not name.endswith(".py")] == []
@@ -119,7 +119,7 @@ def test_an_unwritable_file_is_reported_and_the_rest_is_fixed(in_tmp, monkeypatc
         return real(path, data, **kwargs)
 
     monkeypatch.setattr(fixer, "write_atomic", refuse)
-    result = CliRunner().invoke(cli, ["fix", "app", "--jobs", "1", "--no-cache"])
+    result = cli_runner().invoke(cli, ["fix", "app", "--jobs", "1", "--no-cache"])
     assert result.exit_code == 2
     assert "dao_001.py: not fixed: cannot write: Permission denied" in result.stdout
     assert [path.read_text().endswith(FIXED) for path in files] == [True, False, True, True]
@@ -133,7 +133,7 @@ def test_an_unwritable_cache_still_gives_results(in_tmp, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(cache, "write_atomic", refuse)
-    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1"])
+    result = cli_runner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1"])
     assert result.exit_code == 1 and {r["code"] for r in json.loads(result.stdout)} == {"DAO701"}
 
 
@@ -143,7 +143,7 @@ def test_links_are_not_followed(in_tmp):
     (in_tmp / "elsewhere" / "dao.py").write_text(LOOP)
     os.symlink(in_tmp / "app", in_tmp / "app" / "loop")  # a directory loop
     os.symlink(in_tmp / "elsewhere" / "dao.py", in_tmp / "app" / "daos" / "linked.py")  # out of the tree
-    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", "--no-cache"])
+    result = cli_runner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", "--no-cache"])
     assert result.exit_code == 1
     assert {r["path"] for r in json.loads(result.stdout)} == {"app/daos/dao_000.py"}
 
@@ -151,7 +151,7 @@ def test_links_are_not_followed(in_tmp):
 def test_fixing_a_file_named_through_a_link_keeps_the_link(in_tmp):
     (in_tmp / "real.py").write_text(LOOP)
     os.symlink(in_tmp / "real.py", in_tmp / "link.py")
-    assert CliRunner().invoke(cli, ["fix", "link.py", "--jobs", "1", "--no-cache"]).exit_code in (0, 1)  # DAO201 is left
+    assert cli_runner().invoke(cli, ["fix", "link.py", "--jobs", "1", "--no-cache"]).exit_code in (0, 1)  # DAO201 is left
     assert os.path.islink(in_tmp / "link.py") and (in_tmp / "real.py").read_text() == FIXED
 
 
@@ -181,7 +181,7 @@ def test_the_output_file_is_replaced_whole(in_tmp, monkeypatch):
         return real(source, target)
 
     monkeypatch.setattr(os, "replace", interrupted)
-    CliRunner().invoke(cli, ["check", "app", "--format", "json", "-o", "report.json", "--jobs", "1"])
+    cli_runner().invoke(cli, ["check", "app", "--format", "json", "-o", "report.json", "--jobs", "1"])
     assert (in_tmp / "report.json").read_text() == "previous report\n"
     assert [name for name in os.listdir(in_tmp) if name.startswith(".dao-lint-")] == []
 

@@ -1,8 +1,8 @@
 """`dao-lint init`: survey a project, propose its section, never overwrite without --force."""
-from click.testing import CliRunner
 
 from dao_lint.cli import cli
 from dao_lint.config import load_config
+from .conftest import cli_runner
 
 
 def make_project(root):
@@ -24,7 +24,7 @@ def make_project(root):
 
 def test_init_prints_what_it_found(in_tmp):
     make_project(in_tmp)
-    result = CliRunner().invoke(cli, ["init", "--print"])
+    result = cli_runner().invoke(cli, ["init", "--print"])
     assert result.exit_code == 0
     assert 'preset = "flask-sqlalchemy"' in result.stdout
     assert 'transaction-decorator = "shop.utils.transaction"' in result.stdout
@@ -38,16 +38,16 @@ def test_init_prints_what_it_found(in_tmp):
 def test_init_writes_a_section_that_loads_and_never_overwrites_without_force(in_tmp):
     make_project(in_tmp)
     (in_tmp / "pyproject.toml").write_text('[project]\nname = "shop"\n')
-    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    assert cli_runner().invoke(cli, ["init"]).exit_code == 0
     config = load_config(str(in_tmp / "pyproject.toml"))
     assert config.preset == "flask-sqlalchemy" and config.transaction_decorator == "shop.utils.transaction"
     assert "self.store.session" in config.session_names
     assert '[project]\nname = "shop"\n' in (in_tmp / "pyproject.toml").read_text()
     (in_tmp / "pyproject.toml").write_text('[project]\nname = "shop"\n\n[tool.dao-lint]\nignore = ["DAO301"]\n\n[tool.other]\nx = 1\n')
-    again = CliRunner().invoke(cli, ["init"])
+    again = cli_runner().invoke(cli, ["init"])
     assert again.exit_code == 2 and "already has a [tool.dao-lint] section" in again.stderr
     assert 'ignore = ["DAO301"]' in (in_tmp / "pyproject.toml").read_text()
-    assert CliRunner().invoke(cli, ["init", "--force"]).exit_code == 0
+    assert cli_runner().invoke(cli, ["init", "--force"]).exit_code == 0
     text = (in_tmp / "pyproject.toml").read_text()
     assert 'ignore = ["DAO301"]' not in text and "[tool.other]\nx = 1" in text and text.count("[tool.dao-lint]") == 1
     assert load_config(str(in_tmp / "pyproject.toml")).preset == "flask-sqlalchemy"

@@ -1,10 +1,10 @@
 """`check --add-noqa` and DAO003 (unused `# noqa`), with its fix."""
 import json
 
-from click.testing import CliRunner
 
 from dao_lint.cli import cli
 from dao_lint.suppress import add_noqa, remove_noqa_codes
+from .conftest import cli_runner
 
 DAO = """\
 class ChartDAO:
@@ -18,7 +18,7 @@ class ChartDAO:
 
 
 def check(*args):
-    result = CliRunner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
+    result = cli_runner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", *args])
     return result, ({(r["line"], r["code"]) for r in json.loads(result.stdout)} if "--add-noqa" not in args else None)
 
 
@@ -56,16 +56,16 @@ def test_unused_noqa_is_reported_and_fixed(in_tmp):
     )
     _, found = check()
     assert found == {(3, "DAO003"), (5, "DAO003")}  # line 4's noqa silences DAO101: used
-    diff = CliRunner().invoke(cli, ["fix", "app", "--diff", "--jobs", "1"])
+    diff = cli_runner().invoke(cli, ["fix", "app", "--diff", "--jobs", "1"])
     assert diff.exit_code == 1 and "DAO003 x2" in diff.stdout
-    assert CliRunner().invoke(cli, ["fix", "app", "--jobs", "1"]).exit_code == 0
+    assert cli_runner().invoke(cli, ["fix", "app", "--jobs", "1"]).exit_code == 0
     assert target.read_text().splitlines()[2:] == [
         "        db.session.add(chart)  # noqa: E501",
         "        db.session.commit()  # noqa: DAO101",
         "        db.session.flush()  # keep",
     ]
     assert check()[1] == set()
-    assert CliRunner().invoke(cli, ["fix", "app", "--diff", "--jobs", "1"]).exit_code == 0  # nothing left to do
+    assert cli_runner().invoke(cli, ["fix", "app", "--diff", "--jobs", "1"]).exit_code == 0  # nothing left to do
 
 
 def test_a_noqa_only_cross_file_findings_use_is_not_unused(in_tmp):

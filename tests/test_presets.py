@@ -4,13 +4,12 @@ import json
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
 from dao_lint.cli import cli
 from dao_lint.config import ConfigError, parse_table
 from dao_lint.presets import PRESETS
 
-from .conftest import ROOT
+from .conftest import ROOT, cli_runner
 
 SAMPLES = ROOT / "fixtures" / "presets"
 
@@ -28,7 +27,7 @@ DIFFERENCES = {
 
 def findings(directory, monkeypatch):
     monkeypatch.chdir(directory)
-    result = CliRunner().invoke(cli, ["check", ".", "--format", "json", "--jobs", "1", "--no-cache"])
+    result = cli_runner().invoke(cli, ["check", ".", "--format", "json", "--jobs", "1", "--no-cache"])
     assert result.exit_code in (0, 1), result.output
     return {(r["path"], r["line"], r["code"]) for r in json.loads(result.stdout)}
 
