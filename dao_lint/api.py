@@ -4,11 +4,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .config import Config, ConfigResolver
 from .types import Diagnostic, FileResult
+from .workers import map_in_processes
 
 __all__ = ["lint_source", "lint_file", "lint_paths", "collect_files", "PathError", "display_path"]
 
@@ -244,7 +244,7 @@ def lint_paths(
 
 
 def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int]) -> List[FileResult]:
-    return _map_jobs(_check_one, items, jobs)
+    return map_in_processes(_check_one, items, jobs)
 
 
 def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str], recorded_only: bool = False) -> Optional[Tuple[dict, dict]]:
@@ -371,7 +371,7 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
     # what is left: check the files as they are now (or would be, with --diff)
     after = {f.path: f.after for f in report.files if f.after is not None and f.error is None}
     changed = [(path, config, after[path]) for path, config in files if path in after]
-    checked = dict(zip((p for p, _, _ in changed), _map_jobs(_check_fixed, changed, jobs)))
+    checked = dict(zip((p for p, _, _ in changed), map_in_processes(_check_fixed, changed, jobs)))
     own = {}
     for path, config in files:
         if path in checked:
@@ -394,14 +394,6 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
 def _check_fixed(item: Tuple[str, Config, bytes]) -> FileResult:
     path, config, content = item
     return check_source(content, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True)
-
-
-def _map_jobs(function, items: list, jobs: Optional[int]) -> list:  # noqa: ANN001
-    jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(items) >= 16:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(function, items, chunksize=max(1, len(items) // (jobs * 4))))
-    return [function(item) for item in items]
 
 
 _NESTED_BY_ROOT: dict = {}

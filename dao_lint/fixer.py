@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
@@ -24,6 +23,7 @@ from .codemods.transaction_boundary import decorate_boundaries
 from .config import Config
 from .engine import apply_rule_fixes, check_source, rule_fixes
 from .files import compile_quietly, decode_source, write_atomic
+from .workers import map_in_processes
 from .planning import FixPlan, Kept, ProjectIndex, plan_fixes
 from .summary import FileSummary
 from .types import Diagnostic
@@ -192,22 +192,6 @@ def _fix_one(item: Tuple[str, Config, FixPlan, str]) -> FileFix:
     return FileFix(path, source, result, tuple(sorted(edits.items())))
 
 
-def _map(function: Callable, items: Sequence, jobs: int, progress: Optional[Callable[[int], None]]) -> List:
-    results = []
-    if jobs > 1 and len(items) >= 16:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(function, items, chunksize=max(1, len(items) // (jobs * 8))):
-                results.append(result)
-                if progress:
-                    progress(1)
-    else:
-        for item in items:
-            results.append(function(item))
-            if progress:
-                progress(1)
-    return results
-
-
 def fix_files(
     files: Sequence[Tuple[str, Config]],
     *,
@@ -225,7 +209,7 @@ def fix_files(
     digests: Dict[str, str] = {}
     with_fixes = set()
     items = [(p, c, unsafe, cache_dir(c) if cache_dir else None) for p, c in files]
-    for path, summary, problem, digest, has_fixes in _map(_summarize_file, items, jobs, step):
+    for path, summary, problem, digest, has_fixes in map_in_processes(_summarize_file, items, jobs, step):
         digests[path] = digest
         if summary is None:
             if problem is not None:
@@ -248,7 +232,7 @@ def fix_files(
     targets = sorted(plan.paths() | with_fixes)
     step = progress("fixing", 0, len(targets)) if progress else None
     work = [(path, configs[path], plan, digests[path]) for path in targets]
-    report.files = _map(_fix_one, work, jobs, step)
+    report.files = map_in_processes(_fix_one, work, jobs, step)
     if write:
         for number, item in enumerate(report.files):
             if item.after is None or item.error is not None:
