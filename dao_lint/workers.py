@@ -42,7 +42,9 @@ def map_in_processes(function: Callable, items: Sequence, jobs: Optional[int], p
     except BaseException:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        # the executor then marks the pending work broken; cancelling it as well races with
+        # that on Python 3.9 (InvalidStateError in its management thread)
+        pool.shutdown(wait=False)
         raise
     pool.shutdown(wait=True)
     return results
