@@ -23,7 +23,8 @@ def map_in_processes(function: Callable, items: Sequence, jobs: Optional[int], p
     results in the order of `items` whatever the scheduling.
 
     On an interrupt (Ctrl-C, SIGTERM turned into KeyboardInterrupt) the workers are stopped
-    at once instead of finishing their queue: waiting for them can hang the executor.
+    at once instead of finishing their queue, and the caller is expected to exit soon (the
+    command line leaves without running exit handlers).
     """
     jobs = jobs or os.cpu_count() or 1
     results: List = []
@@ -40,11 +41,11 @@ def map_in_processes(function: Callable, items: Sequence, jobs: Optional[int], p
             if progress:
                 progress(1)
     except BaseException:
+        # stop the workers; the executor then finds them gone and marks the rest broken. No
+        # shutdown() here: the interrupt may have landed while the executor held its own
+        # lock (a deadlock), and cancelling races with its cleanup on Python 3.9
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
-        # the executor then marks the pending work broken; cancelling it as well races with
-        # that on Python 3.9 (InvalidStateError in its management thread)
-        pool.shutdown(wait=False)
         raise
     pool.shutdown(wait=True)
     return results
