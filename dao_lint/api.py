@@ -154,11 +154,11 @@ def _merged(result: FileResult, extra: Sequence[Diagnostic], source: str, config
     from .suppress import noqa_comments, split_suppressed, unused_noqa
 
     enabled = config.enabled_codes(source)
-    wants_unused = "DAO003" in enabled
+    wants_unused = "DAO003" in enabled and result.parsed  # (a file never parsed silences nothing)
     if not extra and not wants_unused:
         return FileResult(result.path, result.diagnostics, result.parsed, result.internal_errors)
     text = None
-    if content is None and (extra or wants_unused):
+    if content is None:
         try:
             with open(source, "rb") as handle:
                 content = handle.read()
@@ -178,7 +178,7 @@ def _merged(result: FileResult, extra: Sequence[Diagnostic], source: str, config
         kept, suppressed = split_suppressed(text, list(extra))
         used |= suppressed
         diagnostics += [dataclasses.replace(d, path=result.path) for d in kept if (d.code, d.span.line, d.span.column) not in known]
-    if wants_unused and text is not None and result.parsed:
+    if wants_unused and text is not None:
         from .types import Span
 
         for line, column, codes in unused_noqa(noqa_comments(text), used, set(enabled)):

@@ -121,12 +121,12 @@ class Baseline:
     def relative(self, path: str) -> str:
         return os.path.relpath(os.path.abspath(path), self.directory).replace(os.sep, "/")
 
-    def entries(self, results: Iterable[FileResult], sources: Dict[str, str]) -> Dict[Diagnostic, Entry]:
-        """Each diagnostic's entry; `sources` maps a result's path to the file to read."""
+    def entries(self, results: Iterable[FileResult]) -> Dict[Diagnostic, Entry]:
+        """Each diagnostic's entry (the results' paths are read, relative to here)."""
         found: Dict[Diagnostic, Entry] = {}
         for result in results:
             if result.diagnostics:
-                source = sources.get(result.path, result.path)
+                source = result.path
                 for d, entry in zip(result.diagnostics, entries_for(source, self.relative(source), result.diagnostics)):
                     found[d] = entry
         return found

@@ -91,7 +91,7 @@ class ResultCache:
                 result = pickle.load(handle)
         except Exception:  # missing, truncated, from another version: all the same, a miss
             return None
-        if not isinstance(result, FileResult) or not still_valid(result, config, self):
+        if not isinstance(result, FileResult) or not still_valid(result.nested, config, self):
             return None
         return result
 
@@ -104,14 +104,15 @@ class ResultCache:
             _MADE.clear()  # removed under us (`dao-lint clean`)? make it again next time  # a read-only tree still gets its results, just not cached
 
 
-def still_valid(result: FileResult, config: Config, cache: Optional["ResultCache"] = None) -> bool:
-    """Whether the project fact a result depended on (some file uses `begin_nested()`, for
-    DAO112) still holds: it can change without the file itself changing."""
-    if result.nested is None:
+def still_valid(nested: object, config: Config, cache: Optional["ResultCache"] = None) -> bool:
+    """Whether the project fact a result depended on (`nested`: whether some file uses
+    `begin_nested()`, for DAO112; None when it did not ask) still holds: it can change
+    without the file itself changing."""
+    if nested is None:
         return True
     from .api import project_uses_begin_nested
 
-    return project_uses_begin_nested(config, cache) == result.nested
+    return project_uses_begin_nested(config, cache) == nested
 
 
 @contextlib.contextmanager
@@ -251,7 +252,7 @@ class RunRecord:
         entry = self.entries.get(path)
         if not isinstance(entry, RunEntry) or entry.digest != self.digests.get(path):
             return None
-        if entry.nested is not None and not still_valid(FileResult(path, nested=entry.nested), config, ResultCache(self.directory)):
+        if not still_valid(entry.nested, config, ResultCache(self.directory)):
             return None
         return entry
 

@@ -190,7 +190,7 @@ def _apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202
     notes = []
     if write_file:
         written = Baseline(write_file)
-        current = Counter(written.entries(results, {}).values())
+        current = Counter(written.entries(results).values())
         if os.path.exists(write_file):
             before = Baseline.load(write_file).counts
             checked = {written.relative(r.path) for r in results}
@@ -211,7 +211,7 @@ def _apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202
     if not baseline_file:
         return results, results, None, notes
     baseline = Baseline.load(baseline_file)
-    covered, gone = baseline.split(baseline.entries(results, {}))
+    covered, gone = baseline.split(baseline.entries(results))
     checked = {baseline.relative(r.path) for r in results}
     gone = Counter({e: n for e, n in gone.items() if e.path in checked})  # other files were not looked at
     shown = [
@@ -395,7 +395,7 @@ def baseline_command(file: str, paths: Sequence[str], config_file: Optional[str]
         resolver = _resolver(None, None, None, config_file)
         results = lint_paths(paths or (".",), resolver, jobs, cache=True)
         baseline = Baseline(file)
-        baseline.counts = Counter(baseline.entries(results, {}).values())
+        baseline.counts = Counter(baseline.entries(results).values())
         baseline.write()
     except (ConfigError, PathError) as exc:
         raise _fail(str(exc)) from None

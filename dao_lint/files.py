@@ -7,7 +7,7 @@ import os
 import stat
 import tempfile
 import tokenize
-from typing import Tuple
+from typing import Optional, Tuple
 
 __all__ = ["write_atomic", "decode_source", "DecodeFailure", "compile_quietly"]
 
@@ -19,35 +19,28 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
     the disk before the rename (source files); a cache entry skips that: after a crash it
     is either whole or a miss. Raises OSError.
     """
-    if not durable:
-        # a cache entry: a private temporary name, no permission bits to keep, no fsync
-        temporary = f"{path}.{os.getpid()}.tmp"
+    if durable:
+        path = os.path.realpath(path)  # a symbolic link stays a link; its target gets the content
         try:
-            with open(temporary, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
-        return
-    path = os.path.realpath(path)  # a symbolic link stays a link; its target gets the content
-    directory = os.path.dirname(path)
+            mode: Optional[int] = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".dao-lint-", suffix=".tmp")
+        stream = os.fdopen(handle, "wb")
+    else:  # a cache entry: a private temporary name, no permission bits to keep, no fsync
+        mode = None
+        temporary = f"{path}.{os.getpid()}.tmp"
+        stream = open(temporary, "wb")
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".dao-lint-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
+        with stream:
             stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         try:

@@ -85,16 +85,21 @@ def test_an_interrupt_between_two_writes_keeps_both_sides_whole(in_tmp, monkeypa
     assert all(is_old_or_new(path) for path in files)
 
 
-def test_an_interrupt_inside_a_write_leaves_the_old_file_and_no_temporary(in_tmp, monkeypatch):
-    files = make_tree(in_tmp, count=3)
+def interrupt_renames_to(monkeypatch, suffix):
+    """Make the final rename of an atomic write to a file ending in `suffix` be interrupted."""
     real = os.replace
 
     def interrupted(source, target):
-        if str(target).endswith(".py"):
+        if str(target).endswith(suffix):
             raise KeyboardInterrupt
         return real(source, target)
 
     monkeypatch.setattr(os, "replace", interrupted)
+
+
+def test_an_interrupt_inside_a_write_leaves_the_old_file_and_no_temporary(in_tmp, monkeypatch):
+    files = make_tree(in_tmp, count=3)
+    interrupt_renames_to(monkeypatch, ".py")
     result = cli_runner().invoke(cli, ["fix", "app", "--jobs", "1", "--no-cache"])
     assert result.exit_code == 130
     assert all(path.read_text().endswith(LOOP) for path in files)
@@ -178,14 +183,7 @@ def test_a_10_mb_file_is_answered_quickly_and_the_run_goes_on(tmp_path):
 def test_the_output_file_is_replaced_whole(in_tmp, monkeypatch):
     make_tree(in_tmp, count=1)
     (in_tmp / "report.json").write_text("previous report\n")
-    real = os.replace
-
-    def interrupted(source, target):
-        if str(target).endswith("report.json"):
-            raise KeyboardInterrupt
-        return real(source, target)
-
-    monkeypatch.setattr(os, "replace", interrupted)
+    interrupt_renames_to(monkeypatch, "report.json")
     cli_runner().invoke(cli, ["check", "app", "--format", "json", "-o", "report.json", "--jobs", "1"])
     assert (in_tmp / "report.json").read_text() == "previous report\n"
     assert [name for name in os.listdir(in_tmp) if name.startswith(".dao-lint-")] == []
