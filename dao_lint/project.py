@@ -18,6 +18,7 @@ from .analysis.positions import AstPositionFacts
 from .analysis.structure import raises
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, qualify
+from .codemods.nested_session import OWN_ORIGINS, refusal
 from .suppress import NoqaMap
 from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, Position
 
@@ -49,6 +50,18 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         self.forward_values: Set[int] = set()  # `commit=commit` arguments
         self.not_values: Set[int] = set()  # parameter names, keywords, attributes
         self.accepted_ifs: Set[int] = set()  # `if commit: rollback()` in handlers that re-raise
+        # per function, for covers that hold on every path: the open blocks, the calls made
+        # (index in info.calls, block path), commits (position, block path, session key, in a
+        # loop), and the statements that leave early (position, kind)
+        self.frames: List[_Frame] = [_Frame()]
+        self.block_counter = 0
+        self.flag_ifs = 0  # open `if commit:` branches
+        self.references: List[Tuple[str, Position]] = []
+        self.decorator_forms: Dict[str, str] = {}
+
+    @property
+    def frame(self) -> "_Frame":
+        return self.frames[-1]
 
     @property
     def current(self) -> FunctionInfo:
@@ -92,7 +105,13 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         scope = self.get_metadata(DaoFacts, node)
         decorator = self.context.config.transaction_decorator
         decorated = False
+        binding = "function"
+        if scope.is_method:
+            binding = "instance"
         for item in node.decorators:
+            plain = dotted_name(item.decorator) or ""
+            if scope.is_method and plain in ("classmethod", "staticmethod"):
+                binding = "class" if plain == "classmethod" else "static"
             expr = item.decorator.func if isinstance(item.decorator, cst.Call) else item.decorator
             name = qualify(dotted_name(expr), self.imports) or ""
             short = name.rsplit(".", 1)[-1]
@@ -121,25 +140,28 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             in_test=scope.in_test,
             boundary_module=scope.boundary_module,
             listener=scope.listener,
+            binding=binding,
+            signature=_signature(params, binding),
         )
+        if not self.stack and decorator and node.name.value == decorator.rstrip("()").rsplit(".", 1)[-1]:
+            self.decorator_forms[node.name.value] = decorator_form(node)
         self.functions[scope.qualname] = info
         self.stack.append(info)
+        self.frames.append(_Frame())
         self.begin_depth.append(0)
         self.loops.append(0)
         self.blocks.append(0)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         info = self.stack.pop()
+        frame = self.frames.pop()
         self.begin_depth.pop()
         self.loops.pop()
         self.blocks.pop()
-        # a call is covered here when a commit follows it in the same function
-        if info.commits:
-            last = max(info.commits)
-            info.calls = [
-                CallSite(c.kind, c.target, c.method, c.position, c.commit_keyword, c.covered_here or c.position < last, c.end, c.in_loop, c.top_level)
-                for c in info.calls
-            ]
+        info.commit_sessions = tuple(frame.commit_keys)
+        info.calls = frame.covered(info.calls)
+        if (info.commits or info.rollbacks) and not info.in_test:
+            info.refusal = refusal(original_node, lambda n: self.get_metadata(SessionFacts, n, None))
 
     def _parameter_line(self, node: cst.FunctionDef, name: str) -> int:
         found = self.get_metadata(AstPositionFacts, node, None)
@@ -176,9 +198,25 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self.blocks[-1] += 1
+        self.block_counter += 1
+        self.frame.open.append(self.block_counter)
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self.blocks[-1] -= 1
+        self.frame.open.pop()
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self.block_counter += 1
+        self.frame.open.append(self.block_counter)
+
+    def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite) -> None:
+        self.frame.open.pop()
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self.frame.exits.append((self.pos(node), "loop"))
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        self.frame.exits.append((self.pos(node), "loop"))
 
     # the items' facts exist once the items were visited, that is, when the body starts
     def visit_With_body(self, node: cst.With) -> None:
@@ -187,6 +225,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
                 use = self.get_metadata(SessionFacts, item.item, None)
                 if use is not None and use.action is Action.BEGIN:
                     self.begin_depth[-1] += 1
+                    self.frame.begins.append(session_key(use))
 
     def leave_With_body(self, original_node: cst.With) -> None:
         for item in original_node.items:
@@ -194,6 +233,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
                 use = self.get_metadata(SessionFacts, item.item, None)
                 if use is not None and use.action is Action.BEGIN:
                     self.begin_depth[-1] -= 1
+                    self.frame.begins.pop()
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         # `if commit: session.rollback()` before a `raise`: the nested rewrite removes it
@@ -210,6 +250,14 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         if isinstance(node.test, cst.Name) and node.test.value == "commit":
             self.commit_ifs.add(id(node.test))
 
+    def visit_If_body(self, node: cst.If) -> None:
+        if isinstance(node.test, cst.Name) and node.test.value == "commit":
+            self.flag_ifs += 1
+
+    def leave_If_body(self, node: cst.If) -> None:
+        if isinstance(node.test, cst.Name) and node.test.value == "commit":
+            self.flag_ifs -= 1
+
     def leave_If(self, node: cst.If) -> None:
         # at leave: the body's calls have been visited, so their facts exist
         if not (isinstance(node.test, cst.Name) and node.test.value == "commit"):
@@ -225,9 +273,6 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         if id(node) in self.commit_ifs or id(node) in self.forward_values or id(node) in self.not_values:
             return
         self.current.commit_other_use = True
-
-    def visit_Param(self, node: cst.Param) -> None:
-        self.not_values.add(id(node.name))
 
     def visit_Arg(self, node: cst.Arg) -> None:
         forwards = isinstance(node.value, cst.Name) and node.value.value == "commit" and not node.star
@@ -257,9 +302,15 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             if use.action is Action.BEGIN_NESTED:
                 self.uses_begin_nested = True
             elif use.action is Action.COMMIT and use.origin is not Origin.CREATED:
-                self.current.commits.append(self.pos(node))
+                position = self.pos(node)
+                self.current.commits.append(position)
+                key = session_key(use)
+                self.frame.commit_keys.append(key)
+                self.frame.commits.append((position, tuple(self.frame.open), key, self.loops[-1] > 0))
+                if self.flag_ifs and self.stack:
+                    self.current.flag_guarded = True
                 if self.blocks[-1] == 1 and self.loops[-1] == 0:
-                    self.current.top_level_commits.append(self.pos(node))
+                    self.current.top_level_commits.append(position)
             elif use.action is Action.CREATE:
                 self.current.creations.append(self.pos(node))
             elif use.action is Action.ROLLBACK and use.origin is not Origin.CREATED:
@@ -271,7 +322,9 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
                 self.registrations.append((qualify(target, self.imports) or target, registered[1]))
         site = self._call_site(node)
         if site is not None:
+            self.frame.calls.append((len(self.current.calls), tuple(self.frame.open)))
             self.current.calls.append(site)
+        self._note_references(node)
 
     def _call_site(self, node: cst.Call) -> Optional[CallSite]:
         keyword = None
@@ -285,7 +338,12 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         position = self.pos(node)
         end = self._range(node).end
         site = self._site(node, func, position, keyword, covered)
-        return None if site is None else CallSite(
+        if site is None:
+            return None
+        positional = sum(1 for a in node.args if a.keyword is None and not a.star)
+        keywords = tuple(a.keyword.value for a in node.args if a.keyword is not None)
+        starred = any(a.star for a in node.args)
+        return CallSite(
             site.kind,
             site.target,
             site.method,
@@ -295,6 +353,8 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             (end.line, end.column),
             self.loops[-1] > 0,
             self.blocks[-1] == 1,
+            f"begin {self.frame.begins[-1]}" if self.frame.begins else "",
+            (positional, keywords, starred),
         )
 
     def _site(self, node: cst.Call, func: cst.BaseExpression, position: Position, keyword, covered):  # noqa: ANN001, ANN202
@@ -313,11 +373,77 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             ctor = dotted_name(receiver.func)
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
                 return CallSite("instance", qualify(ctor, self.imports) or ctor, method, position, keyword, covered)
-            return None
+            return CallSite("unknown", "", method, position, keyword, covered)
         dotted = dotted_name(receiver)
         if dotted is None:
-            return CallSite("unknown", "", method, position, keyword, covered) if keyword else None
+            return CallSite("unknown", "", method, position, keyword, covered)
+        known = self.frame.types.get(dotted)
+        if known is not None:  # `setting = Setting(...)`, then `setting.save()`
+            return CallSite("instance", known, method, position, keyword, covered)
         return CallSite("attr", qualify(dotted, self.imports) or dotted, method, position, keyword, covered)
+
+    # -- what local names hold -------------------------------------------------------------
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        ctor = dotted_name(value.func) if isinstance(value, cst.Call) else None
+        for target in node.targets:
+            if not isinstance(target.target, cst.Name):
+                continue
+            name = target.target.value
+            if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
+                self.frame.types[name] = qualify(ctor, self.imports) or ctor
+            else:
+                self.frame.types.pop(name, None)
+            if self.stack:
+                self._note_value(value)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.not_values.add(id(node.name))
+        annotation = node.annotation.annotation if node.annotation is not None else None
+        dotted = dotted_name(annotation) if annotation is not None else None
+        if dotted is not None and dotted.rsplit(".", 1)[-1][:1].isupper():
+            # the parameter's frame is the function's own: visit_FunctionDef pushed it already
+            self.frame.types[node.name.value] = qualify(dotted, self.imports) or dotted
+
+    # -- functions used as values (callbacks) -----------------------------------------------
+    def _note_references(self, node: cst.Call) -> None:
+        for arg in node.args:
+            self._note_value(arg.value)
+
+    def _note_value(self, value: cst.BaseExpression) -> None:
+        """Remember `value` if it names a function without calling it."""
+        if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+            for element in value.elements:
+                self._note_value(element.value)
+            return
+        if isinstance(value, cst.Dict):
+            for element in value.elements:
+                if isinstance(element, cst.DictElement):
+                    self._note_value(element.value)
+            return
+        dotted = dotted_name(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+        if dotted is None:
+            return
+        head = dotted.split(".")[0]
+        # only what can name a function of the project: an import, a class's attribute, a
+        # name of this module (checked against its functions at the end)
+        if "." in dotted and not (head in self.imports or head in ("self", "cls") or head[:1].isupper()):
+            return
+        if head in ("self", "cls") and "." in dotted:
+            owner = self.current.class_name or (self.current.qualname.split(".")[0] if "." in self.current.qualname else None)
+            if owner is None:
+                return
+            dotted = owner + dotted[len(head):]
+        self.references.append((qualify(dotted, self.imports) or dotted, self.pos(value)))
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.frame.exits.append((self.pos(node), "return"))
+        if node.value is not None and self.stack:
+            self._note_value(node.value)
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        if not self.call_stack:
+            self._note_value(node.value)
 
     def summary(self) -> FileSummary:
         engines = dict(self.engines)
@@ -334,7 +460,114 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             decorator_called=self.decorator_called,
             is_package=self.context.relpath.endswith("__init__.py"),
             registrations=list(self.registrations),
+            references=self._function_references(functions),
+            decorator_forms=dict(self.decorator_forms),
         )
+
+    def _function_references(self, functions: Dict[str, FunctionInfo]) -> List[Tuple[str, Position]]:
+        """The references that may name a function: imported names, or this module's own."""
+        out = []
+        for dotted, position in self.references:
+            head = dotted.split(".")[0]
+            if "." in dotted or dotted in functions or head in self.classes:
+                out.append((dotted, position))
+        return sorted(set(out))
+
+
+class _Frame:
+    """What one function's traversal remembers to decide which calls a later commit covers."""
+
+    def __init__(self) -> None:
+        self.open: List[int] = []  # ids of the blocks enclosing this point
+        self.calls: List[Tuple[int, Tuple[int, ...]]] = []  # (index in info.calls, block path)
+        self.commits: List[Tuple[Position, Tuple[int, ...], str, bool]] = []
+        self.commit_keys: List[str] = []
+        self.exits: List[Tuple[Position, str]] = []  # return / break / continue
+        self.begins: List[str] = []  # session keys of the open `with s.begin():` blocks
+        self.types: Dict[str, str] = {}  # local name -> qualified class it holds an instance of
+
+    def covered(self, calls: List[CallSite]) -> List[CallSite]:
+        """`calls` with `cover` set where a commit follows on every path that does not raise.
+
+        The commit must sit in the call's own block or an enclosing one (not in a branch of
+        its own), after it, with no `return` between (nor a `break`/`continue` when the commit
+        is in a loop body).
+        """
+        out = list(calls)
+        for number, path in self.calls:
+            site = out[number]
+            if site.cover:
+                continue
+            for position, commit_path, key, in_loop in self.commits:
+                if position <= site.position or path[: len(commit_path)] != commit_path:
+                    continue
+                if any(site.position < where < position and (kind == "return" or in_loop) for where, kind in self.exits):
+                    continue
+                out[number] = _with_cover(site, f"commit {key}")
+                break
+        return [_with_cover(c, c.cover) if c.cover and not c.covered_here else c for c in out]
+
+
+def _with_cover(site: CallSite, cover: str) -> CallSite:
+    return CallSite(
+        site.kind, site.target, site.method, site.position, site.commit_keyword, bool(cover),
+        site.end, site.in_loop, site.top_level, cover, site.arguments,
+    )
+
+
+def session_key(use) -> str:  # noqa: ANN001 - a SessionUse
+    """Which session a transaction call is on, as the planner compares them.
+
+    "own s": a session the function obtained itself (no caller can commit it); "global
+    db.session": a module-level session everybody shares; "local session": one handed in.
+    """
+    if use.origin in OWN_ORIGINS:
+        return f"own {use.session}"
+    if use.origin is Origin.NAME and not use.session.startswith(("self.", "cls.")):
+        return f"global {use.session}"
+    return f"local {use.session}"
+
+
+def _signature(params: cst.Parameters, binding: str) -> Tuple[int, int, Tuple[str, ...], bool]:
+    positional = [*params.posonly_params, *params.params]
+    if binding in ("instance", "class") and positional:
+        positional = positional[1:]  # self / cls
+    required = sum(1 for p in positional if p.default is None)
+    names = tuple(p.name.value for p in (*positional, *params.kwonly_params))
+    open_ended = isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None
+    return (len(positional), required, names, open_ended)
+
+
+def decorator_form(node: cst.FunctionDef) -> str:
+    """"plain" for `def d(func): ... return wrapper`, "factory" for `def d(**options): ...
+    return decorate` (used as `@d()`), from what the definition calls and returns."""
+    params = [*node.params.posonly_params, *node.params.params]
+    first = params[0].name.value if params else None
+    inner = [s for s in node.body.body if isinstance(s, cst.FunctionDef)] if isinstance(node.body, cst.IndentedBlock) else []
+    if first is not None and params[0].default is None and any(_calls_name(f, first) for f in inner):
+        return "plain"  # the wrapper calls the decorated function, handed in as `first`
+    for function in inner:
+        inner_params = [*function.params.posonly_params, *function.params.params]
+        if inner_params and any(
+            isinstance(s, cst.FunctionDef) and _calls_name(s, inner_params[0].name.value)
+            for s in (function.body.body if isinstance(function.body, cst.IndentedBlock) else ())
+        ):
+            return "factory"  # returns a decorator whose wrapper calls the function
+    if all(p.default is not None for p in params) or not params:
+        return "factory"
+    return "plain"
+
+
+def _calls_name(node: cst.CSTNode, name: str) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Name) and call.func.value == name:
+                found.append(call)
+
+    node.visit(Finder())
+    return bool(found)
 
 
 def _commit_only(block: cst.BaseSuite, summarizer: "Summarizer", action: Action = Action.COMMIT) -> bool:

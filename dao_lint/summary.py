@@ -28,10 +28,15 @@ class CallSite:
     method: str
     position: Position
     commit_keyword: Optional[str]  # source of the `commit=` argument, if any
-    covered_here: bool  # inside `with session.begin():`, or a session commit follows in the function
+    covered_here: bool  # inside `with session.begin():`, or a session commit follows on every path
     end: Position = (0, 0)  # where the call ends: `f()` and `f().g()` start at the same place
     in_loop: bool = False  # in the body of a `for`/`while` of its function
     top_level: bool = False  # its statement sits directly in the function body
+    #: what covers it here: "begin <session key>" (inside `with s.begin():`) or "commit <session
+    #: key>" (a commit of the function follows it on every path that does not raise); "" none
+    cover: str = ""
+    #: how it passes arguments: positional count, keyword names, any `*args`/`**kwargs`
+    arguments: Tuple[int, Tuple[str, ...], bool] = (0, (), False)
 
     @property
     def span(self) -> Tuple[Position, Position]:
@@ -67,6 +72,16 @@ class FunctionInfo:
     top_level_commits: List[Position] = field(default_factory=list)
     #: codes whose findings here carry a `# noqa`: `fix` leaves them alone
     suppressed: Tuple[str, ...] = ()  # sorted: a summary pickles the same in every process
+    #: "instance", "class", "static" (methods) or "function"
+    binding: str = "function"
+    #: parameters after self/cls: (positional, required positional, names, takes *args/**kwargs)
+    signature: Tuple[int, int, Tuple[str, ...], bool] = (0, 0, (), True)
+    #: session key of each commit in `commits` ("global db.session", "local session", "own s")
+    commit_sessions: Tuple[str, ...] = ()
+    #: some commit sits in an `if commit:` branch (the DAO103 flag guards it)
+    flag_guarded: bool = False
+    #: why the nested-session rewrite must leave this function as it is (None: it applies)
+    refusal: Optional[str] = None
 
 
 @dataclass
@@ -90,3 +105,7 @@ class FileSummary:
     is_package: bool = False
     #: `event.listen(target, "event", listener)` here: (qualified listener, event)
     registrations: List[Tuple[str, str]] = field(default_factory=list)
+    #: functions used as values, not called (callbacks): (qualified dotted name, position)
+    references: List[Tuple[str, Position]] = field(default_factory=list)
+    #: module-level functions named like the transaction decorator: name -> "plain" | "factory"
+    decorator_forms: Dict[str, str] = field(default_factory=dict)

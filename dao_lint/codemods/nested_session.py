@@ -6,21 +6,36 @@
 The writes a commit made durable (the statements before it in the same block, from the
 first one that changes state) move into `with <session>.begin_nested():` (`async with`
 for an awaited commit) and the commit goes. A commit alone in an `if commit:` branch takes
-the branch with it and wraps the writes before the branch. A rollback in an `except`
-handler that re-raises goes, and the `try` body's writes get a SAVEPOINT if they have none.
-Everything else keeps its nodes, so formatting and comments stay as they were.
+the branch with it and wraps the writes before the branch.
+
+Errors keep their meaning. A commit inside a `try` whose handlers wait for its errors keeps
+its flush point there: the SAVEPOINT block goes inside the `try` (its exit flushes), or,
+when the writes come before the `try` and every handler re-raises, the commit becomes
+`flush()` and the SAVEPOINT encloses the writes and the `try`. A rollback in a handler goes
+only where a SAVEPOINT now undoes the same work, so the session stays usable after the
+error. Where none of this applies the function is left as it was and the reason is given:
+a rewrite is all or nothing, per function.
+
+Comments of removed statements are kept (moved to the next statement), no empty block is
+written, and everything else keeps its nodes, so formatting stays as it was.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Set, Tuple
+import enum
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
+from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionUse
+from ..analysis import SessionFacts
 from ..analysis.structure import raises, statement_call
 
-__all__ = ["NestedSessionRewrite", "rewrite_nested"]
+__all__ = ["FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested", "OWN_ORIGINS"]
+
+# sessions the function obtained itself: no caller's unit of work can commit them
+OWN_ORIGINS = (Origin.CREATED, Origin.OBTAINED)
 
 _WRITE_WORDS = frozenset(
     {
@@ -30,13 +45,473 @@ _WRITE_WORDS = frozenset(
     }
 )
 
+Facts = Callable[[cst.CSTNode], Optional[SessionUse]]
 
-class _Commit:
+
+class Refused(Exception):
+    """The function cannot be rewritten without changing what it does; the message says why."""
+
+
+class State(enum.Enum):
+    NONE = 0  # nothing changes database state
+    COVERED = 1  # changes happen only inside SAVEPOINT blocks
+    UNCOVERED = 2  # something changes state outside a SAVEPOINT
+
+
+@dataclass
+class _Owed:
     """A removed commit whose writes still need a SAVEPOINT in an enclosing block."""
 
-    def __init__(self, session: cst.BaseExpression, awaited: bool) -> None:
-        self.session = session
-        self.awaited = awaited
+    session: cst.BaseExpression
+    awaited: bool
+    #: the commit became `flush()` inside a `try`: the SAVEPOINT must enclose that `try`
+    with_try: bool = False
+
+
+def _comment_lines(node: cst.CSTNode) -> List[cst.EmptyLine]:
+    """The comments written inside a statement that is going away, as comment lines."""
+    found: List[cst.EmptyLine] = []
+
+    class Collector(cst.CSTVisitor):
+        def visit_Comment(self, comment: cst.Comment) -> None:
+            found.append(cst.EmptyLine(indent=True, whitespace=cst.SimpleWhitespace(""), comment=comment))
+
+    node.visit(Collector())
+    return found
+
+
+def _removed_lines(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
+    """What a removed statement leaves behind: its leading blank lines and all its comments."""
+    leading = list(statement.leading_lines)
+    inner = _comment_lines(statement.with_changes(leading_lines=()))
+    return leading + inner
+
+
+def _is_nested_block(statement: cst.CSTNode) -> bool:
+    # structural on purpose: blocks this rewrite just made have no metadata
+    if not isinstance(statement, cst.With):
+        return False
+    return any(
+        isinstance(item.item, cst.Call)
+        and isinstance(item.item.func, cst.Attribute)
+        and item.item.func.attr.value == "begin_nested"
+        for item in statement.items
+    )
+
+
+def _pure_test(test: cst.BaseExpression) -> bool:
+    """A test with no side effects (`commit`, `not commit`, `self.commit`)."""
+    if isinstance(test, cst.UnaryOperation):
+        return _pure_test(test.expression)
+    return isinstance(test, (cst.Name, cst.Attribute))
+
+
+def _flush_statement(owed: _Owed) -> cst.SimpleStatementLine:
+    call: cst.BaseExpression = cst.Call(func=cst.Attribute(value=owed.session.deep_clone(), attr=cst.Name("flush")))
+    if owed.awaited:
+        call = cst.Await(expression=call)
+    return cst.SimpleStatementLine(body=[cst.Expr(value=call)])
+
+
+def _body_of(statement: cst.CSTNode) -> List[cst.BaseStatement]:
+    body = getattr(statement, "body", None)
+    return list(body.body) if isinstance(body, cst.IndentedBlock) else []
+
+
+class FunctionRewrite:
+    """Rewrites one DAO function, or refuses with the reason (`Refused`)."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.commits = 0
+        self.rollbacks = 0
+        # A DAO that commits had its caller's earlier writes committed already, so its
+        # rollback undid only its own work; a rollback-only DAO's also discarded the caller's.
+        self.removes_commits = False
+        self.in_savepoint = False
+
+    # -- facts ---------------------------------------------------------------------------
+    def _transaction_call(self, statement: cst.BaseStatement, action: Action) -> Optional[Tuple[cst.Call, bool]]:
+        """The session call of a one-call statement line doing `action`, and whether it is awaited."""
+        found = statement_call(statement)
+        if found is None:
+            return None
+        use = self.facts(found[0])
+        if use is None or use.action is not action or use.origin in OWN_ORIGINS:
+            return None
+        return found
+
+    def _guarded_rollback(self, statement: cst.BaseStatement) -> Optional[Tuple[cst.Call, bool]]:
+        """`if commit: session.rollback()`: a rollback behind a side-effect-free test."""
+        if not isinstance(statement, cst.If) or statement.orelse is not None or not _pure_test(statement.test):
+            return None
+        body = statement.body
+        if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1:
+            return None
+        return self._transaction_call(body.body[0], Action.ROLLBACK)
+
+    def state(self, nodes: Sequence[cst.CSTNode]) -> State:
+        """Whether `nodes` change database state, and whether only inside SAVEPOINT blocks."""
+        found = {"outside": False, "inside": False}
+        rewrite = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_With(self, node: cst.With) -> Optional[bool]:
+                if _is_nested_block(node):
+                    if rewrite.state(_body_of(node)) is not State.NONE:
+                        found["inside"] = True
+                    return False
+                return None
+
+            def visit_Call(self, call: cst.Call) -> Optional[bool]:
+                use = rewrite.facts(call)
+                if use is not None and use.action is Action.WRITE:
+                    found["outside"] = True
+                    return False
+                func = call.func
+                if isinstance(func, cst.Name) and func.value in ("setattr", "delattr"):
+                    found["outside"] = True
+                if isinstance(func, cst.Attribute):
+                    word = func.attr.value.lstrip("_").split("_")[0]
+                    receiver = func.value
+                    if word in _WRITE_WORDS and not (isinstance(receiver, cst.Name) and receiver.value in ("dict", "set", "list")):
+                        if isinstance(receiver, (cst.Attribute, cst.Call)) or (
+                            isinstance(receiver, cst.Name) and (receiver.value in ("cls", "self") or receiver.value[:1].isupper())
+                        ):
+                            found["outside"] = True
+                return None
+
+            def _target(self, target: cst.BaseExpression) -> None:
+                if isinstance(target, (cst.Attribute, cst.Subscript)):
+                    found["outside"] = True
+
+            def visit_Assign(self, assign: cst.Assign) -> None:
+                for target in assign.targets:
+                    self._target(target.target)
+
+            def visit_AugAssign(self, assign: cst.AugAssign) -> None:
+                self._target(assign.target)
+
+            def visit_AnnAssign(self, assign: cst.AnnAssign) -> None:
+                self._target(assign.target)
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return False
+
+            def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+                return False
+
+        for node in nodes:
+            node.visit(Finder())
+        if found["outside"]:
+            return State.UNCOVERED
+        return State.COVERED if found["inside"] else State.NONE
+
+    # -- rewriting -------------------------------------------------------------------------
+    def _wrap(self, statements: List[cst.BaseStatement], start: int, owed: _Owed) -> List[cst.BaseStatement]:
+        """Wrap statements[from the first state change at or after `start`:] in a SAVEPOINT."""
+        segment = statements[start:]
+        first = next((i for i, s in enumerate(segment) if self.state([s]) is State.UNCOVERED), None)
+        if first is None:
+            return statements
+        body = segment[first:]
+        head = body[0]
+        leading = head.leading_lines
+        body = [head.with_changes(leading_lines=())] + list(body[1:])
+        item = cst.WithItem(cst.Call(func=cst.Attribute(value=owed.session.deep_clone(), attr=cst.Name("begin_nested"))))
+        block = cst.With(
+            items=[item],
+            body=cst.IndentedBlock(body=body),
+            asynchronous=cst.Asynchronous() if owed.awaited else None,
+            leading_lines=leading,
+        )
+        return statements[: start + first] + [block]
+
+    def block(
+        self, statements: Sequence[cst.BaseStatement], guarded: bool = False, in_savepoint: bool = False
+    ) -> Tuple[List[cst.BaseStatement], Optional[_Owed], List[cst.EmptyLine]]:
+        """Rewrite a block: (statements, a commit owed to the enclosing block, comments left over).
+
+        `guarded`: the block is the body of a `try` whose handlers catch the commit's errors.
+        `in_savepoint`: the block is the body of a `begin_nested()` block already.
+        """
+        out: List[cst.BaseStatement] = []
+        carry: List[cst.EmptyLine] = []
+        barrier = 0  # statements before this were made durable by an earlier commit
+        owed: Optional[_Owed] = None
+
+        def append(statement: cst.BaseStatement) -> None:
+            nonlocal carry
+            if carry:
+                statement = statement.with_changes(leading_lines=[*carry, *statement.leading_lines])
+                carry = []
+            out.append(statement)
+
+        def settle(pending: _Owed) -> None:
+            """A commit at this point: wrap the writes since the barrier, or owe it upward."""
+            nonlocal out, owed, barrier
+            state = self.state(out[barrier:])
+            if state is State.UNCOVERED and not in_savepoint:
+                out = self._wrap(out, barrier, pending)
+            elif state is State.NONE and not in_savepoint:
+                owed = owed or pending
+            barrier = len(out)
+
+        for statement in statements:
+            commit = self._transaction_call(statement, Action.COMMIT)
+            if commit is not None:
+                call, awaited = commit
+                self.commits += 1
+                pending = _Owed(call.func.value, awaited)
+                if guarded and not in_savepoint and self.state(out[barrier:]) is State.NONE:
+                    # its writes come before the `try`: keep the flush point here
+                    append(statement.deep_replace(call.func.attr, cst.Name("flush")))
+                    pending.with_try = True
+                    owed = owed or pending
+                    barrier = len(out)
+                    continue
+                carry.extend(_removed_lines(statement))
+                settle(pending)
+                continue
+            rewritten, child_owed, removed = self._compound(statement)
+            if rewritten is None:  # `if commit: session.commit()` went
+                if guarded and child_owed is not None and self.state(out[barrier:]) is State.NONE:
+                    flush = _flush_statement(child_owed).with_changes(leading_lines=statement.leading_lines)
+                    append(flush)
+                    child_owed.with_try = True
+                    owed = owed or child_owed
+                    barrier = len(out)
+                    continue
+                carry.extend(removed)
+                if child_owed is not None:
+                    settle(child_owed)
+                continue
+            if child_owed is not None and child_owed.with_try:
+                # the `try` flushes the commit's writes: the SAVEPOINT must enclose both
+                if self.state(out[barrier:]) is not State.UNCOVERED:
+                    raise Refused("the commit's writes are not in the block of the `try` that handles its errors")
+                append(rewritten)
+                out = self._wrap(out, barrier, child_owed)
+                barrier = len(out)
+                continue
+            append(rewritten)
+            if child_owed is not None:
+                # the writes before this statement and its own, outside SAVEPOINTs
+                settle(child_owed)
+        return out, owed, carry
+
+    def _suite(
+        self, suite: cst.BaseSuite, what: str, guarded: bool = False, in_savepoint: bool = False
+    ) -> Tuple[Optional[cst.BaseSuite], Optional[_Owed], List[cst.EmptyLine]]:
+        """Rewrite an indented block; (None, ...) when nothing is left of it."""
+        if not isinstance(suite, cst.IndentedBlock):
+            return suite, None, []  # one-line suites (`if x: y`) are left alone (checked after)
+        body, owed, carry = self.block(suite.body, guarded, in_savepoint or self.in_savepoint)
+        if not body:
+            return None, owed, carry
+        if carry:
+            suite = suite.with_changes(footer=[*carry, *suite.footer])
+        return suite.with_changes(body=body), owed, []
+
+    def _required(
+        self, suite: cst.BaseSuite, what: str, guarded: bool = False, in_savepoint: bool = False
+    ) -> Tuple[cst.BaseSuite, Optional[_Owed]]:
+        body, owed, _ = self._suite(suite, what, guarded, in_savepoint)
+        if body is None:
+            raise Refused(f"removing the commit would leave {what} empty")
+        return body, owed
+
+    def _compound(self, statement: cst.BaseStatement) -> Tuple[Optional[cst.BaseStatement], Optional[_Owed], List[cst.EmptyLine]]:
+        """Rewrite the blocks inside a compound statement; None when it should disappear."""
+        if isinstance(statement, cst.If):
+            body, owed, carry = self._suite(statement.body, "an `if` branch")
+            orelse = statement.orelse
+            if isinstance(orelse, cst.Else):
+                new_else, else_owed = self._required(orelse.body, "an `else` branch")
+                orelse = orelse.with_changes(body=new_else)
+                owed = owed or else_owed
+            elif isinstance(orelse, cst.If):
+                new_elif, else_owed, _ = self._compound(orelse)
+                if new_elif is None:
+                    raise Refused("removing the commit would leave an `elif` branch empty")
+                orelse = new_elif
+                owed = owed or else_owed
+            if body is None:
+                if orelse is None and _pure_test(statement.test):
+                    # `if commit: session.commit()` goes entirely; its comments stay
+                    return None, owed, _removed_lines(statement)
+                raise Refused("removing the commit would leave an `if` branch empty")
+            return statement.with_changes(body=body, orelse=orelse), owed, []
+        if isinstance(statement, (cst.For, cst.While)):
+            body, owed = self._required(statement.body, "a loop body")
+            orelse = statement.orelse
+            if orelse is not None:
+                new_else, else_owed = self._required(orelse.body, "a loop's `else`")
+                orelse = orelse.with_changes(body=new_else)
+                owed = owed or else_owed
+            if owed is not None and isinstance(body, cst.IndentedBlock):
+                # a commit per iteration covers that iteration's writes: wrap them inside the loop
+                inner = list(body.body)
+                state = self.state(inner)
+                if state is State.UNCOVERED:
+                    body = body.with_changes(body=self._wrap(inner, 0, owed))
+                    owed = None
+                elif state is State.COVERED:
+                    owed = None
+            return statement.with_changes(body=body, orelse=orelse), owed, []
+        if isinstance(statement, cst.With):
+            if _is_nested_block(statement):
+                # a commit inside a SAVEPOINT block: its writes are covered already
+                outer, self.in_savepoint = self.in_savepoint, True
+                try:
+                    body, owed = self._required(statement.body, "a `with` block")
+                finally:
+                    self.in_savepoint = outer
+                return statement.with_changes(body=body), None, []
+            body, owed = self._required(statement.body, "a `with` block")
+            return statement.with_changes(body=body), owed, []
+        if isinstance(statement, cst.Try):
+            return self._try(statement)
+        return statement, None, []
+
+    def _try(self, statement: cst.Try) -> Tuple[Optional[cst.BaseStatement], Optional[_Owed], List[cst.EmptyLine]]:
+        guarded = bool(statement.handlers)
+        body, owed = self._required(statement.body, "a `try` body", guarded)
+        reraise = all(self._reraises(h) for h in statement.handlers)
+        if owed is not None and owed.with_try and not reraise:
+            raise Refused(
+                "the commit's writes come before the `try` whose handler swallows its errors; "
+                "a SAVEPOINT inside the `try` would have to move them"
+            )
+        handlers, rollbacks = self._handlers(statement.handlers)
+        if rollbacks:
+            # a rollback goes only where a SAVEPOINT now undoes the same work
+            self.rollbacks += len(rollbacks)
+            statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+            state = self.state(statements)
+            if owed is not None and owed.with_try:
+                pass  # the SAVEPOINT that will enclose this `try` undoes it; the error goes on
+            elif state is State.NONE:
+                raise Refused("the rollback undoes work done before the `try`, which no SAVEPOINT here can take over")
+            elif state is State.UNCOVERED:
+                if not reraise and not self.removes_commits:
+                    raise Refused(
+                        "the handler swallows the error after rolling back; a SAVEPOINT would keep "
+                        "the caller's earlier writes that this rollback discarded"
+                    )
+                call, awaited = rollbacks[0]
+                body = body.with_changes(body=self._wrap(statements, 0, _Owed(call.func.value, awaited)))
+        orelse = statement.orelse
+        finalbody = statement.finalbody
+        if orelse is not None:
+            new_orelse, else_owed = self._required(orelse.body, "a `try`'s `else`")
+            orelse = orelse.with_changes(body=new_orelse)
+            owed = owed or else_owed
+        if finalbody is not None:
+            new_final, final_owed = self._required(finalbody.body, "a `finally` block")
+            finalbody = finalbody.with_changes(body=new_final)
+            owed = owed or final_owed
+        return statement.with_changes(body=body, handlers=handlers, orelse=orelse, finalbody=finalbody), owed, []
+
+    def _handlers(self, handlers: Sequence[cst.ExceptHandler]) -> Tuple[List[cst.ExceptHandler], List[Tuple[cst.Call, bool]]]:
+        """The handlers without their rollbacks (comments kept), and the rollbacks taken out."""
+        out: List[cst.ExceptHandler] = []
+        rollbacks: List[Tuple[cst.Call, bool]] = []
+        for handler in handlers:
+            handler_body = handler.body
+            if not isinstance(handler_body, cst.IndentedBlock):
+                out.append(handler)
+                continue
+            kept: List[cst.BaseStatement] = []
+            carry: List[cst.EmptyLine] = []
+            for inner in handler_body.body:
+                rollback = self._transaction_call(inner, Action.ROLLBACK) or self._guarded_rollback(inner)
+                if rollback is not None:
+                    rollbacks.append(rollback)
+                    carry.extend(_removed_lines(inner))
+                    continue
+                if carry:
+                    inner = inner.with_changes(leading_lines=[*carry, *inner.leading_lines])
+                    carry = []
+                kept.append(inner)
+            if not kept:
+                raise Refused("removing the rollback would leave an `except` handler empty")
+            out.append(handler.with_changes(body=handler_body.with_changes(body=kept, footer=[*carry, *handler_body.footer])))
+        return out, rollbacks
+
+    @staticmethod
+    def _reraises(handler: cst.ExceptHandler) -> bool:
+        return isinstance(handler.body, cst.IndentedBlock) and raises(handler.body.body)
+
+    # -- the function ----------------------------------------------------------------------
+    def apply(self, function: cst.FunctionDef) -> cst.FunctionDef:
+        """The rewritten function (the same node when nothing changes); raises `Refused`."""
+        if not isinstance(function.body, cst.IndentedBlock):
+            raise Refused("the function body is on one line")
+        self.removes_commits = self._has_commit(function.body)
+        body, owed, carry = self.block(function.body.body)
+        if owed is not None:
+            if owed.with_try:
+                raise Refused("the commit's writes are not in the block of the `try` that handles its errors")
+            raise Refused(
+                "nothing before the commit writes: it makes its caller's writes durable (a commit helper); "
+                "the calls to it are where the unit of work belongs"
+            )
+        if not body:
+            raise Refused("removing the commit would leave the function empty")
+        block = function.body.with_changes(body=body)
+        if carry:
+            block = block.with_changes(footer=[*carry, *block.footer])
+        self._check_left(block)
+        if block.deep_equals(function.body):
+            return function
+        return function.with_changes(body=block)
+
+    def _has_commit(self, block: cst.CSTNode) -> bool:
+        rewrite = self
+        found: List[bool] = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                use = rewrite.facts(call)
+                if use is not None and use.action is Action.COMMIT and use.origin not in OWN_ORIGINS:
+                    found.append(True)
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return False
+
+        block.visit(Finder())
+        return bool(found)
+
+    def _check_left(self, block: cst.IndentedBlock) -> None:
+        """No commit or rollback of the caller's session may stay in a rewritten function."""
+        rewrite = self
+        left: List[str] = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                use = rewrite.facts(call)
+                if use is not None and use.action in (Action.COMMIT, Action.ROLLBACK) and use.origin not in OWN_ORIGINS:
+                    left.append(use.method)
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return False
+
+            def visit_Lambda(self, node: cst.Lambda) -> bool:
+                return False
+
+        block.visit(Finder())
+        if left:
+            raise Refused(f"a `{left[0]}()` is not a statement of its own (or sits where no SAVEPOINT can replace it)")
+
+
+def refusal(function: cst.FunctionDef, facts: Facts) -> Optional[str]:
+    """Why the nested-session rewrite must leave `function` alone, or None when it applies."""
+    try:
+        FunctionRewrite(facts).apply(function)
+    except Refused as exc:
+        return str(exc)
+    return None
 
 
 class NestedSessionRewrite(cst.CSTTransformer):
@@ -46,254 +521,29 @@ class NestedSessionRewrite(cst.CSTTransformer):
         super().__init__()
         self.targets = targets
         self.changed: List[str] = []
+        self.refused: List[Tuple[str, str]] = []
         self.commits = 0
         self.rollbacks = 0
 
-    # -- facts ---------------------------------------------------------------------------
-    def _use(self, node: cst.CSTNode):  # noqa: ANN202
+    def _facts(self, node: cst.CSTNode) -> Optional[SessionUse]:
         return self.get_metadata(SessionFacts, node, None)
-
-    def _statement_call(self, statement: cst.BaseStatement, action: Action) -> Optional[Tuple[cst.Call, bool]]:
-        """The session call of a one-call statement line doing `action`, and whether it is awaited."""
-        found = statement_call(statement)
-        if found is None:
-            return None
-        value, awaited = found
-        use = self._use(value)
-        if use is None or use.action is not action or use.origin is Origin.CREATED:
-            return None
-        return value, awaited
-
-    def _touches_state(self, node: cst.CSTNode) -> bool:
-        found = []
-        rewrite = self
-
-        class Finder(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> Optional[bool]:
-                use = rewrite._use(call)
-                if use is not None and use.action is Action.WRITE:
-                    found.append(call)
-                    return False
-                func = call.func
-                if isinstance(func, cst.Name) and func.value in ("setattr", "delattr"):
-                    found.append(call)
-                if isinstance(func, cst.Attribute):
-                    word = func.attr.value.lstrip("_").split("_")[0]
-                    receiver = func.value
-                    if word in _WRITE_WORDS and not (isinstance(receiver, cst.Name) and receiver.value in ("dict", "set", "list")):
-                        if isinstance(receiver, (cst.Attribute, cst.Call)) or (
-                            isinstance(receiver, cst.Name) and (receiver.value in ("cls", "self") or receiver.value[:1].isupper())
-                        ):
-                            found.append(call)
-                return None
-
-            def visit_Assign(self, assign: cst.Assign) -> None:
-                if any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in assign.targets):
-                    found.append(assign)
-
-            def visit_AugAssign(self, assign: cst.AugAssign) -> None:
-                if isinstance(assign.target, (cst.Attribute, cst.Subscript)):
-                    found.append(assign)
-
-            def visit_AnnAssign(self, assign: cst.AnnAssign) -> None:
-                if isinstance(assign.target, (cst.Attribute, cst.Subscript)):
-                    found.append(assign)
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return False
-
-            def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-                return False
-
-        node.visit(Finder())
-        return bool(found)
-
-    def _guarded_rollback(self, statement: cst.BaseStatement) -> Optional[Tuple[cst.Call, bool]]:
-        """`if commit: session.rollback()`: a rollback behind a side-effect-free test."""
-        if not isinstance(statement, cst.If) or statement.orelse is not None or not _pure_test(statement.test):
-            return None
-        body = statement.body
-        if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1:
-            return None
-        return self._statement_call(body.body[0], Action.ROLLBACK)
-
-    def _is_nested_block(self, statement: cst.BaseStatement) -> bool:
-        # structural on purpose: blocks this rewrite just made have no metadata
-        if not isinstance(statement, cst.With):
-            return False
-        return any(
-            isinstance(item.item, cst.Call)
-            and isinstance(item.item.func, cst.Attribute)
-            and item.item.func.attr.value == "begin_nested"
-            for item in statement.items
-        )
-
-    # -- rewriting -------------------------------------------------------------------------
-    def _wrap(self, statements: List[cst.BaseStatement], start: int, commit: _Commit) -> List[cst.BaseStatement]:
-        """Wrap statements[from the first state change at or after `start`:] in a SAVEPOINT."""
-        segment = statements[start:]
-        first = next((i for i, s in enumerate(segment) if self._is_nested_block(s) or self._touches_state(s)), None)
-        if first is None:
-            return statements
-        body = segment[first:]
-        if all(self._is_nested_block(s) or not self._touches_state(s) for s in body):
-            return statements  # already inside SAVEPOINTs: only the commit goes
-        head = body[0]
-        leading = head.leading_lines
-        body = [head.with_changes(leading_lines=())] + list(body[1:])
-        item = cst.WithItem(
-            cst.Call(func=cst.Attribute(value=commit.session.deep_clone(), attr=cst.Name("begin_nested")))
-        )
-        block = cst.With(
-            items=[item],
-            body=cst.IndentedBlock(body=body),
-            asynchronous=cst.Asynchronous() if commit.awaited else None,
-            leading_lines=leading,
-        )
-        return statements[: start + first] + [block]
-
-    def _block(self, statements: Sequence[cst.BaseStatement]) -> Tuple[List[cst.BaseStatement], Optional[_Commit]]:
-        """Rewrite a block; the second item is a commit still owed to the enclosing block."""
-        out: List[cst.BaseStatement] = []
-        barrier = 0
-        owed: Optional[_Commit] = None
-        for statement in statements:
-            commit = self._statement_call(statement, Action.COMMIT)
-            if commit is not None:
-                call, awaited = commit
-                self.commits += 1
-                pending = _Commit(call.func.value, awaited)
-                if not any(self._touches_state(s) for s in out[barrier:]):
-                    owed = owed or pending
-                else:
-                    out = self._wrap(out, barrier, pending)
-                barrier = len(out)
-                continue
-            rewritten, child_owed = self._compound(statement)
-            if child_owed is not None:
-                if rewritten is None:  # the statement vanished with its commit: wrap before it
-                    if any(self._touches_state(s) for s in out[barrier:]):
-                        out = self._wrap(out, barrier, child_owed)
-                    else:
-                        owed = owed or child_owed
-                    barrier = len(out)
-                    continue
-                owed = owed or child_owed
-            if rewritten is not None:
-                out.append(rewritten)
-        return out, owed
-
-    def _compound(self, statement: cst.BaseStatement) -> Tuple[Optional[cst.BaseStatement], Optional[_Commit]]:
-        """Rewrite the blocks inside a compound statement; None when it should disappear."""
-        if isinstance(statement, cst.If):
-            body, owed = self._suite(statement.body)
-            orelse = statement.orelse
-            if orelse is not None:
-                if isinstance(orelse, cst.Else):
-                    else_body, else_owed = self._suite(orelse.body)
-                    orelse = orelse.with_changes(body=else_body) if else_body is not None else None
-                else:
-                    rewritten, else_owed = self._compound(orelse)
-                    orelse = rewritten
-                owed = owed or else_owed
-            if body is None:
-                if orelse is None and _pure_test(statement.test):
-                    return None, owed  # `if commit: session.commit()` goes entirely
-                body = cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])])
-            return statement.with_changes(body=body, orelse=orelse), owed
-        if isinstance(statement, (cst.For, cst.While)):
-            body, owed = self._suite(statement.body)
-            if body is None:
-                body = cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])])
-            # a commit per iteration covers that iteration's writes: wrap them inside the loop
-            if owed is not None:
-                inner = list(body.body)
-                wrapped = self._wrap(inner, 0, owed)
-                body = body.with_changes(body=wrapped)
-                owed = None
-            return statement.with_changes(body=body), None
-        if isinstance(statement, cst.With):
-            body, owed = self._suite(statement.body)
-            if body is None:
-                body = cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])])
-            return statement.with_changes(body=body), owed
-        if isinstance(statement, cst.Try):
-            return self._try(statement)
-        return statement, None
-
-    def _suite(self, suite: cst.BaseSuite) -> Tuple[Optional[cst.BaseSuite], Optional[_Commit]]:
-        if not isinstance(suite, cst.IndentedBlock):
-            return suite, None  # one-line suites (`if x: y`) are left alone
-        body, owed = self._block(suite.body)
-        if not body:
-            return None, owed
-        return suite.with_changes(body=body), owed
-
-    def _try(self, statement: cst.Try) -> Tuple[cst.BaseStatement, Optional[_Commit]]:
-        body, owed = self._suite(statement.body)
-        handlers = []
-        dropped_rollback: Optional[_Commit] = None
-        for handler in statement.handlers:
-            handler_body = handler.body
-            if isinstance(handler_body, cst.IndentedBlock):
-                kept: List[cst.BaseStatement] = []
-                statements = list(handler_body.body)
-                for number, inner in enumerate(statements):
-                    rollback = self._statement_call(inner, Action.ROLLBACK) or self._guarded_rollback(inner)
-                    if rollback is not None and raises(statements[number + 1 :]):
-                        call, awaited = rollback
-                        self.rollbacks += 1
-                        dropped_rollback = dropped_rollback or _Commit(call.func.value, awaited)
-                        continue
-                    kept.append(inner)
-                handler = handler.with_changes(body=handler_body.with_changes(body=kept))
-            handlers.append(handler)
-        if body is None:
-            body = cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])])
-        # writes whose failure was rolled back by hand now roll back to their own SAVEPOINT
-        pending = owed or dropped_rollback
-        if pending is not None and isinstance(body, cst.IndentedBlock):
-            statements = list(body.body)
-            wrapped = self._wrap(statements, 0, pending)
-            if wrapped is not statements:
-                body = body.with_changes(body=wrapped)
-                owed = None
-            elif owed is not None and not any(self._touches_state(s) for s in statements):
-                pass  # nothing to wrap here: the enclosing block owes the SAVEPOINT
-            else:
-                owed = None
-        orelse = statement.orelse
-        finalbody = statement.finalbody
-        if orelse is not None:
-            new_orelse, else_owed = self._suite(orelse.body)
-            orelse = orelse.with_changes(body=new_orelse) if new_orelse is not None else None
-            owed = owed or else_owed
-        if finalbody is not None:
-            new_final, final_owed = self._suite(finalbody.body)
-            finalbody = finalbody.with_changes(body=new_final or cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])]))
-            owed = owed or final_owed
-        return statement.with_changes(body=body, handlers=handlers, orelse=orelse, finalbody=finalbody), owed
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         scope = self.get_metadata(DaoFacts, original_node, None)
-        if scope is None or scope.qualname not in self.targets or not isinstance(original_node.body, cst.IndentedBlock):
+        if scope is None or scope.qualname not in self.targets:
             return updated_node
-        body, owed = self._block(original_node.body.body)
-        if owed is not None:
-            body = self._wrap(body, 0, owed)
-        if not body:
-            body = [cst.SimpleStatementLine([cst.Pass()])]
-        if body == list(original_node.body.body):
+        rewrite = FunctionRewrite(self._facts)
+        try:
+            result = rewrite.apply(original_node)
+        except Refused as exc:
+            self.refused.append((scope.qualname, str(exc)))
+            return updated_node
+        if result is original_node:
             return updated_node
         self.changed.append(scope.qualname)
-        return updated_node.with_changes(body=original_node.body.with_changes(body=body))
-
-
-def _pure_test(test: cst.BaseExpression) -> bool:
-    """A test with no side effects (`commit`, `not commit`, `self.commit`)."""
-    if isinstance(test, cst.UnaryOperation):
-        return _pure_test(test.expression)
-    return isinstance(test, (cst.Name, cst.Attribute))
+        self.commits += rewrite.commits
+        self.rollbacks += rewrite.rollbacks
+        return updated_node.with_changes(body=result.body)
 
 
 def rewrite_nested(module: cst.Module, context: FileContext, targets: Set[str]) -> Tuple[cst.Module, int, int]:

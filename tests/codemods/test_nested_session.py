@@ -108,6 +108,8 @@ REWRITES = [
                     db.session.add(   # odd formatting survives
                         chart,
                     )
+
+                # make it durable
                 return chart  # the same object
         """,
         id="comments-and-formatting",
