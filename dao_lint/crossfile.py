@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Dict, List, Sequence, Set, Tuple
 
 from .codes import NAMES
-from .planning import ProjectIndex
+from .index import ProjectIndex
 from .summary import CallSite, FileSummary, FunctionKey, Position
 from .types import Diagnostic, Span
 

@@ -24,7 +24,8 @@ from .config import Config
 from .engine import apply_rule_fixes, check_source, rule_fixes
 from .files import compile_quietly, decode_source, write_atomic
 from .workers import map_in_processes
-from .planning import FixPlan, Kept, ProjectIndex, plan_fixes
+from .index import ProjectIndex
+from .planning import FixPlan, Kept, plan_fixes
 from .summary import FileSummary
 from .types import Diagnostic
 
@@ -148,7 +149,6 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple
                 plan.decorate.get(path, set()),
                 plan.decorator,
                 plan.decorator_called,
-                plan.strip.get(path, set()),
             )
             edits["DAO105"] += len(decorated)
         engines = plan.sqlite.get(path, set())
@@ -227,7 +227,6 @@ def fix_files(
         path: {name for name, (_, literal, _) in summary.sqlite_engines.items() if literal}
         for path, summary in index.files.items()
     }
-    plan.unsafe = unsafe
     report.kept = plan.kept
     targets = sorted(plan.paths() | with_fixes)
     step = progress("fixing", 0, len(targets)) if progress else None

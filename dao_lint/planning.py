@@ -1,147 +1,23 @@
 """Decide what `dao-lint fix` may change project-wide, so that no write is lost.
 
-A commit inside a DAO is removed only when every call path to its method is covered by a
-unit of work (RULES.md, "What `dao-lint fix` guarantees"): the caller commits after the
-call, the call runs inside `with session.begin():`, the caller carries the transaction
-decorator, or the fix adds the decorator to a configured boundary on the path.
+A commit is removed only when every call path to its function is covered by a unit of
+work that commits the same session (RULES.md, "What `dao-lint fix` guarantees"): the
+caller commits after the call on every path (and keeps that commit), the call runs inside
+`with session.begin():`, the caller carries the transaction decorator, or the fix adds the
+decorator to a configured boundary on the path. "Every call path" counts the callers that
+may exist: a public function nobody calls here is an entry point, a function used as a
+value is a callback, and a call on a receiver of unknown type with the method's name may
+reach it. None of those is covered.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
-from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, FunctionKey, Position
+from .index import MAX_DEPTH, ProjectIndex, describe
+from .summary import CallSite, FunctionInfo, FunctionKey, Position
 
-__all__ = ["ProjectIndex", "FixPlan", "Kept", "plan_fixes"]
-
-MAX_DEPTH = 8
-
-
-class ProjectIndex:
-    """Joins file summaries and resolves calls across modules."""
-
-    def __init__(self, summaries: Iterable[FileSummary]) -> None:
-        self.files: Dict[str, FileSummary] = {s.path: s for s in summaries}
-        self.modules: Dict[str, FileSummary] = {s.module: s for s in self.files.values() if s.module}
-        self.callers: Dict[FunctionKey, List[Tuple[FunctionKey, CallSite]]] = {}
-        #: method name -> call sites passing `commit=` whose target could not be resolved
-        self.unresolved_commit_calls: Dict[str, List[Tuple[str, Position]]] = {}
-        self.call_targets: Dict[Tuple[str, Tuple[Position, Position]], Tuple[FunctionKey, ...]] = {}
-        for summary in self.files.values():
-            for info in summary.functions.values():
-                for site in info.calls:
-                    targets = self.resolve_call(summary, info, site)
-                    self.call_targets[(summary.path, site.span)] = targets
-                    for target in targets:
-                        self.callers.setdefault(target, []).append(((summary.path, info.qualname), site))
-                    if not targets and site.commit_keyword is not None:
-                        self.unresolved_commit_calls.setdefault(site.method, []).append((summary.path, site.position))
-
-    # -- names ---------------------------------------------------------------------------
-    def _module(self, name: str) -> Optional[FileSummary]:
-        if name in self.modules:
-            return self.modules[name]
-        if not hasattr(self, "_suffixes"):
-            # the configuration root may sit above the import root (src/ layouts):
-            # index every dotted suffix once; a suffix shared by two modules is ambiguous
-            self._suffixes: Dict[str, Optional[FileSummary]] = {}
-            for module, summary in self.modules.items():
-                parts = module.split(".")
-                for cut in range(1, len(parts)):
-                    suffix = ".".join(parts[cut:])
-                    self._suffixes[suffix] = None if suffix in self._suffixes else summary
-        return self._suffixes.get(name)
-
-    def _absolute(self, summary: FileSummary, qualified: str) -> str:
-        if not qualified.startswith("."):
-            return qualified
-        dots = len(qualified) - len(qualified.lstrip("."))
-        parts = summary.module.split(".") if summary.module else []
-        if not summary.is_package:
-            parts = parts[:-1]
-        if dots > 1:
-            parts = parts[: len(parts) - (dots - 1)]
-        rest = qualified[dots:]
-        return ".".join([*parts, rest] if rest else parts)
-
-    def resolve_symbol(self, summary: FileSummary, qualified: str, depth: int = 0):  # noqa: ANN201
-        """("class", path, name) or ("function", path, qualname) for a qualified name, else None."""
-        if depth > MAX_DEPTH:
-            return None
-        qualified = self._absolute(summary, qualified)
-        parts = qualified.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            module = self._module(".".join(parts[:cut]))
-            if module is None:
-                continue
-            return self._in_module(module, parts[cut:], depth)
-        # a name defined in this very module
-        return self._in_module(summary, parts, depth)
-
-    def _in_module(self, module: FileSummary, symbol: List[str], depth: int):  # noqa: ANN202
-        head = symbol[0]
-        if head in module.classes:
-            if len(symbol) == 1:
-                return ("class", module.path, head)
-            return None
-        if len(symbol) == 1 and head in module.functions and module.functions[head].class_name is None:
-            return ("function", module.path, head)
-        if head in module.imports:  # re-exported
-            target = module.imports[head] + ("." + ".".join(symbol[1:]) if len(symbol) > 1 else "")
-            return self.resolve_symbol(module, target, depth + 1)
-        return None
-
-    def class_info(self, path: str, name: str) -> Optional[ClassInfo]:
-        summary = self.files.get(path)
-        return summary.classes.get(name) if summary else None
-
-    def find_method(self, path: str, class_name: str, method: str, depth: int = 0, skip_self: bool = False) -> Optional[FunctionKey]:
-        """The definition `cls.method` reaches, following base classes (first match, depth-first)."""
-        if depth > MAX_DEPTH:
-            return None
-        info = self.class_info(path, class_name)
-        if info is None:
-            return None
-        if not skip_self and method in info.methods:
-            return (path, f"{class_name}.{method}")
-        summary = self.files[path]
-        for base in info.bases:
-            found = self.resolve_symbol(summary, base)
-            if found is None and base in summary.classes:
-                found = ("class", path, base)
-            if found and found[0] == "class":
-                key = self.find_method(found[1], found[2], method, depth + 1)
-                if key is not None:
-                    return key
-        return None
-
-    def resolve_call(self, summary: FileSummary, caller: FunctionInfo, site: CallSite) -> Tuple[FunctionKey, ...]:
-        if site.kind == "name":
-            if "." not in site.target and site.target in summary.functions:
-                target = summary.functions[site.target]
-                return ((summary.path, site.target),) if target.class_name is None else ()
-            found = self.resolve_symbol(summary, site.target)
-            return ((found[1], found[2]),) if found and found[0] == "function" else ()
-        if site.kind in ("self", "super"):
-            class_name = caller.qualname.split(".")[0] if "." in caller.qualname else None
-            if class_name is None or class_name not in summary.classes:
-                return ()
-            key = self.find_method(summary.path, class_name, site.method, skip_self=site.kind == "super")
-            return (key,) if key else ()
-        if site.kind in ("attr", "instance"):
-            found = self.resolve_symbol(summary, site.target)
-            if found is None and site.target in summary.classes:
-                found = ("class", summary.path, site.target)
-            if found is None:
-                return ()
-            if found[0] == "class":
-                key = self.find_method(found[1], found[2], site.method)
-                return (key,) if key else ()
-        return ()
-
-    def function(self, key: FunctionKey) -> Optional[FunctionInfo]:
-        summary = self.files.get(key[0])
-        return summary.functions.get(key[1]) if summary else None
+__all__ = ["ProjectIndex", "FixPlan", "Kept", "Gap", "plan_fixes", "suggest_boundaries"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +29,23 @@ class Kept:
     position: Position
     function: str
     reason: str
+    #: where the uncovered call paths start: functions to declare boundaries
+    entries: Tuple[FunctionKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Call paths on which no unit of work commits: the first as text, and the functions
+    all of them start at."""
+
+    text: str
+    entries: Tuple[FunctionKey, ...] = ()
+
+    def then(self, step: str) -> "Gap":
+        return Gap(f"{self.text} -> {step}", self.entries)
+
+    def joined(self, other: "Gap") -> "Gap":
+        return Gap(self.text, tuple(sorted(set(self.entries) | set(other.entries))))
 
 
 @dataclass
@@ -161,8 +54,6 @@ class FixPlan:
     drop_flag: Dict[str, Set[str]] = field(default_factory=dict)
     drop_keywords: Dict[str, Set[Tuple[Position, Position]]] = field(default_factory=dict)
     decorate: Dict[str, Set[str]] = field(default_factory=dict)
-    #: non-DAO helpers whose own commit/rollback go, because a unit of work covers them
-    strip: Dict[str, Set[str]] = field(default_factory=dict)
     sqlite: Dict[str, Set[str]] = field(default_factory=dict)
     sqlite_literal: Dict[str, Set[str]] = field(default_factory=dict)  # engines with a plain sqlite URL
     #: DAO301 renames: path -> {qualname of the method: new name}, and call spans -> new name
@@ -175,69 +66,200 @@ class FixPlan:
 
     def paths(self) -> Set[str]:
         found: Set[str] = set()
-        for table in (self.nested, self.drop_flag, self.drop_keywords, self.decorate, self.strip, self.sqlite, self.rename_defs, self.rename_calls):
+        for table in (self.nested, self.drop_flag, self.drop_keywords, self.decorate, self.sqlite, self.rename_defs, self.rename_calls):
             found |= {p for p, items in table.items() if items}
         return found
 
 
-def _describe(key: FunctionKey) -> str:
-    return f"{key[0]}::{key[1] or '<module>'}"
+def same_session(removed: str, cover: str) -> bool:
+    """Whether a unit of work committing `cover` commits what a commit on `removed` did.
+
+    A module-level session (`global db.session`) is committed only by a commit of that same
+    session; a session handed in (`local session`) is the caller's, whatever it calls it.
+    """
+    kind, _, name = removed.partition(" ")
+    if kind == "global":
+        return cover == removed
+    return kind == "local"
 
 
 class Coverage:
     """Whether every call path to a function ends in a unit of work."""
 
-    def __init__(self, index: ProjectIndex, can_decorate: bool) -> None:
+    def __init__(self, index: ProjectIndex, can_decorate: bool, decoration: Callable[[FunctionKey], Optional[str]]) -> None:
         self.index = index
         self.can_decorate = can_decorate
-        self.memo: Dict[FunctionKey, Optional[str]] = {}
-        self.boundaries: Dict[FunctionKey, Set[FunctionKey]] = {}  # function -> boundaries it relies on
+        self.decoration = decoration
+        self.memo: Dict[Tuple[FunctionKey, str], Optional[Gap]] = {}
+        #: (function, session) -> the boundaries that must get the decorator for it to be covered
+        self.boundaries: Dict[Tuple[FunctionKey, str], Set[FunctionKey]] = {}
 
-    def uncovered(self, key: FunctionKey, stack: Tuple[FunctionKey, ...] = ()) -> Optional[str]:
-        """None when covered, else the first call path that is not (as text)."""
-        if key in self.memo:
-            return self.memo[key]
+    def gap(self, key: FunctionKey, session: str, stack: Tuple[FunctionKey, ...] = ()) -> Optional[Gap]:
+        """None when every caller that may exist commits `session` after calling `key`."""
+        memo = (key, session)
+        if memo in self.memo:
+            return self.memo[memo]
         if key in stack or len(stack) > MAX_DEPTH:
-            return f"{_describe(key)} (call cycle or call chain too deep)"
-        callers = self.index.callers.get(key, [])
+            return Gap(f"{describe(key)} (a call cycle, or a call chain too deep to follow)")
+        result = self._unknown_callers(key)
         needs: Set[FunctionKey] = set()
-        info = self.index.function(key)
-        if not callers and info is not None and info.in_dao:
-            # A DAO method is never an entry point: with no call site in the checked
-            # paths, no call path exists there that could lose a write.
-            result: Optional[str] = None
-        elif not callers:
-            result = f"{_describe(key)} has no call site in the checked paths (an entry point: declare it a boundary)"
-        else:
-            result = None
-            for caller_key, site in callers:
-                reason = self._site(caller_key, site, stack + (key,), needs)
-                if reason is not None:
-                    result = f"{reason} -> {_describe(key)}"
-                    break
         if result is None:
-            self.boundaries[key] = needs
-        if not stack:
-            self.memo[key] = result
+            callers = [
+                (caller, site) for caller, site in self.index.callers.get(key, []) + self.index.dispatch_callers.get(key, [])
+                if not self._in_test(caller)
+            ]
+            if not callers:
+                result = Gap(
+                    f"{describe(key)} has no call site in the project outside tests (an entry point, or "
+                    "called from code dao-lint does not see)",
+                    (key,),
+                )
+            for caller, site in callers:
+                # every caller, not only the first uncovered one: the boundaries to suggest
+                found = self._site(caller, site, session, stack + (key,), needs)
+                if found is not None:
+                    found = found.then(describe(key))
+                    result = found if result is None else result.joined(found)
+        if result is None:
+            self.boundaries[memo] = needs
+            self.memo[memo] = None  # a covered answer never rests on a cut cycle
+        elif not stack:
+            self.memo[memo] = result
         return result
 
-    def _site(self, caller_key: FunctionKey, site: CallSite, stack, needs: Set[FunctionKey]) -> Optional[str]:
-        if site.commit_keyword == "False" or site.covered_here:
-            return None
+    def _in_test(self, caller: FunctionKey) -> bool:
+        # a test relying on a DAO's commit fails visibly and is the test's to change (R9:
+        # tests roll back); a test is not a unit of work whose writes must stay durable
+        info = self.index.function(caller)
+        return info is not None and info.in_test
+
+    def _unknown_callers(self, key: FunctionKey) -> Optional[Gap]:
+        """The callers that may exist but resolve to nothing: callbacks, unknown receivers."""
+        used = self.index.references.get(key)
+        if used:
+            path, position = used[0]
+            return Gap(f"{describe(key)} is used as a value at {path}:{position[0]} (a callback: its caller is not known)")
+        unresolved = [(c, s) for c, s in self.index.unresolved_callers(key) if not self._in_test(c)]
+        if unresolved:
+            caller, site = unresolved[0]
+            return Gap(
+                f"`.{site.method}(...)` at {caller[0]}:{site.position[0]} may call {describe(key)} "
+                "(the type of its receiver is not known)"
+            )
+        return None
+
+    def _site(self, caller_key: FunctionKey, site: CallSite, session: str, stack, needs: Set[FunctionKey]) -> Optional[Gap]:
+        if site.commit_keyword == "False":
+            return None  # the call does not commit
         caller = self.index.function(caller_key)
         line = f"{caller_key[0]}:{site.position[0]}"
         if caller is None or not caller.qualname:
-            return f"{line} (module level, no unit of work)"
+            return Gap(f"{line} (module level, no unit of work)")
+        kind, _, cover = site.cover.partition(" ")
+        if kind and same_session(session, cover):
+            # A later commit of the caller covers the call even if this run removes it: it
+            # removes a commit only where a unit of work covers it, and that unit of work
+            # commits after the caller returns, so after this call too.
+            return None
         if caller.has_decorator:
             return None
         if caller.boundary_pattern and self.can_decorate:
-            needs.add(caller_key)
+            why = self.decoration(caller_key)
+            if why is None:
+                needs.add(caller_key)
+                return None
+            return Gap(f"{describe(caller_key)} is a boundary but cannot get the decorator: {why}", (caller_key,)).then(line)
+        found = self.gap(caller_key, session, stack)
+        if found is None:
+            needs |= self.boundaries.get((caller_key, session), set())
             return None
-        reason = self.uncovered(caller_key, stack)
-        if reason is None:
-            needs |= self.boundaries.get(caller_key, set())
+        return found.then(line)
+
+
+def decorator_form(index: ProjectIndex, decorator: Optional[str]) -> Tuple[Optional[str], str]:
+    """("plain" | "factory" | None, why unknown): how the decorator must be written.
+
+    From its definition when the project has it (`def transaction(on_error=...)` returning
+    the decorator is a factory: `@transaction()`), else from `()` in the configured value,
+    else from how the project already writes it.
+    """
+    if not decorator:
+        return None, "no transaction-decorator is configured"
+    name = decorator.rstrip("()")
+    module, _, short = name.rpartition(".")
+    summary = index.module_of(module)
+    if summary is not None:
+        if short in summary.decorator_forms:
+            return summary.decorator_forms[short], ""
+        found = index.resolve_symbol(summary, short) if short in summary.imports else None
+        if found is not None and found[0] == "function":
+            defined = index.files[found[1]].decorator_forms.get(found[2])
+            if defined is not None:
+                return defined, ""
+    if decorator.endswith("()"):
+        return "factory", ""
+    written = {s.decorator_called for s in index.files.values() if s.decorator_called is not None}
+    if len(written) == 1:
+        return ("factory" if True in written else "plain"), ""
+    return None, (
+        f"`{name}` is not defined in the checked project and nothing uses it yet, so whether it is "
+        f"written `@{short}` or `@{short}()` is unknown (write `{name}()` in transaction-decorator for a factory)"
+    )
+
+
+class Decoration:
+    """Whether a boundary can get the decorator: its name is free there and importing it
+    makes no import cycle."""
+
+    def __init__(self, index: ProjectIndex, decorator: str) -> None:
+        self.index = index
+        self.name = decorator.rstrip("()")
+        self.module, _, self.short = self.name.rpartition(".")
+        self.home = index.module_of(self.module)
+        self.reaches: Optional[Set[str]] = None
+
+    def __call__(self, key: FunctionKey) -> Optional[str]:
+        summary = self.index.files.get(key[0])
+        if summary is None:
+            return "its file was not indexed"
+        if self.home is not None and summary.path == self.home.path:
             return None
-        return f"{reason} -> {line}"
+        bound = summary.imports.get(self.short)
+        if bound is not None:
+            if bound == self.name or self.index._absolute(summary, bound) == self.name:
+                return None
+            return f"`{self.short}` already names `{bound}` in {summary.path}"
+        if self.short in summary.names:
+            return f"`{self.short}` is already defined in {summary.path}"
+        if self.home is not None and not self._imports_from(summary):
+            if summary.module in self._reached():
+                return f"{self.module} imports {summary.module} (directly or not): importing the decorator there would make an import cycle"
+        return None
+
+    def _imports_from(self, summary) -> bool:  # noqa: ANN001
+        return any(
+            self.index._absolute(summary, q) == self.module or self.index._absolute(summary, q).startswith(self.module + ".")
+            for q in summary.imports.values()
+        )
+
+    def _reached(self) -> Set[str]:
+        """The project modules the decorator's module imports at module level, transitively."""
+        if self.reaches is None:
+            seen: Set[str] = set()
+            frontier = [self.home]
+            while frontier:
+                summary = frontier.pop()
+                for qualified in summary.imports.values():
+                    parts = self.index._absolute(summary, qualified).split(".")
+                    for cut in range(len(parts), 0, -1):
+                        target = self.index.module_of(".".join(parts[:cut]))
+                        if target is not None:
+                            if target.module not in seen:
+                                seen.add(target.module)
+                                frontier.append(target)
+                            break
+            self.reaches = seen
+        return self.reaches
 
 
 def plan_fixes(
@@ -248,56 +270,63 @@ def plan_fixes(
     renames: Tuple[Tuple[str, str], ...] = (),
 ) -> FixPlan:
     """The project-wide edits `fix` will make, and the findings it keeps with reasons."""
-    plan = FixPlan(decorator=decorator)
-    plan.decorator_called = any(s.decorator_called for s in index.files.values()) or bool(
-        decorator and decorator.endswith("()")
-    )
-    can_decorate = bool(unsafe and decorator and "DAO105" in enabled)
-    coverage = Coverage(index, can_decorate)
-    needed_boundaries: Set[FunctionKey] = set()
+    plan = FixPlan(decorator=decorator, unsafe=unsafe)
+    form, form_why = decorator_form(index, decorator)
+    plan.decorator_called = form == "factory"
+    wants_decorator = bool(unsafe and decorator and "DAO105" in enabled)
+    can_decorate = wants_decorator and form is not None
+    decoration = Decoration(index, decorator) if decorator else (lambda key: "no transaction-decorator")
+
+    coverage = Coverage(index, can_decorate, decoration)
+    needs: Dict[FunctionKey, Set[FunctionKey]] = {}  # rewritten function -> boundaries it relies on
+    boundaries: Set[FunctionKey] = set()
 
     for path, summary in sorted(index.files.items()):
         for qualname, info in sorted(summary.functions.items()):
-            if not info.in_dao or not qualname:
+            if not qualname or info.in_test or info.boundary_module:
                 continue
             key = (path, qualname)
-            if "DAO101" in info.suppressed or "DAO102" in info.suppressed:
-                continue  # the user silenced it: leave the function as it is
-            if info.commits:
-                if "DAO101" not in enabled:
+            if info.in_dao:
+                code = "DAO101" if info.commits else "DAO102"
+            elif info.boundary_pattern or info.has_decorator or not can_decorate:
+                if can_decorate and info.boundary_pattern and (info.commits or info.rollbacks) and "DAO105" not in info.suppressed:
+                    why = decoration(key)
+                    if why is None:
+                        boundaries.add(key)
+                    else:
+                        for position in info.commits + info.rollbacks:
+                            plan.kept.append(Kept("DAO105", path, position, qualname, f"the boundary cannot get the decorator: {why}", (key,)))
+                continue
+            else:
+                code = "DAO105"  # a helper that commits: it joins the unit of work that covers it
+                if not info.commits:
                     continue
-                reason = coverage.uncovered(key)
-                if reason is None:
-                    plan.nested.setdefault(path, set()).add(qualname)
-                    needed_boundaries |= coverage.boundaries.get(key, set())
-                else:
-                    for position in info.commits:
-                        plan.kept.append(Kept("DAO101", path, position, qualname, f"not every caller has a unit of work: {reason}"))
-            elif info.rollbacks and "DAO102" in enabled:
+            if code not in enabled or not (info.commits or info.rollbacks):
+                continue
+            if code in info.suppressed or (code == "DAO101" and "DAO102" in info.suppressed):
+                continue  # the user silenced it: leave the function as it is
+            covered = _cover(index, coverage, key, info, code, plan, wants_decorator, form_why)
+            if covered is not None:
                 plan.nested.setdefault(path, set()).add(qualname)
+                needs[key] = covered
 
     if unsafe and "DAO103" in enabled:
         _plan_flags(index, plan)
-
-    if can_decorate:
-        for path, summary in sorted(index.files.items()):
-            for qualname, info in sorted(summary.functions.items()):
-                if not qualname or info.in_dao or info.in_test or info.boundary_module:
-                    continue
-                if info.boundary_pattern and (info.commits or info.rollbacks):
-                    needed_boundaries.add((path, qualname))
-                elif info.commits and not info.has_decorator and "DAO105" not in info.suppressed:
-                    # a helper that commits (DAO105): its commit goes when a unit of work covers it
-                    key = (path, qualname)
-                    reason = coverage.uncovered(key)
-                    if reason is None:
-                        plan.strip.setdefault(path, set()).add(qualname)
-                        needed_boundaries |= coverage.boundaries.get(key, set())
-                    else:
-                        for position in info.commits:
-                            plan.kept.append(Kept("DAO105", path, position, qualname, f"not every caller has a unit of work: {reason}"))
-        for path, qualname in needed_boundaries:
-            plan.decorate.setdefault(path, set()).add(qualname)
+    # a commit behind the flag goes only with the flag (else a `commit` parameter stays
+    # that no longer does anything)
+    for path, names in plan.nested.items():
+        for qualname in sorted(names):
+            info = index.function((path, qualname))
+            if info.flag_guarded and qualname not in plan.drop_flag.get(path, set()):
+                names.discard(qualname)
+                needs.pop((path, qualname), None)
+                why = "DAO103's unsafe fix removes both (--unsafe-fixes)" if not unsafe else "the flag stays (see DAO103 above)"
+                for position in info.commits:
+                    plan.kept.append(Kept("DAO101", path, position, qualname, f"its commit sits behind the `commit` flag: {why}"))
+    for needed in needs.values():
+        boundaries |= needed
+    for path, qualname in boundaries:
+        plan.decorate.setdefault(path, set()).add(qualname)
 
     if unsafe and renames and "DAO301" in enabled:
         _plan_renames(index, plan, renames)
@@ -310,6 +339,73 @@ def plan_fixes(
                     if not fixed:
                         plan.sqlite.setdefault(path, set()).add(name)
     return plan
+
+
+def _cover(
+    index: ProjectIndex, coverage: Coverage, key: FunctionKey, info: FunctionInfo, code: str,
+    plan: FixPlan, wants_decorator: bool, form_why: str,
+) -> Optional[Set[FunctionKey]]:
+    """The boundaries the rewrite of `key` relies on, or None (and a Kept) when it must stay."""
+    path, qualname = key
+    positions = info.commits or info.rollbacks
+    removable = [s for s in info.commit_sessions if not s.startswith("own ")]
+
+    def keep(reason: str, entries: Tuple[FunctionKey, ...] = ()) -> None:
+        for position in positions:
+            plan.kept.append(Kept(code, path, position, qualname, reason, entries))
+
+    if info.commits and not removable:
+        session = info.commit_sessions[0].partition(" ")[2]
+        keep(f"it commits a session it opens itself (`{session}`): no caller's unit of work can commit that one (DAO104)")
+        return None
+    if info.refusal:
+        keep(f"the rewrite would change what it does: {info.refusal}")
+        return None
+    needs: Set[FunctionKey] = set()
+    for session in sorted(set(removable)):
+        gap = coverage.gap(key, session)
+        if gap is not None:
+            reason = f"not every caller has a unit of work: {gap.text}"
+            if wants_decorator and form_why:
+                reason += f"; and the decorator cannot be added: {form_why}"
+            keep(reason, gap.entries)
+            return None
+        needs |= coverage.boundaries.get((key, session), set())
+    return needs
+
+
+def suggest_boundaries(kept: List[Kept]) -> List[Tuple[str, int]]:
+    """The `boundaries` entries that would let `fix` go further, with how many kept findings
+    each unblocks: the functions kept call paths start at, grouped by file name and class."""
+    entries: Dict[FunctionKey, int] = {}
+    for item in kept:
+        for entry in item.entries:
+            if entry[1]:
+                entries[entry] = entries.get(entry, 0) + 1
+    groups: Dict[Tuple[str, str], List[FunctionKey]] = {}
+    for path, qualname in entries:
+        owner = qualname.split(".")[0] if "." in qualname else ""
+        suffix = _last_word(owner) if owner else ""
+        groups.setdefault((path.rsplit("/", 1)[-1], suffix), []).append((path, qualname))
+    out: List[Tuple[str, int]] = []
+    for (name, suffix), members in sorted(groups.items()):
+        count = sum(entries[m] for m in members)
+        directories = {p.rsplit("/", 1)[0] for p, _ in members}
+        if len(members) > 1 and len(directories) > 1:
+            pattern = f"**/{name}::{'*' + suffix + '.*' if suffix else '*'}"
+            out.append((pattern, count))
+        else:
+            for member in members:
+                out.append((f"{member[0]}::{member[1]}", entries[member]))
+    return sorted(out, key=lambda item: (-item[1], item[0]))
+
+
+def _last_word(name: str) -> str:
+    """`Api` for `ChartRestApi`, `Command` for `CreateChartCommand`."""
+    for index in range(len(name) - 1, 0, -1):
+        if name[index].isupper():
+            return name[index:]
+    return name
 
 
 def _plan_flags(index: ProjectIndex, plan: FixPlan) -> None:
@@ -367,28 +463,6 @@ def _targets_at(index: ProjectIndex, path: str, info: FunctionInfo, argument: Po
     return index.call_targets.get((path, best.span), ())
 
 
-def _subclasses(index: ProjectIndex, path: str, name: str) -> List[Tuple[str, str]]:
-    """Classes of the project deriving (directly or not) from (path, name)."""
-    found: List[Tuple[str, str]] = []
-    frontier = [(path, name)]
-    seen = set(frontier)
-    while frontier:
-        target = frontier.pop()
-        for summary in index.files.values():
-            for class_name, info in summary.classes.items():
-                for base in info.bases:
-                    resolved = index.resolve_symbol(summary, base)
-                    if resolved is None and base in summary.classes:
-                        resolved = ("class", summary.path, base)
-                    if resolved and resolved[0] == "class" and (resolved[1], resolved[2]) == target:
-                        key = (summary.path, class_name)
-                        if key not in seen:
-                            seen.add(key)
-                            found.append(key)
-                            frontier.append(key)
-    return found
-
-
 def _plan_renames(index: ProjectIndex, plan: FixPlan, renames: Tuple[Tuple[str, str], ...]) -> None:
     """Rename configured DAO methods and every call site that resolves to them."""
     for old, new in renames:
@@ -406,8 +480,15 @@ def _plan_renames(index: ProjectIndex, plan: FixPlan, renames: Tuple[Tuple[str, 
             if new in summary.classes[class_name].methods:
                 plan.kept.append(Kept("DAO301", path, position, old, f"`{class_name}` already has a `{new}`"))
                 continue
+            subclasses: List[Tuple[str, str]] = []
+            frontier = [(path, class_name)]
+            while frontier:
+                for sub in index.subclasses.get(frontier.pop(), []):
+                    if sub not in subclasses:
+                        subclasses.append(sub)
+                        frontier.append(sub)
             overriding = [
-                f"{p}::{c}" for p, c in _subclasses(index, path, class_name)
+                f"{p}::{c}" for p, c in subclasses
                 if method in index.files[p].classes[c].methods or new in index.files[p].classes[c].methods
             ]
             if overriding:

@@ -58,6 +58,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         self.flag_ifs = 0  # open `if commit:` branches
         self.references: List[Tuple[str, Position]] = []
         self.decorator_forms: Dict[str, str] = {}
+        self.names: Tuple[str, ...] = ()
 
     @property
     def frame(self) -> "_Frame":
@@ -85,6 +86,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.imports = collect_imports(node)
+        self.names = module_names(node)
         for engine in self.get_metadata(EngineFacts, node).engines:
             self.engines[engine.name] = (self.pos(engine.assignment.value), engine.literal, engine.fixed)
 
@@ -380,7 +382,9 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         known = self.frame.types.get(dotted)
         if known is not None:  # `setting = Setting(...)`, then `setting.save()`
             return CallSite("instance", known, method, position, keyword, covered)
-        return CallSite("attr", qualify(dotted, self.imports) or dotted, method, position, keyword, covered)
+        # "attr": the receiver's head is imported; "var": a local, a parameter, a class here
+        kind = "attr" if dotted.split(".")[0] in self.imports else "var"
+        return CallSite(kind, qualify(dotted, self.imports) or dotted, method, position, keyword, covered)
 
     # -- what local names hold -------------------------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -462,6 +466,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             registrations=list(self.registrations),
             references=self._function_references(functions),
             decorator_forms=dict(self.decorator_forms),
+            names=self.names,
         )
 
     def _function_references(self, functions: Dict[str, FunctionInfo]) -> List[Tuple[str, Position]]:
@@ -526,6 +531,28 @@ def session_key(use) -> str:  # noqa: ANN001 - a SessionUse
     if use.origin is Origin.NAME and not use.session.startswith(("self.", "cls.")):
         return f"global {use.session}"
     return f"local {use.session}"
+
+
+def module_names(module: cst.Module) -> Tuple[str, ...]:
+    """The names a module binds at its top level (not inside functions or classes)."""
+    names: Set[str] = set(collect_imports(module))
+    for statement in module.body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = []
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    targets = [small.target]
+                for target in targets:
+                    elements = target.elements if isinstance(target, (cst.Tuple, cst.List)) else [target]
+                    for element in elements:
+                        value = element.value if isinstance(element, (cst.Element, cst.StarredElement)) else element
+                        if isinstance(value, cst.Name):
+                            names.add(value.value)
+    return tuple(sorted(names))
 
 
 def _signature(params: cst.Parameters, binding: str) -> Tuple[int, int, Tuple[str, ...], bool]:

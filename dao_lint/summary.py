@@ -109,3 +109,5 @@ class FileSummary:
     references: List[Tuple[str, Position]] = field(default_factory=list)
     #: module-level functions named like the transaction decorator: name -> "plain" | "factory"
     decorator_forms: Dict[str, str] = field(default_factory=dict)
+    #: every name bound at module level (definitions, assignments, imports)
+    names: Tuple[str, ...] = ()

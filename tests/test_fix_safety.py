@@ -27,9 +27,23 @@ def run(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+# the DAO's one caller commits after it, so its commit may go
+COMMAND = (
+    "from app.daos.chart import ChartDAO\n"
+    "\n"
+    "\n"
+    "class CreateChartCommand:\n"
+    "    def run(self, chart):\n"
+    "        ChartDAO.create(chart)\n"
+    "        db.session.commit()\n"
+)
+
+
 @pytest.fixture
 def project(in_tmp):
     (in_tmp / "app" / "daos").mkdir(parents=True)
+    (in_tmp / "app" / "commands").mkdir(parents=True)
+    (in_tmp / "app" / "commands" / "create.py").write_text(COMMAND)
     return in_tmp
 
 

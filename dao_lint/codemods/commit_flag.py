@@ -1,7 +1,7 @@
 """DAO103: drop a DAO's `commit` parameter and its `if commit:` branch (arguments: call_sites)."""
 from __future__ import annotations
 
-from typing import List, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
@@ -47,6 +47,90 @@ def _only_commits(suite: cst.BaseSuite) -> bool:
     return True
 
 
+_SECTIONS = ("args:", "arguments:", "parameters:", "params:", "keyword arguments:", "kwargs:", "other parameters:")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _documents_flag(line: str, in_section: bool) -> bool:
+    """The docstring line starts the entry of the `commit` parameter (Sphinx, Google, NumPy)."""
+    text = line.strip()
+    words = text.split()
+    if text.startswith((":param", ":type")) and len(words) >= 2:
+        return words[-1].rstrip(":") == "commit" or (len(words) >= 2 and words[1].rstrip(":") == "commit" and text.startswith(":type"))
+    if not in_section:
+        return False
+    head = text.split(":", 1)[0].strip()
+    return head == "commit" or head.startswith("commit (") or head.startswith("commit(")
+
+
+def _header(lines: List[str], number: int) -> bool:
+    """A NumPy-style section header: a line underlined with dashes."""
+    following = lines[number + 1].strip() if number + 1 < len(lines) else ""
+    return bool(lines[number].strip()) and bool(following) and set(following) == {"-"}
+
+
+def drop_from_docstring(text: str) -> str:
+    """The docstring text without the `commit` parameter's entry (and a section left empty)."""
+    lines = text.split("\n")
+    out: List[str] = []
+    section: Optional[Tuple[int, bool]] = None  # (indent of the header, NumPy style)
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        stripped = line.strip().lower()
+        if _header(lines, number):
+            section = (_indent(line), True) if stripped.rstrip(":") + ":" in _SECTIONS else None
+        elif stripped in _SECTIONS:
+            section = (_indent(line), False)
+        elif stripped and section is not None and not section[1] and _indent(line) <= section[0]:
+            section = None
+        if _documents_flag(line, section is not None):
+            base = _indent(line)
+            number += 1
+            while number < len(lines) and lines[number].strip() and _indent(lines[number]) > base:
+                number += 1
+            continue
+        out.append(line)
+        number += 1
+    return "\n".join(_without_empty_sections(out))
+
+
+def _without_empty_sections(lines: List[str]) -> List[str]:
+    out: List[str] = []
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        stripped = line.strip().lower()
+        numpy = _header(lines, number)
+        if stripped in _SECTIONS or (numpy and stripped.rstrip(":") + ":" in _SECTIONS):
+            after = number + (2 if numpy else 1)
+            rest = next((n for n in range(after, len(lines)) if lines[n].strip()), None)
+            empty = rest is None or (_header(lines, rest) if numpy else _indent(lines[rest]) <= _indent(line))
+            if empty:
+                # nothing documented under it any more: drop the header and a doubled blank line
+                number = after
+                while number < len(lines) and not lines[number].strip() and (not out or not out[-1].strip()):
+                    number += 1
+                continue
+        out.append(line)
+        number += 1
+    return out
+
+
+def _docstring(body: cst.BaseSuite) -> Optional[cst.SimpleString]:
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return None
+    first = body.body[0]
+    if isinstance(first, cst.SimpleStatementLine) and len(first.body) == 1 and isinstance(first.body[0], cst.Expr):
+        value = first.body[0].value
+        if isinstance(value, cst.SimpleString):
+            return value
+    return None
+
+
 class _DropParameter(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (DaoFacts,)
 
@@ -81,7 +165,17 @@ class _DropParameter(cst.CSTTransformer):
             new_params = new_params.with_changes(star_arg=cst.MaybeSentinel.DEFAULT)
         scope = self.get_metadata(DaoFacts, original_node, None)
         self.changed.append(scope.qualname if scope else original_node.name.value)
-        return updated_node.with_changes(params=new_params)
+        result = updated_node.with_changes(params=new_params)
+        docstring = _docstring(result.body)
+        if docstring is not None:
+            # the removed parameter leaves no trace in the documentation
+            prefix = docstring.prefix
+            quote = docstring.quote
+            inner = docstring.value[len(prefix) + len(quote) : -len(quote)]
+            cleaned = drop_from_docstring(inner)
+            if cleaned != inner:
+                result = result.deep_replace(docstring, docstring.with_changes(value=f"{prefix}{quote}{cleaned}{quote}"))
+        return result
 
     def leave_If(self, original_node: cst.If, updated_node: cst.If):  # noqa: ANN201
         if not self.active or not self.active[-1]:

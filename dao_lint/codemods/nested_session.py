@@ -32,7 +32,7 @@ from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origi
 from ..analysis import SessionFacts
 from ..analysis.structure import raises, statement_call
 
-__all__ = ["FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested", "OWN_ORIGINS"]
+__all__ = ["FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested", "refusal", "removed_lines", "OWN_ORIGINS"]
 
 # sessions the function obtained itself: no caller's unit of work can commit them
 OWN_ORIGINS = (Origin.CREATED, Origin.OBTAINED)
@@ -80,7 +80,7 @@ def _comment_lines(node: cst.CSTNode) -> List[cst.EmptyLine]:
     return found
 
 
-def _removed_lines(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
+def removed_lines(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
     """What a removed statement leaves behind: its leading blank lines and all its comments."""
     leading = list(statement.leading_lines)
     inner = _comment_lines(statement.with_changes(leading_lines=()))
@@ -166,7 +166,10 @@ class FunctionRewrite:
             def visit_Call(self, call: cst.Call) -> Optional[bool]:
                 use = rewrite.facts(call)
                 if use is not None and use.action is Action.WRITE:
-                    found["outside"] = True
+                    # `flush()` only sends writes made before; a SAVEPOINT around it alone
+                    # would start after them (begin_nested() flushes first)
+                    if use.method != "flush":
+                        found["outside"] = True
                     return False
                 func = call.func
                 if isinstance(func, cst.Name) and func.value in ("setattr", "delattr"):
@@ -270,7 +273,7 @@ class FunctionRewrite:
                     owed = owed or pending
                     barrier = len(out)
                     continue
-                carry.extend(_removed_lines(statement))
+                carry.extend(removed_lines(statement))
                 settle(pending)
                 continue
             rewritten, child_owed, removed = self._compound(statement)
@@ -339,7 +342,7 @@ class FunctionRewrite:
             if body is None:
                 if orelse is None and _pure_test(statement.test):
                     # `if commit: session.commit()` goes entirely; its comments stay
-                    return None, owed, _removed_lines(statement)
+                    return None, owed, removed_lines(statement)
                 raise Refused("removing the commit would leave an `if` branch empty")
             return statement.with_changes(body=body, orelse=orelse), owed, []
         if isinstance(statement, (cst.For, cst.While)):
@@ -428,7 +431,7 @@ class FunctionRewrite:
                 rollback = self._transaction_call(inner, Action.ROLLBACK) or self._guarded_rollback(inner)
                 if rollback is not None:
                     rollbacks.append(rollback)
-                    carry.extend(_removed_lines(inner))
+                    carry.extend(removed_lines(inner))
                     continue
                 if carry:
                     inner = inner.with_changes(leading_lines=[*carry, *inner.leading_lines])

@@ -1,70 +1,113 @@
 """DAO105 at a boundary: add the transaction decorator, drop the boundary's own commit/rollback."""
 from __future__ import annotations
 
-from typing import List, Sequence, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
+from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, SessionFacts
 from ..analysis.names import dotted_name
 from ..analysis.structure import raises, statement_call
 from .imports import add_import
+from .nested_session import OWN_ORIGINS, removed_lines
 
 __all__ = ["decorate_boundaries"]
 
 
 class _Boundary(cst.CSTTransformer):
+    """Adds the decorator to boundaries and removes what it takes over: their commits, and
+    the rollbacks in handlers that re-raise. A commit in a `try` whose handlers wait for its
+    errors becomes `flush()` (the error still reaches them); a statement whose removal would
+    leave a block empty stays (the decorator's commit then finds nothing left to do)."""
+
     METADATA_DEPENDENCIES = (DaoFacts, SessionFacts)
 
-    def __init__(self, targets: Set[str], decorator: str, called: bool, strip: Set[str] = frozenset()) -> None:
+    def __init__(self, targets: Set[str], decorator: str, called: bool) -> None:
         super().__init__()
         self.targets = targets
-        self.strip = strip
         self.module_name, _, self.name = decorator.rstrip("()").rpartition(".")
         self.called = called
-        self.depth: List[bool] = []
         self.changed: List[str] = []
 
-    def _control(self, statement: cst.BaseStatement, action: Action) -> bool:
+    def _control(self, statement: cst.BaseStatement, action: Action) -> Optional[cst.Call]:
         found = statement_call(statement)
         if found is None:
-            return False
+            return None
         use = self.get_metadata(SessionFacts, found[0], None)
-        return use is not None and use.action is action and use.origin is not Origin.CREATED
+        if use is not None and use.action is action and use.origin not in OWN_ORIGINS:
+            return found[0]
+        return None
 
-    def _clean(self, statements: Sequence[cst.BaseStatement], in_handler: bool) -> List[cst.BaseStatement]:
-        out = []
+    def _clean(self, statements: Sequence[cst.BaseStatement], in_handler: bool = False, guarded: bool = False) -> List[cst.BaseStatement]:
+        out: List[cst.BaseStatement] = []
+        carry: List[cst.EmptyLine] = []
         for number, statement in enumerate(statements):
-            if self._control(statement, Action.COMMIT):
+            commit = self._control(statement, Action.COMMIT)
+            if commit is not None and guarded:
+                out.append(statement.deep_replace(commit.func.attr, cst.Name("flush")))
                 continue
-            if in_handler and self._control(statement, Action.ROLLBACK) and raises(statements[number + 1 :]):
+            rollback = self._control(statement, Action.ROLLBACK) if in_handler else None
+            if commit is not None or (rollback is not None and raises(statements[number + 1 :])):
+                carry.extend(removed_lines(statement))
                 continue
-            out.append(self._inner(statement))
+            if isinstance(statement, cst.Try) and self._only_undoes(statement):
+                # `try: ... except: rollback; raise`: the decorator does exactly that
+                inner = self._clean(statement.body.body, guarded=guarded)
+                first = inner[0]
+                inner[0] = first.with_changes(leading_lines=[*carry, *statement.leading_lines, *first.leading_lines])
+                carry = []
+                out.extend(inner)
+                continue
+            statement = self._inner(statement, guarded)
+            if carry:
+                statement = statement.with_changes(leading_lines=[*carry, *statement.leading_lines])
+                carry = []
+            out.append(statement)
+        if not out:
+            return list(statements)  # never an empty block: keep what was there
+        self.carry = carry
         return out
 
-    def _suite(self, suite: cst.BaseSuite, in_handler: bool = False) -> cst.BaseSuite:
+    def _only_undoes(self, statement: cst.Try) -> bool:
+        """Every handler only rolls back and re-raises, and nothing else hangs on the `try`."""
+        if statement.orelse is not None or statement.finalbody is not None or not isinstance(statement.body, cst.IndentedBlock):
+            return False
+        for handler in statement.handlers:
+            body = handler.body.body if isinstance(handler.body, cst.IndentedBlock) else ()
+            if not body or handler.name is not None:
+                return False
+            *undo, last = body
+            bare = isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 and isinstance(last.body[0], cst.Raise) and last.body[0].exc is None
+            if not bare or any(self._control(s, Action.ROLLBACK) is None for s in undo):
+                return False
+        return True
+
+    def _suite(self, suite: cst.BaseSuite, in_handler: bool = False, guarded: bool = False) -> cst.BaseSuite:
         if not isinstance(suite, cst.IndentedBlock):
             return suite
-        body = self._clean(suite.body, in_handler) or [cst.SimpleStatementLine([cst.Pass()])]
-        return suite.with_changes(body=body)
+        self.carry = []
+        body = self._clean(suite.body, in_handler, guarded)
+        footer = [*self.carry, *suite.footer]
+        self.carry = []
+        return suite.with_changes(body=body, footer=footer)
 
-    def _inner(self, statement: cst.BaseStatement) -> cst.BaseStatement:
+    def _inner(self, statement: cst.BaseStatement, guarded: bool) -> cst.BaseStatement:
         if isinstance(statement, (cst.If, cst.For, cst.While, cst.With)):
-            changes = {"body": self._suite(statement.body)}
+            changes = {"body": self._suite(statement.body, guarded=guarded)}
             orelse = getattr(statement, "orelse", None)
             if isinstance(orelse, cst.Else):
-                changes["orelse"] = orelse.with_changes(body=self._suite(orelse.body))
+                changes["orelse"] = orelse.with_changes(body=self._suite(orelse.body, guarded=guarded))
             elif isinstance(orelse, cst.If):
-                changes["orelse"] = self._inner(orelse)
+                changes["orelse"] = self._inner(orelse, guarded)
             return statement.with_changes(**changes)
         if isinstance(statement, cst.Try):
             handlers = [h.with_changes(body=self._suite(h.body, in_handler=True)) for h in statement.handlers]
-            changes = {"body": self._suite(statement.body), "handlers": handlers}
+            changes = {"body": self._suite(statement.body, guarded=guarded or bool(statement.handlers)), "handlers": handlers}
             if statement.orelse is not None:
-                changes["orelse"] = statement.orelse.with_changes(body=self._suite(statement.orelse.body))
+                changes["orelse"] = statement.orelse.with_changes(body=self._suite(statement.orelse.body, guarded=guarded))
             if statement.finalbody is not None:
-                changes["finalbody"] = statement.finalbody.with_changes(body=self._suite(statement.finalbody.body))
+                changes["finalbody"] = statement.finalbody.with_changes(body=self._suite(statement.finalbody.body, guarded=guarded))
             return statement.with_changes(**changes)
         return statement
 
@@ -79,11 +122,10 @@ class _Boundary(cst.CSTTransformer):
         scope = self.get_metadata(DaoFacts, original_node, None)
         if scope is None or not isinstance(original_node.body, cst.IndentedBlock):
             return updated_node
-        if scope.qualname not in self.targets and scope.qualname not in self.strip:
+        if scope.qualname not in self.targets:
             return updated_node
-        body = self._clean(original_node.body.body, in_handler=False) or [cst.SimpleStatementLine([cst.Pass()])]
-        node = updated_node.with_changes(body=original_node.body.with_changes(body=body))
-        if scope.qualname in self.targets and not self._has_decorator(original_node):
+        node = updated_node.with_changes(body=self._suite(original_node.body))
+        if not self._has_decorator(original_node):
             expression: cst.BaseExpression = cst.Name(self.name)
             if self.called:
                 expression = cst.Call(func=expression)
@@ -98,15 +140,12 @@ class _Boundary(cst.CSTTransformer):
 
 
 def decorate_boundaries(
-    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool, strip: Set[str] = frozenset()
+    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool
 ) -> Tuple[cst.Module, List[str]]:
-    """Give each boundary in `targets` the decorator (and its import); drop its own commits.
-
-    Functions in `strip` (helpers covered by a unit of work) only lose their commits.
-    """
-    if not targets and not strip:
+    """Give each boundary in `targets` the decorator (and its import); drop its own commits."""
+    if not targets:
         return module, []
-    transformer = _Boundary(targets, decorator, called, strip)
+    transformer = _Boundary(targets, decorator, called)
     wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
     result = wrapper.visit(transformer)
     decorated = [name for name in transformer.changed if name in targets]

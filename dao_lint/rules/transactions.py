@@ -489,7 +489,8 @@ class ExplicitTransactionControl(Rule):
             """,
             path="app/commands/publish.py",
             expect="DAO105 at 6:5",
-            options={"transaction-decorator": "app.utils.transaction"},
+            # a decorator defined outside the project: `()` says it is a factory
+            options={"transaction-decorator": "app.utils.transaction()"},
             title="covered by a decorated command",
             after="""
             from app.services import notify
@@ -497,11 +498,12 @@ class ExplicitTransactionControl(Rule):
 
 
             def publish(dashboard):
-                dashboard.published = True
+                with db.session.begin_nested():
+                    dashboard.published = True
 
 
             class PublishDashboardCommand(BaseCommand):
-                @transaction
+                @transaction()
                 def run(self):
                     publish(self._dashboard)
                     notify(self._dashboard.owners)

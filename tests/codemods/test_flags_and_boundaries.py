@@ -26,6 +26,24 @@ class ChartDAO(BaseDAO):
         return chart
 """
 
+UTILS = """
+import functools
+
+
+def transaction(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+            return result
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper
+"""
+
 COMMAND = """
 from app.daos.chart import ChartDAO
 from app.utils import transaction
@@ -47,7 +65,7 @@ class CreateChartCommand:
 def test_commit_flags_vanish_from_definitions_and_call_sites_across_modules(tmp_path):
     out, report = fix_project(
         tmp_path,
-        {"app/daos/base.py": BASE, "app/daos/chart.py": CHART, "app/commands/create.py": COMMAND},
+        {"app/daos/base.py": BASE, "app/daos/chart.py": CHART, "app/commands/create.py": COMMAND, "app/utils.py": UTILS},
         options={"transaction-decorator": "app.utils.transaction"},
     )
     assert out["app/daos/base.py"] == dedent(
@@ -79,7 +97,10 @@ def test_safe_mode_keeps_flags_and_decorators(tmp_path):
         unsafe=False,
     )
     assert "commit=True" in out["app/daos/base.py"]  # the parameter stays (unsafe fix)
-    assert "if commit:" not in out["app/daos/base.py"]  # the commit went (safe: callers commit)
+    # ... and so does the commit it guards: without the flag's removal, a `commit`
+    # parameter would stay that no longer does anything
+    assert "if commit:" in out["app/daos/base.py"]
+    assert any(k.code == "DAO101" and "--unsafe-fixes" in k.reason for k in report.kept)
     assert out["app/commands/create.py"] == dedent(COMMAND)
 
 
@@ -95,7 +116,7 @@ def test_an_unresolved_call_passing_commit_keeps_the_parameter(tmp_path):
         options={"transaction-decorator": "app.utils.transaction"},
     )
     assert "def create(cls, properties, commit=True):" in out["app/daos/base.py"]
-    assert "if commit:" not in out["app/daos/base.py"]  # its commit still goes: every caller commits
+    assert "if commit:" in out["app/daos/base.py"]  # the flag stays, and so does what it guards
     assert "commit=True):" in out["app/daos/chart.py"]  # it forwards the flag to a kept one
     assert 'commit=False' in out["app/jobs.py"]
     assert any(k.code == "DAO103" and "app/jobs.py:2" in k.reason for k in report.kept)
@@ -114,6 +135,7 @@ def test_decorator_form_is_copied_from_the_project(tmp_path):
     command = """
     class UpdateCommand:
         def run(self):
+            ChartDAO.update(self._chart)
             db.session.commit()
     """
     out, _ = fix_project(
@@ -129,7 +151,7 @@ def test_decorator_form_is_copied_from_the_project(tmp_path):
         class UpdateCommand:
             @transaction()
             def run(self):
-                pass
+                ChartDAO.update(self._chart)
         """
     )
 
@@ -150,7 +172,9 @@ def test_boundary_rollback_in_reraising_handler_goes_and_decorator_is_added_once
                 db.session.rollback()
                 raise
     '''
-    out, _ = fix_project(tmp_path, {"app/commands/update.py": command}, options={"transaction-decorator": "app.utils.transaction"})
+    out, _ = fix_project(
+        tmp_path, {"app/commands/update.py": command, "app/utils.py": UTILS}, options={"transaction-decorator": "app.utils.transaction"}
+    )
     assert out["app/commands/update.py"] == dedent(
         '''
         """Update a chart."""
@@ -161,10 +185,7 @@ def test_boundary_rollback_in_reraising_handler_goes_and_decorator_is_added_once
             @log
             @transaction
             def run(self):
-                try:
-                    ChartDAO.update(self._chart)
-                except Exception:
-                    raise
+                ChartDAO.update(self._chart)
         '''
     )
 
@@ -258,7 +279,9 @@ def test_async_boundary_with_comments_keeps_them(tmp_path):
             await self.session.commit()
             return True
     """
-    out, _ = fix_project(tmp_path, {"app/commands/sync.py": command}, options={"transaction-decorator": "app.utils.transaction"})
+    out, _ = fix_project(
+        tmp_path, {"app/commands/sync.py": command, "app/utils.py": UTILS}, options={"transaction-decorator": "app.utils.transaction"}
+    )
     assert out["app/commands/sync.py"] == dedent(
         """
         from app.utils import transaction
@@ -269,6 +292,7 @@ def test_async_boundary_with_comments_keeps_them(tmp_path):
             @transaction
             async def run(self):  # the entry point
                 await ReportDAO.refresh(self.session)
+                # make it durable
                 return True
         """
     )

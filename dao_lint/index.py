@@ -1,0 +1,294 @@
+"""The project index: file summaries joined, so that names and calls resolve across modules.
+
+It answers "what does `database.commit` name", "which methods does `ChartUpdater` inherit",
+"who calls `BaseDAO.update`" (resolved call sites, and overrides reached through `self`/
+`cls`), "where is this function used as a value" (callbacks) and "which calls could reach
+it that nothing resolves" (a method name called on a receiver of unknown type). Plain data
+over `FileSummary`s: no libcst.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, FunctionKey, Position
+
+__all__ = ["ProjectIndex", "MAX_DEPTH", "describe"]
+
+MAX_DEPTH = 8
+ClassKey = Tuple[str, str]  # (path, class name)
+Site = Tuple[FunctionKey, CallSite]  # the calling function and the call
+
+
+def describe(key: FunctionKey) -> str:
+    return f"{key[0]}::{key[1] or '<module>'}"
+
+
+class ProjectIndex:
+    """Joins file summaries and resolves calls across modules."""
+
+    def __init__(self, summaries: Iterable[FileSummary]) -> None:
+        self.files: Dict[str, FileSummary] = {s.path: s for s in summaries}
+        self.modules: Dict[str, FileSummary] = {s.module: s for s in self.files.values() if s.module}
+        self._suffixes: Optional[Dict[str, Optional[FileSummary]]] = None
+        self.callers: Dict[FunctionKey, List[Site]] = {}
+        #: callers that reach a method through `self.m()` / `cls.m()` in a base class
+        self.dispatch_callers: Dict[FunctionKey, List[Site]] = {}
+        #: method name -> call sites passing `commit=` whose target could not be resolved
+        self.unresolved_commit_calls: Dict[str, List[Tuple[str, Position]]] = {}
+        #: method name -> calls on receivers of unknown type (they may reach a method so named)
+        self.unresolved: Dict[str, List[Site]] = {}
+        self.call_targets: Dict[Tuple[str, Tuple[Position, Position]], Tuple[FunctionKey, ...]] = {}
+        self.instantiated: Set[ClassKey] = set()
+        self.subclasses: Dict[ClassKey, List[ClassKey]] = {}
+        self._index_classes()
+        for summary in self.files.values():
+            for info in summary.functions.values():
+                caller = (summary.path, info.qualname)
+                for site in info.calls:
+                    self._index_call(summary, info, caller, site)
+        self.references: Dict[FunctionKey, List[Tuple[str, Position]]] = {}
+        for summary in self.files.values():
+            for dotted, position in summary.references:
+                for key in self._referenced(summary, dotted):
+                    self.references.setdefault(key, []).append((summary.path, position))
+
+    def _index_classes(self) -> None:
+        for summary in self.files.values():
+            for name, info in summary.classes.items():
+                for base in info.bases:
+                    found = self.resolve_symbol(summary, base)
+                    if found is None and base in summary.classes:
+                        found = ("class", summary.path, base)
+                    if found and found[0] == "class":
+                        self.subclasses.setdefault((found[1], found[2]), []).append((summary.path, name))
+
+    def _index_call(self, summary: FileSummary, info: FunctionInfo, caller: FunctionKey, site: CallSite) -> None:
+        targets = self.resolve_call(summary, info, site)
+        self.call_targets[(summary.path, site.span)] = targets
+        for target in targets:
+            self.callers.setdefault(target, []).append((caller, site))
+        if site.kind in ("self", "super") and targets:
+            for override in self._overrides(summary, info, site, targets[0]):
+                self.dispatch_callers.setdefault(override, []).append((caller, site))
+        if site.kind == "name":
+            found = self.resolve_symbol(summary, site.target)
+            if found is None and site.target in summary.classes:
+                found = ("class", summary.path, site.target)
+            if found and found[0] == "class":
+                self.instantiated.add((found[1], found[2]))
+        if targets:
+            return
+        if site.commit_keyword is not None:
+            self.unresolved_commit_calls.setdefault(site.method, []).append((summary.path, site.position))
+        if self._may_reach_project(site):
+            self.unresolved.setdefault(site.method, []).append((caller, site))
+
+    def _may_reach_project(self, site: CallSite) -> bool:
+        """An unresolved call whose receiver could be an instance of a project class."""
+        if site.kind in ("var", "unknown"):
+            return True
+        if site.kind == "attr":  # an imported receiver: only a project module's variable
+            parts = site.target.split(".")
+            return any(self._module(".".join(parts[:cut])) is not None for cut in range(len(parts), 0, -1))
+        return False
+
+    # -- names ---------------------------------------------------------------------------
+    def _module(self, name: str) -> Optional[FileSummary]:
+        if name in self.modules:
+            return self.modules[name]
+        if self._suffixes is None:
+            # the configuration root may sit above the import root (src/ layouts):
+            # index every dotted suffix once; a suffix shared by two modules is ambiguous
+            self._suffixes = {}
+            for module, summary in self.modules.items():
+                parts = module.split(".")
+                for cut in range(1, len(parts)):
+                    suffix = ".".join(parts[cut:])
+                    self._suffixes[suffix] = None if suffix in self._suffixes else summary
+        return self._suffixes.get(name)
+
+    def module_of(self, name: str) -> Optional[FileSummary]:
+        """The summary of the project module called `name` (also by a unique dotted suffix)."""
+        return self._module(name)
+
+    def _absolute(self, summary: FileSummary, qualified: str) -> str:
+        if not qualified.startswith("."):
+            return qualified
+        dots = len(qualified) - len(qualified.lstrip("."))
+        parts = summary.module.split(".") if summary.module else []
+        if not summary.is_package:
+            parts = parts[:-1]
+        if dots > 1:
+            parts = parts[: len(parts) - (dots - 1)]
+        rest = qualified[dots:]
+        return ".".join([*parts, rest] if rest else parts)
+
+    def resolve_symbol(self, summary: FileSummary, qualified: str, depth: int = 0):  # noqa: ANN201
+        """("class", path, name) or ("function", path, qualname) for a qualified name, else None."""
+        if depth > MAX_DEPTH:
+            return None
+        qualified = self._absolute(summary, qualified)
+        parts = qualified.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = self._module(".".join(parts[:cut]))
+            if module is None:
+                continue
+            return self._in_module(module, parts[cut:], depth)
+        # a name defined in this very module
+        return self._in_module(summary, parts, depth)
+
+    def _in_module(self, module: FileSummary, symbol: List[str], depth: int):  # noqa: ANN202
+        head = symbol[0]
+        if head in module.classes:
+            if len(symbol) == 1:
+                return ("class", module.path, head)
+            return None
+        if len(symbol) == 1 and head in module.functions and module.functions[head].class_name is None:
+            return ("function", module.path, head)
+        if head in module.imports:  # re-exported
+            target = module.imports[head] + ("." + ".".join(symbol[1:]) if len(symbol) > 1 else "")
+            return self.resolve_symbol(module, target, depth + 1)
+        return None
+
+    def class_info(self, path: str, name: str) -> Optional[ClassInfo]:
+        summary = self.files.get(path)
+        return summary.classes.get(name) if summary else None
+
+    def find_method(self, path: str, class_name: str, method: str, depth: int = 0, skip_self: bool = False) -> Optional[FunctionKey]:
+        """The definition `cls.method` reaches, following base classes (first match, depth-first)."""
+        if depth > MAX_DEPTH:
+            return None
+        info = self.class_info(path, class_name)
+        if info is None:
+            return None
+        if not skip_self and method in info.methods:
+            return (path, f"{class_name}.{method}")
+        summary = self.files[path]
+        for base in info.bases:
+            found = self.resolve_symbol(summary, base)
+            if found is None and base in summary.classes:
+                found = ("class", path, base)
+            if found and found[0] == "class":
+                key = self.find_method(found[1], found[2], method, depth + 1)
+                if key is not None:
+                    return key
+        return None
+
+    def _module_function(self, summary: FileSummary, target: str, method: str) -> Tuple[FunctionKey, ...]:
+        """`database.commit()` with `from app import database`: a function of a project module."""
+        module = self._module(self._absolute(summary, target))
+        if module is None:
+            return ()
+        found = self._in_module(module, [method], 0)
+        return ((found[1], found[2]),) if found and found[0] == "function" else ()
+
+    def resolve_call(self, summary: FileSummary, caller: FunctionInfo, site: CallSite) -> Tuple[FunctionKey, ...]:
+        if site.kind == "name":
+            if "." not in site.target and site.target in summary.functions:
+                target = summary.functions[site.target]
+                return ((summary.path, site.target),) if target.class_name is None else ()
+            found = self.resolve_symbol(summary, site.target)
+            return ((found[1], found[2]),) if found and found[0] == "function" else ()
+        if site.kind in ("self", "super"):
+            class_name = caller.qualname.split(".")[0] if "." in caller.qualname else None
+            if class_name is None or class_name not in summary.classes:
+                return ()
+            key = self.find_method(summary.path, class_name, site.method, skip_self=site.kind == "super")
+            return (key,) if key else ()
+        if site.kind in ("attr", "var", "instance"):
+            if site.kind == "attr":
+                functions = self._module_function(summary, site.target, site.method)
+                if functions:
+                    return functions
+            found = self.resolve_symbol(summary, site.target)
+            if found is None and site.target in summary.classes:
+                found = ("class", summary.path, site.target)
+            if found is not None and found[0] == "class":
+                key = self.find_method(found[1], found[2], site.method)
+                return (key,) if key else ()
+        return ()
+
+    def _overrides(self, summary: FileSummary, caller: FunctionInfo, site: CallSite, target: FunctionKey) -> List[FunctionKey]:
+        """Methods of subclasses that `self.m()` in `caller`'s class may run instead of `target`."""
+        class_name = caller.qualname.split(".")[0]
+        out: List[FunctionKey] = []
+        frontier = list(self.subclasses.get((summary.path, class_name), []))
+        seen: Set[ClassKey] = set()
+        while frontier:
+            key = frontier.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            info = self.class_info(*key)
+            if info is not None and site.method in info.methods:
+                method = (key[0], f"{key[1]}.{site.method}")
+                if method != target:
+                    out.append(method)
+            frontier.extend(self.subclasses.get(key, []))
+        return out
+
+    def _referenced(self, summary: FileSummary, dotted: str) -> Tuple[FunctionKey, ...]:
+        """The project function a name used as a value stands for (`ChartDAO.create`, `helper`)."""
+        if "." not in dotted:
+            info = summary.functions.get(dotted)
+            if info is not None and info.class_name is None:
+                return ((summary.path, dotted),)
+        found = self.resolve_symbol(summary, dotted)
+        if found is not None:
+            return ((found[1], found[2]),) if found[0] == "function" else ()
+        owner, _, method = dotted.rpartition(".")
+        if not owner:
+            return ()
+        module = self._module_function(summary, owner, method)
+        if module:
+            return module
+        found = self.resolve_symbol(summary, owner)
+        if found is None and owner in summary.classes:
+            found = ("class", summary.path, owner)
+        if found is not None and found[0] == "class":
+            key = self.find_method(found[1], found[2], method)
+            return (key,) if key else ()
+        return ()
+
+    # -- questions ---------------------------------------------------------------------------
+    def function(self, key: FunctionKey) -> Optional[FunctionInfo]:
+        summary = self.files.get(key[0])
+        return summary.functions.get(key[1]) if summary else None
+
+    def has_instances(self, path: str, class_name: str) -> bool:
+        """Code of the project makes instances of the class or of a subclass."""
+        frontier = [(path, class_name)]
+        seen: Set[ClassKey] = set()
+        while frontier:
+            key = frontier.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in self.instantiated:
+                return True
+            frontier.extend(self.subclasses.get(key, []))
+        return False
+
+    def unresolved_callers(self, key: FunctionKey) -> List[Site]:
+        """Calls nothing resolves that may reach the method `key`: same name, a compatible
+        argument list, and instances of its class exist for the receiver to be one of."""
+        info = self.function(key)
+        if info is None or info.class_name is None:
+            return []
+        if info.binding != "instance" and not self.has_instances(key[0], info.class_name):
+            return []
+        return [(caller, site) for caller, site in self.unresolved.get(info.name, []) if accepts(info, site)]
+
+
+def accepts(info: FunctionInfo, site: CallSite) -> bool:
+    """The call's arguments fit the function's parameters (so it may be a call of it)."""
+    positional, keywords, starred = site.arguments
+    if starred:
+        return True
+    most, required, names, open_ended = info.signature
+    if open_ended:
+        return True
+    if positional > most or any(k not in names for k in keywords):
+        return False
+    filled = positional + sum(1 for k in keywords if k in names[:most])
+    return filled >= required

@@ -1,0 +1,592 @@
+"""`dao-lint fix` never loses a write (issue 11): one case per way a write was lost or an
+error changed meaning on real code. Each case either keeps the code and says why, or
+rewrites it so that the same writes are committed and the same handler sees the error."""
+import ast
+
+import pytest
+
+from .codemods.helpers import dedent, fix_project
+
+PLAIN = """
+import functools
+
+
+def transaction(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+            return result
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper
+"""
+
+FACTORY = """
+import functools
+
+
+def transaction(on_error=None):
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                result = func(*args, **kwargs)
+                db.session.commit()
+                return result
+            except Exception as ex:
+                db.session.rollback()
+                if on_error:
+                    return on_error(ex)
+                raise
+
+        return wrapper
+
+    return decorate
+"""
+
+DAO = """
+class ChartDAO:
+    @classmethod
+    def create(cls, chart):
+        db.session.add(chart)
+        db.session.commit()
+"""
+
+COMMAND = """
+from app.daos.chart import ChartDAO
+
+
+class CreateChartCommand:
+    def run(self, chart):
+        ChartDAO.create(chart)
+        db.session.commit()
+"""
+
+
+def kept(report, code, function):
+    return [k for k in report.kept if k.code == code and k.function == function]
+
+
+def fixed(out, path):
+    ast.parse(out[path])
+    return out[path]
+
+
+# -- callers that may exist --------------------------------------------------------------
+
+
+def test_a_public_dao_method_nobody_calls_is_an_entry_point(tmp_path):
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": DAO})
+    assert out["app/daos/chart.py"] == dedent(DAO)
+    (item,) = kept(report, "DAO101", "ChartDAO.create")
+    assert "no call site in the project" in item.reason
+    assert item.entries == ((str(tmp_path / "app/daos/chart.py"), "ChartDAO.create"),)
+
+
+def test_calls_from_tests_are_not_units_of_work_but_do_not_count_as_callers(tmp_path):
+    test = """
+    from app.daos.chart import ChartDAO
+
+
+    def test_create():
+        ChartDAO.create(object())
+    """
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": DAO, "tests/test_chart.py": test})
+    assert out["app/daos/chart.py"] == dedent(DAO)
+    assert "outside tests" in kept(report, "DAO101", "ChartDAO.create")[0].reason
+
+
+def test_an_active_record_save_called_on_a_loaded_instance_keeps_its_commit(tmp_path):
+    model = """
+    class CRUDMixin:
+        def save(self):
+            db.session.add(self)
+            db.session.commit()
+            return self
+
+
+    class Topic(CRUDMixin, db.Model):
+        pass
+    """
+    view = """
+    from app.models import Topic
+
+
+    def rename(topic_id, title):
+        topic = Topic.query.get(topic_id)
+        topic.title = title
+        topic.save()
+
+
+    class RenameCommand:
+        def run(self, title):
+            topic = Topic(title=title)
+            topic.save()
+            db.session.commit()
+    """
+    out, report = fix_project(
+        tmp_path, {"app/daos/models.py": model, "app/views.py": view.replace("app.models", "app.daos.models")}
+    )
+    assert out["app/daos/models.py"] == dedent(model)
+    (item,) = kept(report, "DAO101", "CRUDMixin.save")
+    assert "`.save(...)` at " in item.reason and "app/views.py:7" in item.reason
+
+
+def test_a_call_whose_arguments_cannot_fit_is_not_a_caller(tmp_path):
+    repository = """
+    class ChartRepository:
+        def update(self, chart, attributes):
+            for key, value in attributes.items():
+                setattr(chart, key, value)
+            db.session.commit()
+    """
+    command = """
+    from app.repositories.chart import ChartRepository
+
+
+    class UpdateCommand:
+        def run(self, chart, attributes):
+            options = {}
+            options.update(attributes)  # a dict: one argument, not (chart, attributes)
+            ChartRepository().update(chart, options)
+            db.session.commit()
+    """
+    out, report = fix_project(tmp_path, {"app/repositories/chart.py": repository, "app/commands/update.py": command})
+    assert "with db.session.begin_nested():" in fixed(out, "app/repositories/chart.py")
+    assert kept(report, "DAO101", "ChartRepository.update") == []
+
+
+def test_module_alias_calls_are_followed(tmp_path):
+    database = """
+    def create(obj):
+        db.session.add(obj)
+        db.session.commit()
+        return obj
+    """
+    service = """
+    from app.daos import database
+
+
+    class CreateTopicCommand:
+        def run(self, topic):
+            database.create(topic)
+            db.session.commit()
+
+
+    def quick_create(topic):
+        return database.create(topic)
+    """
+    out, report = fix_project(tmp_path, {"app/daos/database.py": database, "app/commands/topic.py": service})
+    assert out["app/daos/database.py"] == dedent(database)  # quick_create has no unit of work
+    (item,) = kept(report, "DAO101", "create")
+    assert "quick_create" in item.reason and "app/commands/topic.py:11" in item.reason
+    covered, report = fix_project(
+        tmp_path / "covered", {"app/daos/database.py": database, "app/commands/topic.py": service.split("def quick_create")[0]}
+    )
+    assert "with db.session.begin_nested():" in fixed(covered, "app/daos/database.py")
+
+
+def test_a_function_used_as_a_callback_keeps_its_commit(tmp_path):
+    registry = """
+    from app.daos.chart import ChartDAO
+
+    HANDLERS = {"create": ChartDAO.create}
+
+
+    class CreateChartCommand:
+        def run(self, chart):
+            ChartDAO.create(chart)
+            db.session.commit()
+    """
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": DAO, "app/commands/create.py": registry})
+    assert out["app/daos/chart.py"] == dedent(DAO)
+    assert "used as a value at" in kept(report, "DAO101", "ChartDAO.create")[0].reason
+
+
+def test_an_override_reached_through_self_in_the_base_class_counts_its_callers(tmp_path):
+    daos = """
+    class BaseDAO:
+        @classmethod
+        def save_all(cls, items):
+            for item in items:
+                cls.save(item)
+
+        @classmethod
+        def save(cls, item):
+            db.session.add(item)
+
+
+    class ChartDAO(BaseDAO):
+        @classmethod
+        def save(cls, item):
+            db.session.add(item)
+            db.session.commit()
+    """
+    job = """
+    from app.daos.chart import ChartDAO
+
+
+    def nightly(items):
+        ChartDAO.save_all(items)
+    """
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": daos, "app/jobs.py": job})
+    assert "db.session.commit()" in out["app/daos/chart.py"]
+    assert "nightly" in kept(report, "DAO101", "ChartDAO.save")[0].reason
+
+
+# -- covers that must hold -----------------------------------------------------------------
+
+
+def test_cover_removed_in_the_same_run_is_no_cover(tmp_path):
+    daos = """
+    class TagDAO:
+        @classmethod
+        def create(cls, tag):
+            db.session.add(tag)
+            db.session.commit()
+
+
+    class ChartDAO:
+        @classmethod
+        def create_with_tag(cls, chart, tag):
+            TagDAO.create(tag)
+            db.session.add(chart)
+            db.session.commit()
+    """
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": daos})
+    code = out["app/daos/chart.py"]
+    # the outer commit stays (nobody is known to commit after it), so the inner one may go
+    assert code.count("db.session.commit()") == 1
+    assert "def create_with_tag" in code.split("db.session.commit()")[0]
+    assert kept(report, "DAO101", "ChartDAO.create_with_tag")
+    with_command, _ = fix_project(
+        tmp_path / "chain",
+        {"app/daos/chart.py": daos, "app/commands/create.py": "from app.daos.chart import ChartDAO\n\n\nclass C:\n    def run(self, c, t):\n        ChartDAO.create_with_tag(c, t)\n        db.session.commit()\n"},
+    )
+    assert "db.session.commit()" not in with_command["app/daos/chart.py"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(
+            "class C:\n    def run(self, chart):\n        ChartDAO.create(chart)\n        if chart.draft:\n            return chart\n        db.session.commit()\n",
+            id="return-before-the-commit",
+        ),
+        pytest.param(
+            "class C:\n    def run(self, chart):\n        ChartDAO.create(chart)\n        if chart.ready:\n            db.session.commit()\n",
+            id="commit-in-a-branch",
+        ),
+        pytest.param(
+            "class C:\n    def run(self, chart):\n        try:\n            ChartDAO.create(chart)\n        except ValueError:\n            db.session.commit()\n",
+            id="commit-only-in-a-handler",
+        ),
+        pytest.param(
+            "class C:\n    def run(self, chart):\n        ChartDAO.create(chart)\n        audit_session.commit()\n",
+            id="another-session-commits",
+        ),
+    ],
+)
+def test_a_commit_that_does_not_follow_on_every_path_is_no_cover(tmp_path, command):
+    out, report = fix_project(
+        tmp_path,
+        {"app/daos/chart.py": DAO, "app/commands/create.py": "from app.daos.chart import ChartDAO\n\n\n" + command},
+        options={"session-names": ["db.session", "audit_session"]},
+    )
+    assert out["app/daos/chart.py"] == dedent(DAO)
+    assert kept(report, "DAO101", "ChartDAO.create")
+
+
+def test_a_session_the_function_opens_itself_is_its_own_unit_of_work(tmp_path):
+    store = """
+    from sqlalchemy.orm import Session
+
+
+    class RunStore:
+        def create(self, run):
+            with Session(self.engine) as session:
+                session.add(run)
+                session.commit()
+
+        def update(self, run):
+            with self._get_session() as session:
+                session.merge(run)
+                session.commit()
+    """
+    command = """
+    from app.daos.store import RunStore
+
+
+    class CreateRunCommand:
+        def run(self, run):
+            RunStore(None).create(run)
+            RunStore(None).update(run)
+            db.session.commit()
+    """
+    out, report = fix_project(tmp_path, {"app/daos/store.py": store, "app/commands/run.py": command})
+    assert out["app/daos/store.py"] == dedent(store)
+    assert "opens itself" in kept(report, "DAO101", "RunStore.update")[0].reason
+
+
+def test_a_commit_helper_keeps_its_body(tmp_path):
+    database = """
+    def commit():
+        db.session.commit()
+
+
+    def create(obj):
+        db.session.add(obj)
+        commit()
+        db.session.refresh(obj)
+        return obj
+    """
+    command = """
+    from app.daos import database
+
+
+    class CreateCommand:
+        def run(self, obj):
+            database.create(obj)
+            database.commit()
+    """
+    out, report = fix_project(tmp_path, {"app/daos/database.py": database, "app/commands/create.py": command})
+    assert "def commit():\n    db.session.commit()" in out["app/daos/database.py"]
+    assert "commit helper" in kept(report, "DAO101", "commit")[0].reason
+
+
+# -- errors keep their meaning ---------------------------------------------------------------
+
+
+def test_a_handler_waiting_for_the_commit_still_sees_its_error(tmp_path):
+    dao = """
+    class TagDAO:
+        @classmethod
+        def get_or_create(cls, name):
+            try:
+                tag = Tag(name=name)
+                db.session.add(tag)
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                tag = db.session.query(Tag).filter_by(name=name).one()
+            return tag
+    """
+    command = "from app.daos.tag import TagDAO\n\n\nclass C:\n    def run(self, name):\n        TagDAO.get_or_create(name)\n        db.session.commit()\n"
+    out, report = fix_project(tmp_path, {"app/daos/tag.py": dao, "app/commands/tag.py": command})
+    assert fixed(out, "app/daos/tag.py") == dedent(
+        """
+        class TagDAO:
+            @classmethod
+            def get_or_create(cls, name):
+                try:
+                    tag = Tag(name=name)
+                    with db.session.begin_nested():
+                        db.session.add(tag)
+                except IntegrityError:
+                    tag = db.session.query(Tag).filter_by(name=name).one()
+                return tag
+        """
+    )
+
+
+def test_writes_before_the_try_get_a_flush_in_it_and_a_savepoint_around_it(tmp_path):
+    dao = """
+    class TagDAO:
+        @classmethod
+        def create(cls, tag):
+            db.session.add(tag)
+            try:
+                db.session.commit()
+            except IntegrityError as ex:
+                db.session.rollback()
+                raise TagExistsError(tag.name) from ex
+    """
+    command = "from app.daos.tag import TagDAO\n\n\nclass C:\n    def run(self, tag):\n        TagDAO.create(tag)\n        db.session.commit()\n"
+    out, report = fix_project(tmp_path, {"app/daos/tag.py": dao, "app/commands/tag.py": command})
+    assert fixed(out, "app/daos/tag.py") == dedent(
+        """
+        class TagDAO:
+            @classmethod
+            def create(cls, tag):
+                with db.session.begin_nested():
+                    db.session.add(tag)
+                    try:
+                        db.session.flush()
+                    except IntegrityError as ex:
+                        raise TagExistsError(tag.name) from ex
+        """
+    )
+
+
+def test_writes_before_a_try_whose_handler_swallows_the_error_are_kept(tmp_path):
+    dao = """
+    class TagDAO:
+        @classmethod
+        def create(cls, tag):
+            db.session.add(tag)
+            try:
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                return None
+            return tag
+    """
+    command = "from app.daos.tag import TagDAO\n\n\nclass C:\n    def run(self, tag):\n        TagDAO.create(tag)\n        db.session.commit()\n"
+    out, report = fix_project(tmp_path, {"app/daos/tag.py": dao, "app/commands/tag.py": command})
+    assert out["app/daos/tag.py"] == dedent(dao)
+    assert "swallows" in kept(report, "DAO101", "TagDAO.create")[0].reason
+
+
+def test_a_rollback_no_savepoint_can_take_over_is_kept(tmp_path):
+    dao = """
+    class TagDAO:
+        @classmethod
+        def rename(cls, tag, name):
+            tag.name = name
+            try:
+                db.session.flush()
+            except IntegrityError as ex:
+                db.session.rollback()
+                raise TagExistsError(name) from ex
+    """
+    out, report = fix_project(tmp_path, {"app/daos/tag.py": dao})
+    assert out["app/daos/tag.py"] == dedent(dao)
+    assert "before the `try`" in kept(report, "DAO102", "TagDAO.rename")[0].reason
+
+
+# -- minimal edits -------------------------------------------------------------------------
+
+
+def test_comments_inside_rewritten_statements_and_docstrings(tmp_path):
+    dao = '''
+    class ChartDAO:
+        @classmethod
+        def create(cls, chart, commit=True):
+            """Create a chart.
+
+            :param chart: the chart
+            :param commit: whether to commit
+                the session
+            :returns: the chart
+            """
+            db.session.add(chart)
+            if commit:
+                # the caller may batch several creates:
+                # it then passes commit=False
+                db.session.commit()
+            return chart
+    '''
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": dao, "app/commands/create.py": COMMAND})
+    assert fixed(out, "app/daos/chart.py") == dedent(
+        '''
+        class ChartDAO:
+            @classmethod
+            def create(cls, chart):
+                """Create a chart.
+
+                :param chart: the chart
+                :returns: the chart
+                """
+                with db.session.begin_nested():
+                    db.session.add(chart)
+                # the caller may batch several creates:
+                # it then passes commit=False
+                return chart
+        '''
+    )
+
+
+# -- what it writes must import and run ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("definition", "written"),
+    [pytest.param(PLAIN, "@transaction\n", id="plain"), pytest.param(FACTORY, "@transaction()\n", id="factory")],
+)
+def test_the_decorator_is_written_the_way_its_definition_needs(tmp_path, definition, written):
+    command = """
+    from app.daos.chart import ChartDAO
+
+
+    class CreateChartCommand:
+        def run(self, chart):
+            ChartDAO.create(chart)
+    """
+    out, report = fix_project(
+        tmp_path,
+        {"app/daos/chart.py": DAO, "app/commands/create.py": command, "app/utils.py": definition},
+        options={"transaction-decorator": "app.utils.transaction"},
+    )
+    assert written + "    def run(self, chart):" in fixed(out, "app/commands/create.py")
+    assert "from app.utils import transaction\n" in out["app/commands/create.py"]
+    assert "begin_nested" in fixed(out, "app/daos/chart.py")
+
+
+def test_an_unknown_decorator_form_keeps_the_commit_and_says_why(tmp_path):
+    command = """
+    from app.daos.chart import ChartDAO
+
+
+    class CreateChartCommand:
+        def run(self, chart):
+            ChartDAO.create(chart)
+    """
+    out, report = fix_project(
+        tmp_path, {"app/daos/chart.py": DAO, "app/commands/create.py": command}, options={"transaction-decorator": "lib.tx.transaction"}
+    )
+    assert out["app/daos/chart.py"] == dedent(DAO)
+    assert out["app/commands/create.py"] == dedent(command)
+    assert "`@transaction` or `@transaction()` is unknown" in kept(report, "DAO101", "ChartDAO.create")[0].reason
+
+
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        pytest.param(
+            "from app.daos.chart import ChartDAO\nfrom contextlib import nullcontext as transaction\n\n\nclass C:\n    def run(self, chart):\n        ChartDAO.create(chart)\n",
+            "already names",
+            id="name-taken-by-an-import",
+        ),
+        pytest.param(
+            "from app.daos.chart import ChartDAO\n\ntransaction = None\n\n\nclass C:\n    def run(self, chart):\n        ChartDAO.create(chart)\n",
+            "already defined",
+            id="name-taken-by-an-assignment",
+        ),
+    ],
+)
+def test_a_boundary_whose_decorator_import_would_shadow_a_name_is_not_decorated(tmp_path, command, why):
+    out, report = fix_project(
+        tmp_path,
+        {"app/daos/chart.py": DAO, "app/commands/create.py": command, "app/utils.py": PLAIN},
+        options={"transaction-decorator": "app.utils.transaction"},
+    )
+    assert out["app/commands/create.py"] == command
+    assert why in kept(report, "DAO101", "ChartDAO.create")[0].reason
+
+
+def test_a_boundary_whose_decorator_import_would_make_a_cycle_is_not_decorated(tmp_path):
+    utils = "from app.commands.create import REGISTRY\n" + dedent(PLAIN)
+    command = "from app.daos.chart import ChartDAO\n\nREGISTRY = {}\n\n\nclass C:\n    def run(self, chart):\n        ChartDAO.create(chart)\n"
+    out, report = fix_project(
+        tmp_path,
+        {"app/daos/chart.py": DAO, "app/commands/create.py": command, "app/utils.py": utils},
+        options={"transaction-decorator": "app.utils.transaction"},
+    )
+    assert out["app/commands/create.py"] == command
+    assert "import cycle" in kept(report, "DAO101", "ChartDAO.create")[0].reason
+
+
+def test_kept_findings_suggest_the_boundaries_to_declare(tmp_path):
+    from dao_lint.planning import suggest_boundaries
+
+    views = "from app.daos.chart import ChartDAO\n\n\nclass ChartRestApi:\n    def post(self, chart):\n        ChartDAO.create(chart)\n"
+    out, report = fix_project(
+        tmp_path,
+        {"app/daos/chart.py": DAO, "app/charts/api.py": views, "app/dashboards/api.py": views.replace("ChartRestApi", "DashboardRestApi")},
+    )
+    assert out["app/daos/chart.py"] == dedent(DAO)
+    assert suggest_boundaries(report.kept) == [("**/api.py::*Api.*", 2)]
