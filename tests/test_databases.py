@@ -33,17 +33,59 @@ def database_url(request, tmp_path):
     pytest.skip("no PostgreSQL server: set DAO_LINT_TEST_POSTGRES_URL=postgresql+psycopg://user@host:port/db")
 
 
-@pytest.fixture(scope="module")
-def original_app(tmp_path_factory):
-    target = tmp_path_factory.mktemp("before") / "sample_app"
-    shutil.copytree(SAMPLE, target)
+# The sample app's unit-of-work decorator as a factory (Superset 4.1's shape): used as
+# `@transaction()`; applied bare it would wrap the command in the factory at import time.
+FACTORY = '''"""Small helpers, including the unit-of-work decorator."""
+import functools
+
+from blog.extensions import db
+
+
+def transaction(on_error=None):
+    """Run the decorated function as one unit of work; `on_error` may turn a failure into a value."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                result = func(*args, **kwargs)
+                db.session.commit()
+                return result
+            except Exception as ex:
+                db.session.rollback()
+                if on_error is not None:
+                    return on_error(ex)
+                raise
+
+        return wrapper
+
+    return decorate
+'''
+
+
+def sample_copy(root, decorator):
+    target = root / "sample_app"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns(".dao_lint_cache"))
+    if decorator == "factory":
+        (target / "blog" / "utils.py").write_text(FACTORY)
+        delete = target / "blog" / "commands" / "post" / "delete.py"
+        delete.write_text(delete.read_text().replace("@transaction\n", "@transaction()\n"))
     return target
 
 
+@pytest.fixture(scope="module", params=["plain", "factory"])
+def decorator(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def fixed_app(tmp_path_factory):
-    target = tmp_path_factory.mktemp("after") / "sample_app"
-    shutil.copytree(SAMPLE, target)
+def original_app(tmp_path_factory, decorator):
+    return sample_copy(tmp_path_factory.mktemp("before"), decorator)
+
+
+@pytest.fixture(scope="module")
+def fixed_app(tmp_path_factory, decorator):
+    target = sample_copy(tmp_path_factory.mktemp("after"), decorator)
     runner = CliRunner()
     cwd = os.getcwd()
     os.chdir(target)
@@ -77,11 +119,26 @@ def stored(url):
         engine.dispose()
 
 
-def test_the_fix_rewrote_the_sample_app(fixed_app):
+def tag_names(url):
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [row[0] for row in connection.execute(sqlalchemy.text("SELECT name FROM tags ORDER BY name"))]
+    finally:
+        engine.dispose()
+
+
+def test_the_fix_rewrote_the_sample_app(fixed_app, decorator):
+    written = "@transaction()" if decorator == "factory" else "@transaction"
     base = (fixed_app / "blog" / "daos" / "base.py").read_text()
     assert "with db.session.begin_nested():" in base and "commit: bool" not in base.split("def delete")[0]
     importer = (fixed_app / "blog" / "commands" / "post" / "importer.py").read_text()
-    assert "@transaction\n    def run(self)" in importer and "from blog.utils import transaction" in importer
+    assert f"{written}\n    def run(self)" in importer and "from blog.utils import transaction" in importer
+    tag = (fixed_app / "blog" / "daos" / "tag.py").read_text()
+    assert "db.session.rollback()" not in tag and "with db.session.begin_nested():\n                db.session.add(tag)" in tag
+    for path in fixed_app.rglob("*.py"):  # everything it wrote imports and compiles
+        compile(path.read_text(), str(path), "exec")
+    assert run(fixed_app, "sqlite://", "import") == "imported"
     extensions = (fixed_app / "blog" / "extensions.py").read_text()
     assert '@event.listens_for(engine, "begin")' in extensions
 
@@ -95,6 +152,15 @@ def test_happy_path_persists_the_same_rows_before_and_after(original_app, fixed_
     expected = ([("hello", "Hello", 1), ("one", "One", 1), ("two", "Two", 1)], 1)
     assert found["before"] == expected
     assert found["after"] == expected
+
+
+def test_a_conflict_the_dao_handles_still_reaches_its_handler(original_app, fixed_app, database_url):
+    found = {}
+    for label, app in (("before", original_app), ("after", fixed_app)):
+        assert run(app, database_url, "setup") == "ready"
+        assert run(app, database_url, "tags") == "sqlalchemy=1"  # the existing row, read back
+        found[label] = tag_names(database_url)
+    assert found["before"] == found["after"] == ["flask", "orm", "sqlalchemy"]  # no write lost
 
 
 def test_a_failing_second_write_leaves_a_partial_row_before_and_nothing_after(original_app, fixed_app, database_url):
