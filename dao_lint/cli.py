@@ -410,9 +410,11 @@ def baseline_command(file: str, paths: Sequence[str], config_file: Optional[str]
 @click.option("--force", is_flag=True, help="Replace an existing [tool.dao-lint] section.")
 def init(path: str, print_only: bool, force: bool) -> None:
     """Survey the project at PATH and write its [tool.dao-lint] section to PATH/pyproject.toml."""
-    from .survey import SectionExists, report, section, survey, write_section
+    from .survey import SectionExists, plan_boundaries, report, section, survey, write_section
 
     found = survey(path)
+    click.echo("dao-lint: surveyed; planning `fix` to find the boundaries to declare...", err=True)
+    plan_boundaries(found, section(found))
     text = section(found)
     for line in report(found):
         click.echo(line, err=True)

@@ -65,13 +65,7 @@ def _diagnostic(path: str, position: Position, end: Position, code: str, **field
 
 def registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
     """Functions registered as ORM listeners by `event.listen(...)` in any module."""
-    found: Dict[FunctionKey, str] = {}
-    for summary in index.files.values():
-        for target, event in summary.registrations:
-            resolved = index.resolve_symbol(summary, target)
-            if resolved is not None and resolved[0] == "function":
-                found[(resolved[1], resolved[2])] = event
-    return found
+    return index.registered_listeners()
 
 
 def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None) -> List[Diagnostic]:  # noqa: ANN001

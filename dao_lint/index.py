@@ -30,6 +30,7 @@ class ProjectIndex:
         self.files: Dict[str, FileSummary] = {s.path: s for s in summaries}
         self.modules: Dict[str, FileSummary] = {s.module: s for s in self.files.values() if s.module}
         self._suffixes: Optional[Dict[str, Optional[FileSummary]]] = None
+        self._listeners: Optional[Dict[FunctionKey, str]] = None
         self.callers: Dict[FunctionKey, List[Site]] = {}
         #: callers that reach a method through `self.m()` / `cls.m()` in a base class
         self.dispatch_callers: Dict[FunctionKey, List[Site]] = {}
@@ -254,6 +255,25 @@ class ProjectIndex:
     def function(self, key: FunctionKey) -> Optional[FunctionInfo]:
         summary = self.files.get(key[0])
         return summary.functions.get(key[1]) if summary else None
+
+    def registered_listeners(self) -> Dict[FunctionKey, str]:
+        """Functions registered as ORM listeners by `event.listen(...)` in any module -> event."""
+        if self._listeners is None:
+            found: Dict[FunctionKey, str] = {}
+            for summary in self.files.values():
+                for target, event in summary.registrations:
+                    resolved = self.resolve_symbol(summary, target)
+                    if resolved is not None and resolved[0] == "function":
+                        found[(resolved[1], resolved[2])] = event
+            self._listeners = found
+        return self._listeners
+
+    def listener(self, key: FunctionKey) -> Optional[str]:
+        """The ORM event `key` listens to (registered by decorator or anywhere), or None."""
+        info = self.function(key)
+        if info is not None and info.listener:
+            return info.listener
+        return self.registered_listeners().get(key)
 
     def has_instances(self, path: str, class_name: str) -> bool:
         """Code of the project makes instances of the class or of a subclass."""

@@ -109,10 +109,12 @@ class Coverage:
                 if not self._in_test(caller)
             ]
             if not callers:
+                info = self.index.function(key)
                 result = Gap(
                     f"{describe(key)} has no call site in the project outside tests (an entry point, or "
                     "called from code dao-lint does not see)",
-                    (key,),
+                    # a DAO or a listener is never a unit of work of its own
+                    () if info is None or info.in_dao or self.index.listener(key) else (key,),
                 )
             for caller, site in callers:
                 # every caller, not only the first uncovered one: the boundaries to suggest

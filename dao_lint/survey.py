@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 from .config import ConfigResolver
 from .presets import PRESETS
 
-__all__ = ["Survey", "survey", "section", "write_section", "SectionExists"]
+__all__ = ["Survey", "survey", "section", "write_section", "SectionExists", "plan_boundaries"]
 
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w\.]*)", re.M)
 _CLASS = re.compile(r"^\s*class\s+(\w+)\s*(?:\(([^)]*)\))?\s*:", re.M)
@@ -46,7 +46,12 @@ class Survey:
     dao_bases: Counter = field(default_factory=Counter)
     sessions: Counter = field(default_factory=Counter)  # expression -> uses
     decorator: Optional[str] = None  # dotted path of the transaction decorator
+    #: functions named like a unit-of-work decorator: (path, dotted name)
+    decorator_candidates: List[Tuple[str, str]] = field(default_factory=list)
+    rejected: List[Tuple[str, str]] = field(default_factory=list)  # (dotted name, why not)
     commands: int = 0  # classes with `run(self)` under a commands directory
+    #: boundaries that would let `fix` remove more commits: (entry, kept findings it unblocks)
+    boundaries: List[Tuple[str, int]] = field(default_factory=list)
 
     @property
     def preset(self) -> Optional[str]:
@@ -93,14 +98,46 @@ def survey(root: str) -> Survey:
         for expression in _SESSION_USE.findall(text):
             if not any(word in expression.lower() for word in _NOT_DATABASE):
                 found.sessions[expression] += 1
-        match = _DECORATOR_DEF.search(text)
-        if match and found.decorator is None:
+        for match in _DECORATOR_DEF.finditer(text):
             module = rel[:-3].replace("/", ".")
             module = module[: -len(".__init__")] if module.endswith(".__init__") else module
-            found.decorator = f"{module}.{match.group(1)}"
+            found.decorator_candidates.append((path, f"{module}.{match.group(1)}"))
         if "commands" in parts[:-1]:
             found.commands += len(_RUN.findall(text))
+    for path, dotted in found.decorator_candidates:
+        why = _not_a_unit_of_work(path, dotted)
+        if why is None:
+            found.decorator = found.decorator or dotted
+        else:
+            found.rejected.append((dotted, why))
     return found
+
+
+def _not_a_unit_of_work(path: str, dotted: str) -> Optional[str]:
+    """Why the function `dotted` defined in `path` is no unit-of-work decorator, or None:
+    it must be a decorator (plain or factory) whose code commits and rolls back a session."""
+    from .config import parse_table
+    from .engine import check_source
+
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
+    config = parse_table({"transaction-decorator": dotted}, "<init>", os.path.dirname(path))
+    summary = check_source(source, path, config, summarize=True, summarize_always=True).summary
+    name = dotted.rsplit(".", 1)[-1]
+    if summary is None or name not in summary.decorator_forms:
+        return "not a decorator defined at module level"
+    actions = {
+        what
+        for qualname, info in summary.functions.items()
+        if qualname == name or qualname.startswith(name + ".")
+        for _, what in info.transaction_calls
+    }
+    if actions != {"commits", "rolls back"}:
+        return "it does not both commit and roll back a session"
+    return None
 
 
 def _toml_list(values: List[str]) -> str:
@@ -125,6 +162,9 @@ def section(found: Survey) -> str:
     frequent = [e for e, n in found.sessions.most_common() if n >= 3 and e not in names and e != "db"]
     if frequent:
         lines.append(f"session-names = {_toml_list(names + frequent)}")
+    if found.boundaries:
+        listed = list(base.get("boundaries", ["**/commands/**::*.run"]))
+        lines.append(f"boundaries = {_toml_list(listed + [entry for entry, _ in found.boundaries if entry not in listed])}")
     configured = base.get("transaction-decorator")
     if found.decorator and found.decorator != configured:
         lines.append(f'transaction-decorator = "{found.decorator}"')
@@ -147,8 +187,35 @@ def report(found: Survey) -> List[str]:
         top = ", ".join(f"{e} ({n})" for e, n in found.sessions.most_common(4))
         out.append(f"sessions: {top}")
     out.append(f"transaction decorator: {found.decorator}" if found.decorator else "transaction decorator: none found")
+    for dotted, why in found.rejected:
+        out.append(f"  not a unit-of-work decorator: {dotted} ({why})")
     out.append(f"commands: {found.commands} `run` methods under commands/ (boundaries)" if found.commands else "commands: none found")
+    for entry, count in found.boundaries:
+        out.append(f"boundary: {entry} (where {count} commit(s) that `fix` must keep are called from)")
     return out
+
+
+def plan_boundaries(found: Survey, text: str) -> None:
+    """Fill `found.boundaries`: where the call paths start that keep `fix` from removing a
+    commit under the proposed section (what `dao-lint fix` would suggest too)."""
+    from .api import collect_files
+    from .config import ConfigResolver, parse_table
+    from .fixer import fix_files
+    from .planning import suggest_boundaries
+
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    table = tomllib.loads(text)["tool"]["dao-lint"]
+    config = parse_table(table, "<init>", found.root)
+    files = [(path, config) for path, _ in collect_files([found.root], ConfigResolver())]
+    report = fix_files(files, unsafe=True, write=False, jobs=os.cpu_count() or 1)
+    found.boundaries = [(entry, count) for entry, count in suggest_boundaries(report.kept)]
+    for number, (entry, count) in enumerate(found.boundaries):
+        module_glob, _, name = entry.partition("::")
+        if not module_glob.startswith("**"):
+            found.boundaries[number] = (os.path.relpath(module_glob, found.root).replace(os.sep, "/") + "::" + name, count)
 
 
 def write_section(pyproject: str, text: str, force: bool = False) -> str:

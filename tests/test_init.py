@@ -10,7 +10,13 @@ def make_project(root):
     (root / "shop" / "commands").mkdir()
     (root / "shop" / "__init__.py").write_text("")
     (root / "shop" / "utils.py").write_text(
-        "import functools\n\n\ndef transaction(func):\n    @functools.wraps(func)\n    def wrapped(*a, **k):\n        return func(*a, **k)\n    return wrapped\n"
+        "import functools\n\n\ndef transaction(func):\n    @functools.wraps(func)\n    def wrapped(*a, **k):\n"
+        "        try:\n            result = func(*a, **k)\n            db.session.commit()\n            return result\n"
+        "        except Exception:\n            db.session.rollback()\n            raise\n    return wrapped\n"
+    )
+    # a client's own "transaction" (a context manager batching HTTP calls) is not the unit of work
+    (root / "shop" / "client.py").write_text(
+        "import contextlib\n\n\n@contextlib.contextmanager\ndef transaction(client):\n    client.begin()\n    yield client\n    client.flush()\n"
     )
     (root / "shop" / "repositories" / "orders.py").write_text(
         "from flask_sqlalchemy import SQLAlchemy\n\nfrom ..models import Order\n\n\nclass OrderRepository(StoreDao):\n"
@@ -56,3 +62,32 @@ def test_init_writes_a_section_that_loads_and_never_overwrites_without_force(in_
 def test_an_empty_decorator_clears_the_presets(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.dao-lint]\npreset = "superset"\ntransaction-decorator = ""\n')
     assert load_config(str(tmp_path / "pyproject.toml")).transaction_decorator is None
+
+
+def test_init_proposes_only_a_decorator_that_commits_and_rolls_back(in_tmp):
+    make_project(in_tmp)
+    (in_tmp / "shop" / "utils.py").write_text("def transaction(func):\n    return func\n")
+    result = cli_runner().invoke(cli, ["init", "--print"])
+    assert "transaction-decorator" not in result.stdout
+    assert "not a unit-of-work decorator: shop.client.transaction" in result.stderr
+    assert "not a unit-of-work decorator: shop.utils.transaction (it does not both commit and roll back" in result.stderr
+
+
+def test_init_proposes_the_boundaries_fix_would_need(in_tmp):
+    make_project(in_tmp)
+    (in_tmp / "shop" / "daos").mkdir()
+    (in_tmp / "shop" / "daos" / "order.py").write_text(
+        "class OrderDAO:\n    @classmethod\n    def create(cls, order):\n        db.session.add(order)\n        db.session.commit()\n"
+    )
+    (in_tmp / "shop" / "handlers.py").write_text(
+        "from shop.daos.order import OrderDAO\n\n\ndef place_order(order):\n    OrderDAO.create(order)\n"
+    )
+    result = cli_runner().invoke(cli, ["init"])
+    assert result.exit_code == 0
+    config = load_config(str(in_tmp / "pyproject.toml"))
+    assert "shop/handlers.py::place_order" in config.boundaries
+    assert "**/views.py::*" in config.boundaries  # the preset's own stay
+    assert "boundary: shop/handlers.py::place_order (where 1 commit(s)" in result.stderr
+    # with it declared, fix can remove the commit
+    fixed = cli_runner().invoke(cli, ["fix", "--unsafe-fixes", "--diff", "shop"])
+    assert "+        with db.session.begin_nested():" in fixed.stdout and "+@transaction" in fixed.stdout

@@ -128,6 +128,7 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
     from rich.table import Table
 
     from ..api import display_path
+    from ..planning import suggest_boundaries
 
     console = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
     if diff:
@@ -163,6 +164,13 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
         stream.write("kept (no unit of work could be shown for every caller):\n")
         for kept in sorted(report.kept, key=lambda k: (k.path, k.position)):
             stream.write(f"  {display_path(kept.path)}:{kept.position[0]}:{kept.position[1] + 1}: {kept.code} in {kept.function}: {kept.reason}\n")
+        suggested = suggest_boundaries(report.kept)
+        if suggested:
+            stream.write("boundaries to declare (`boundaries` in [tool.dao-lint], with `transaction-decorator`), where those call paths start:\n")
+            for entry, count in suggested:
+                module_glob, _, name = entry.partition("::")
+                shown = entry if module_glob.startswith("**") else f"{display_path(module_glob)}::{name}"
+                stream.write(f'  "{shown}"  ({count} kept)\n')
     if left:
         stream.write("findings left: " + ", ".join(f"{code} x{left[code]}" for code in sorted(left)) + " (`dao-lint check` lists them)\n")
     else:
