@@ -149,6 +149,7 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple
                 plan.decorate.get(path, set()),
                 plan.decorator,
                 plan.decorator_called,
+                plan.first_party,
             )
             edits["DAO105"] += len(decorated)
         engines = plan.sqlite.get(path, set())

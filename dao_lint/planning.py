@@ -63,6 +63,7 @@ class FixPlan:
     decorator: Optional[str] = None
     decorator_called: bool = False
     unsafe: bool = False
+    first_party: Tuple[str, ...] = ()  # the project's top-level packages
 
     def paths(self) -> Set[str]:
         found: Set[str] = set()
@@ -273,6 +274,7 @@ def plan_fixes(
 ) -> FixPlan:
     """The project-wide edits `fix` will make, and the findings it keeps with reasons."""
     plan = FixPlan(decorator=decorator, unsafe=unsafe)
+    plan.first_party = tuple(sorted({m.split(".")[0] for m in index.modules if m}))
     form, form_why = decorator_form(index, decorator)
     plan.decorator_called = form == "factory"
     wants_decorator = bool(unsafe and decorator and "DAO105" in enabled)

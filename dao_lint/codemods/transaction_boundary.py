@@ -140,9 +140,11 @@ class _Boundary(cst.CSTTransformer):
 
 
 def decorate_boundaries(
-    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool
+    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool, first_party: Sequence[str] = ()
 ) -> Tuple[cst.Module, List[str]]:
-    """Give each boundary in `targets` the decorator (and its import); drop its own commits."""
+    """Give each boundary in `targets` the decorator (and its import); drop its own commits.
+
+    `first_party`: the project's top-level packages (where isort files the import)."""
     if not targets:
         return module, []
     transformer = _Boundary(targets, decorator, called)
@@ -150,5 +152,5 @@ def decorate_boundaries(
     result = wrapper.visit(transformer)
     decorated = [name for name in transformer.changed if name in targets]
     if decorated and transformer.module_name and context.module_name != transformer.module_name:
-        result = add_import(result, transformer.module_name, transformer.name)
+        result = add_import(result, transformer.module_name, transformer.name, first_party)
     return result, transformer.changed
