@@ -21,48 +21,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
-PROJECTS = {
-    # name: (requirement, the package directories to check)
-    "superset": ("apache-superset==3.0.0", ["superset"]),
-    "airflow": ("apache-airflow==2.7.3", ["airflow"]),
-    "flask-appbuilder": ("Flask-AppBuilder==4.3.6", ["flask_appbuilder"]),
-    "sqlalchemy": ("SQLAlchemy==2.0.23", ["sqlalchemy"]),
-    "sqlalchemy-utils": ("SQLAlchemy-Utils==0.41.1", ["sqlalchemy_utils"]),
-    "django": ("Django==4.2.7", ["django"]),
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from projects import PROJECTS, fetch  # noqa: E402
 
-
-def fetch(work: Path, name: str) -> Path:
-    """The unpacked sources of a project (downloaded once into `work`)."""
-    requirement, packages = PROJECTS[name]
-    target = work / "src" / name
-    if target.is_dir():
-        return target
-    download = work / "downloads" / name
-    download.mkdir(parents=True, exist_ok=True)
-    if not any(download.iterdir()):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(download), requirement], check=True)
-    archive = next(download.iterdir())
-    unpacked = work / "unpacked" / name
-    shutil.rmtree(unpacked, ignore_errors=True)
-    unpacked.mkdir(parents=True)
-    if archive.suffix == ".whl" or archive.suffix == ".zip":
-        with zipfile.ZipFile(archive) as handle:
-            handle.extractall(unpacked)
-    else:
-        with tarfile.open(archive) as handle:
-            handle.extractall(unpacked)
-    target.mkdir(parents=True)
-    for package in packages:
-        found = next(p for p in unpacked.rglob(package) if p.is_dir() and (p / "__init__.py").exists())
-        shutil.copytree(found, target / package, ignore=shutil.ignore_patterns("*.pyc", "__pycache__", "node_modules", "static"))
-    return target
+STRESSED = ["superset", "airflow", "flask-appbuilder", "sqlalchemy", "sqlalchemy-utils", "django"]
 
 
 def dao_lint(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -117,7 +83,7 @@ def main() -> None:
     parser.add_argument("--jobs", default=str(os.cpu_count() or 1))
     parser.add_argument("--only", nargs="*", choices=sorted(PROJECTS))
     args = parser.parse_args()
-    rows = [stress(args.work, name, args.jobs) for name in (args.only or PROJECTS)]
+    rows = [stress(args.work, name, args.jobs) for name in (args.only or STRESSED)]
     columns = ["project", "files", "findings", "internal errors", "changed", "not compiling", "not idempotent", "fix errors", "diff wrote", "check s", "fix s"]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))

@@ -25,7 +25,7 @@ from .engine import apply_rule_fixes, check_source, rule_fixes
 from .files import compile_quietly, decode_source, write_atomic
 from .workers import map_in_processes
 from .index import ProjectIndex
-from .planning import FixPlan, Kept, plan_fixes
+from .planning import FixPlan, Kept, Removed, plan_fixes
 from .summary import FileSummary
 from .types import Diagnostic
 
@@ -49,6 +49,7 @@ class FileFix:
 class FixReport:
     files: List[FileFix] = field(default_factory=list)
     kept: List[Kept] = field(default_factory=list)
+    removed: List[Removed] = field(default_factory=list)  # what the plan removes, and its covers
     remaining: List[Diagnostic] = field(default_factory=list)
     skipped: List[Tuple[str, str]] = field(default_factory=list)  # (path, why)
 
@@ -229,6 +230,7 @@ def fix_files(
         for path, summary in index.files.items()
     }
     report.kept = plan.kept
+    report.removed = plan.removed
     targets = sorted(plan.paths() | with_fixes)
     step = progress("fixing", 0, len(targets)) if progress else None
     work = [(path, configs[path], plan, digests[path]) for path in targets]

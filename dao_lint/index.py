@@ -64,7 +64,7 @@ class ProjectIndex:
                         self.subclasses.setdefault((found[1], found[2]), []).append((summary.path, name))
 
     def _index_call(self, summary: FileSummary, info: FunctionInfo, caller: FunctionKey, site: CallSite) -> None:
-        targets = self.resolve_call(summary, info, site)
+        targets, known = self._resolve(summary, info, site)
         self.call_targets[(summary.path, site.span)] = targets
         for target in targets:
             self.callers.setdefault(target, []).append((caller, site))
@@ -79,14 +79,14 @@ class ProjectIndex:
                 self.instantiated.add((found[1], found[2]))
         if targets:
             return
-        if site.commit_keyword is not None:
+        if site.commit_keyword is not None and not known:
             self.unresolved_commit_calls.setdefault(site.method, []).append((summary.path, site.position))
-        if self._may_reach_project(site):
+        if not known and self._may_reach_project(site):
             self.unresolved.setdefault(site.method, []).append((caller, site))
 
     def _may_reach_project(self, site: CallSite) -> bool:
         """An unresolved call whose receiver could be an instance of a project class."""
-        if site.kind in ("var", "unknown"):
+        if site.kind in ("var", "unknown", "returned"):
             return True
         if site.kind == "attr":  # an imported receiver: only a project module's variable
             parts = site.target.split(".")
@@ -184,30 +184,91 @@ class ProjectIndex:
         return ((found[1], found[2]),) if found and found[0] == "function" else ()
 
     def resolve_call(self, summary: FileSummary, caller: FunctionInfo, site: CallSite) -> Tuple[FunctionKey, ...]:
+        return self._resolve(summary, caller, site)[0]
+
+    def _resolve(self, summary: FileSummary, caller: FunctionInfo, site: CallSite) -> Tuple[Tuple[FunctionKey, ...], bool]:
+        """(targets, whether the receiver's type is known): a call on a receiver of known
+        type that resolves to nothing calls code outside the project."""
         if site.kind == "name":
             if "." not in site.target and site.target in summary.functions:
                 target = summary.functions[site.target]
-                return ((summary.path, site.target),) if target.class_name is None else ()
+                return (((summary.path, site.target),) if target.class_name is None else ()), True
             found = self.resolve_symbol(summary, site.target)
-            return ((found[1], found[2]),) if found and found[0] == "function" else ()
+            return (((found[1], found[2]),) if found and found[0] == "function" else ()), True
         if site.kind in ("self", "super"):
             class_name = caller.qualname.split(".")[0] if "." in caller.qualname else None
             if class_name is None or class_name not in summary.classes:
-                return ()
+                return (), True
             key = self.find_method(summary.path, class_name, site.method, skip_self=site.kind == "super")
-            return (key,) if key else ()
+            return ((key,) if key else ()), True
+        if site.kind == "returned":
+            inner_kind, inner_target, inner_method = site.target.split("|", 2)
+            inner = CallSite(inner_kind, inner_target, inner_method, site.position, None, False)
+            functions = self.resolve_call(summary, caller, inner)
+            info = self.function(functions[0]) if functions else None
+            if info is None or info.returns is None:
+                return (), False
+            return self._method_of_type(self.files[functions[0][0]], info.returns, site.method)
         if site.kind in ("attr", "var", "instance"):
             if site.kind == "attr":
                 functions = self._module_function(summary, site.target, site.method)
                 if functions:
-                    return functions
+                    return functions, True
+            known = self._receiver_type(summary, caller, site)
+            if known is not None:
+                return self._method_of_type(known[0], known[1], site.method)
             found = self.resolve_symbol(summary, site.target)
             if found is None and site.target in summary.classes:
                 found = ("class", summary.path, site.target)
             if found is not None and found[0] == "class":
                 key = self.find_method(found[1], found[2], site.method)
-                return (key,) if key else ()
-        return ()
+                return ((key,) if key else ()), True
+            if site.kind == "instance":
+                return (), True  # a class from outside the project
+        return (), False
+
+    def _method_of_type(self, summary: FileSummary, qualified: str, method: str) -> Tuple[Tuple[FunctionKey, ...], bool]:
+        """The method a receiver of class `qualified` (as named in `summary`) runs."""
+        found = self.resolve_symbol(summary, qualified)
+        if found is None and qualified in summary.classes:
+            found = ("class", summary.path, qualified)
+        if found is None or found[0] != "class":
+            return (), True  # a class from outside the project: not ours
+        key = self.find_method(found[1], found[2], method)
+        return ((key,) if key else ()), True
+
+    def _receiver_type(self, summary: FileSummary, caller: FunctionInfo, site: CallSite) -> Optional[Tuple[FileSummary, str]]:
+        """(the file that names it, the class) of `self.dao` or a module variable, if known."""
+        parts = site.target.split(".")
+        if site.kind == "var" and len(parts) == 2 and parts[0] in ("self", "cls") and "." in caller.qualname:
+            found = self._attribute_type(summary.path, caller.qualname.split(".")[0], parts[1])
+            if found is not None:
+                return found
+        if site.kind == "var" and len(parts) == 1 and parts[0] in summary.variables:
+            return summary, summary.variables[parts[0]]
+        if site.kind == "attr" and len(parts) >= 2:
+            module = self._module(self._absolute(summary, ".".join(parts[:-1])))
+            if module is not None and parts[-1] in module.variables:
+                return module, module.variables[parts[-1]]
+        return None
+
+    def _attribute_type(self, path: str, class_name: str, name: str, depth: int = 0) -> Optional[Tuple[FileSummary, str]]:
+        """The class of `self.<name>` in `class_name`, following base classes."""
+        info = self.class_info(path, class_name)
+        if info is None or depth > MAX_DEPTH:
+            return None
+        summary = self.files[path]
+        if name in info.attributes:
+            return summary, info.attributes[name]
+        for base in info.bases:
+            found = self.resolve_symbol(summary, base)
+            if found is None and base in summary.classes:
+                found = ("class", path, base)
+            if found and found[0] == "class":
+                inherited = self._attribute_type(found[1], found[2], name, depth + 1)
+                if inherited is not None:
+                    return inherited
+        return None
 
     def _overrides(self, summary: FileSummary, caller: FunctionInfo, site: CallSite, target: FunctionKey) -> List[FunctionKey]:
         """Methods of subclasses that `self.m()` in `caller`'s class may run instead of `target`."""

@@ -17,7 +17,7 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 from .index import MAX_DEPTH, ProjectIndex, describe
 from .summary import CallSite, FunctionInfo, FunctionKey, Position
 
-__all__ = ["ProjectIndex", "FixPlan", "Kept", "Gap", "plan_fixes", "suggest_boundaries"]
+__all__ = ["ProjectIndex", "FixPlan", "Kept", "Removed", "Gap", "plan_fixes", "suggest_boundaries"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,16 @@ class Kept:
     reason: str
     #: where the uncovered call paths start: functions to declare boundaries
     entries: Tuple[FunctionKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A commit or rollback the fix removes, and the units of work that now commit its writes."""
+
+    code: str
+    path: str
+    function: str
+    covers: Tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class FixPlan:
     rename_defs: Dict[str, Dict[str, str]] = field(default_factory=dict)
     rename_calls: Dict[str, Dict[Tuple[Position, Position], str]] = field(default_factory=dict)
     kept: List[Kept] = field(default_factory=list)
+    removed: List[Removed] = field(default_factory=list)
     decorator: Optional[str] = None
     decorator_called: bool = False
     unsafe: bool = False
@@ -94,6 +105,8 @@ class Coverage:
         self.memo: Dict[Tuple[FunctionKey, str], Optional[Gap]] = {}
         #: (function, session) -> the boundaries that must get the decorator for it to be covered
         self.boundaries: Dict[Tuple[FunctionKey, str], Set[FunctionKey]] = {}
+        #: (function, session) -> the units of work that commit after it, as text (the audit's)
+        self.covers: Dict[Tuple[FunctionKey, str], Set[str]] = {}
 
     def gap(self, key: FunctionKey, session: str, stack: Tuple[FunctionKey, ...] = ()) -> Optional[Gap]:
         """None when every caller that may exist commits `session` after calling `key`."""
@@ -104,6 +117,7 @@ class Coverage:
             return Gap(f"{describe(key)} (a call cycle, or a call chain too deep to follow)")
         result = self._unknown_callers(key)
         needs: Set[FunctionKey] = set()
+        covers: Set[str] = set()
         if result is None:
             callers = [
                 (caller, site) for caller, site in self.index.callers.get(key, []) + self.index.dispatch_callers.get(key, [])
@@ -119,12 +133,13 @@ class Coverage:
                 )
             for caller, site in callers:
                 # every caller, not only the first uncovered one: the boundaries to suggest
-                found = self._site(caller, site, session, stack + (key,), needs)
+                found = self._site(caller, site, session, stack + (key,), needs, covers)
                 if found is not None:
                     found = found.then(describe(key))
                     result = found if result is None else result.joined(found)
         if result is None:
             self.boundaries[memo] = needs
+            self.covers[memo] = covers
             self.memo[memo] = None  # a covered answer never rests on a cut cycle
         elif not stack:
             self.memo[memo] = result
@@ -151,11 +166,12 @@ class Coverage:
             )
         return None
 
-    def _site(self, caller_key: FunctionKey, site: CallSite, session: str, stack, needs: Set[FunctionKey]) -> Optional[Gap]:
-        if site.commit_keyword == "False":
-            return None  # the call does not commit
+    def _site(self, caller_key: FunctionKey, site: CallSite, session: str, stack, needs: Set[FunctionKey], covers: Set[str]) -> Optional[Gap]:
         caller = self.index.function(caller_key)
         line = f"{caller_key[0]}:{site.position[0]}"
+        if site.commit_keyword == "False":
+            covers.add(f"{line} passes commit=False")
+            return None  # the call does not commit
         if caller is None or not caller.qualname:
             return Gap(f"{line} (module level, no unit of work)")
         kind, _, cover = site.cover.partition(" ")
@@ -163,18 +179,23 @@ class Coverage:
             # A later commit of the caller covers the call even if this run removes it: it
             # removes a commit only where a unit of work covers it, and that unit of work
             # commits after the caller returns, so after this call too.
+            what = "runs inside `with ...begin():`" if kind == "begin" else f"`{caller.qualname}` commits after it"
+            covers.add(f"{line}: {what}")
             return None
         if caller.has_decorator:
+            covers.add(f"{describe(caller_key)} carries the transaction decorator (or is a unit-of-work context manager)")
             return None
         if caller.boundary_pattern and self.can_decorate:
             why = self.decoration(caller_key)
             if why is None:
                 needs.add(caller_key)
+                covers.add(f"{describe(caller_key)} gets the transaction decorator (a configured boundary)")
                 return None
             return Gap(f"{describe(caller_key)} is a boundary but cannot get the decorator: {why}", (caller_key,)).then(line)
         found = self.gap(caller_key, session, stack)
         if found is None:
             needs |= self.boundaries.get((caller_key, session), set())
+            covers |= self.covers.get((caller_key, session), set())
             return None
         return found.then(line)
 
@@ -312,7 +333,8 @@ def plan_fixes(
             covered = _cover(index, coverage, key, info, code, plan, wants_decorator, form_why)
             if covered is not None:
                 plan.nested.setdefault(path, set()).add(qualname)
-                needs[key] = covered
+                needs[key], units = covered
+                plan.removed.append(Removed(code, path, qualname, tuple(sorted(units))))
 
     if unsafe and "DAO103" in enabled:
         _plan_flags(index, plan)
@@ -324,6 +346,7 @@ def plan_fixes(
             if info.flag_guarded and qualname not in plan.drop_flag.get(path, set()):
                 names.discard(qualname)
                 needs.pop((path, qualname), None)
+                plan.removed = [r for r in plan.removed if (r.path, r.function) != (path, qualname)]
                 why = "DAO103's unsafe fix removes both (--unsafe-fixes)" if not unsafe else "the flag stays (see DAO103 above)"
                 for position in info.commits:
                     plan.kept.append(Kept("DAO101", path, position, qualname, f"its commit sits behind the `commit` flag: {why}"))
@@ -348,8 +371,9 @@ def plan_fixes(
 def _cover(
     index: ProjectIndex, coverage: Coverage, key: FunctionKey, info: FunctionInfo, code: str,
     plan: FixPlan, wants_decorator: bool, form_why: str,
-) -> Optional[Set[FunctionKey]]:
-    """The boundaries the rewrite of `key` relies on, or None (and a Kept) when it must stay."""
+) -> Optional[Tuple[Set[FunctionKey], Set[str]]]:
+    """(the boundaries the rewrite of `key` relies on, the covers as text), or None (and a
+    Kept) when it must stay."""
     path, qualname = key
     positions = info.commits or info.rollbacks
     removable = [s for s in info.commit_sessions if not s.startswith("own ")]
@@ -366,6 +390,9 @@ def _cover(
         keep(f"the rewrite would change what it does: {info.refusal}")
         return None
     needs: Set[FunctionKey] = set()
+    units: Set[str] = set()
+    if not removable:  # rollbacks only: no write changes hands, a SAVEPOINT replaces them
+        units.add("no commit is removed: its rollbacks become a SAVEPOINT")
     for session in sorted(set(removable)):
         gap = coverage.gap(key, session)
         if gap is not None:
@@ -375,7 +402,8 @@ def _cover(
             keep(reason, gap.entries)
             return None
         needs |= coverage.boundaries.get((key, session), set())
-    return needs
+        units |= coverage.covers.get((key, session), set())
+    return needs, units
 
 
 def suggest_boundaries(kept: List[Kept]) -> List[Tuple[str, int]]:

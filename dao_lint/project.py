@@ -59,6 +59,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         self.references: List[Tuple[str, Position]] = []
         self.decorator_forms: Dict[str, str] = {}
         self.names: Tuple[str, ...] = ()
+        self.class_stack: List[Optional[ClassInfo]] = []
 
     @property
     def frame(self) -> "_Frame":
@@ -101,7 +102,55 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)
         }
         if not self.stack:  # nested classes inside functions are not part of the module's API
-            self.classes[node.name.value] = ClassInfo(node.name.value, tuple(bases), tuple(sorted(methods)))
+            info = ClassInfo(node.name.value, tuple(bases), tuple(sorted(methods)), self._class_attributes(node))
+            self.classes[node.name.value] = info
+            self.class_stack.append(info)
+        else:
+            self.class_stack.append(None)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.class_stack.pop()
+
+    def _type_of(self, annotation: Optional[cst.BaseExpression]) -> Optional[str]:
+        """The class an annotation names (`QueryDAO`, `Optional[QueryDAO]`, `"QueryDAO"`)."""
+        if isinstance(annotation, cst.Subscript) and dotted_name(annotation.value) in ("Optional", "typing.Optional", "type", "Type"):
+            element = annotation.slice[0].slice if annotation.slice else None
+            annotation = element.value if isinstance(element, cst.Index) else None
+        if isinstance(annotation, cst.SimpleString):
+            text = annotation.evaluated_value
+            dotted = text if isinstance(text, str) and all(p.isidentifier() for p in text.split(".")) else None
+        else:
+            dotted = dotted_name(annotation) if annotation is not None else None
+        if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
+            return None
+        return qualify(dotted, self.imports) or dotted
+
+    def _value_type(self, value: cst.BaseExpression) -> Optional[str]:
+        """The class whose instance (or the class itself) a value is: `Repo()`, `ChartDAO`."""
+        if isinstance(value, cst.Call):
+            value = value.func
+        dotted = dotted_name(value)
+        if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
+            known = self.frame.types.get(dotted) if dotted else None
+            return known
+        return qualify(dotted, self.imports) or dotted
+
+    def _class_attributes(self, node: cst.ClassDef) -> Dict[str, str]:
+        found: Dict[str, str] = {}
+        for statement in getattr(node.body, "body", ()):
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    known = self._type_of(small.annotation.annotation)
+                elif isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    known = self._value_type(small.value)
+                else:
+                    continue
+                if known is not None:
+                    target = small.target if isinstance(small, cst.AnnAssign) else small.targets[0].target
+                    found[target.value] = known
+        return found
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.get_metadata(DaoFacts, node)
@@ -144,6 +193,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             listener=scope.listener,
             binding=binding,
             signature=_signature(params, binding),
+            returns=self._type_of(node.returns.annotation) if node.returns is not None else None,
         )
         if not self.stack and decorator and node.name.value == decorator.rstrip("()").rsplit(".", 1)[-1]:
             self.decorator_forms[node.name.value] = decorator_form(node)
@@ -315,14 +365,16 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
                     self.current.top_level_commits.append(position)
             elif use.action is Action.CREATE:
                 self.current.creations.append(self.pos(node))
-            elif use.action is Action.ROLLBACK and use.origin is not Origin.CREATED:
+            elif use.action is Action.ROLLBACK and use.origin not in OWN_ORIGINS:
+                # a rollback of a session it obtained itself is its own business (DAO104)
                 self.current.rollbacks.append(self.pos(node))
         registered = registration(node)
         if registered is not None:
             target = dotted_name(registered[0])
             if target is not None:
                 self.registrations.append((qualify(target, self.imports) or target, registered[1]))
-        site = self._call_site(node)
+        # a call on a session runs SQLAlchemy's code, never a method of the project
+        site = self._call_site(node) if use is None else None
         if site is not None:
             self.frame.calls.append((len(self.current.calls), tuple(self.frame.open)))
             self.current.calls.append(site)
@@ -375,6 +427,10 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             ctor = dotted_name(receiver.func)
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
                 return CallSite("instance", qualify(ctor, self.imports) or ctor, method, position, keyword, covered)
+            inner = self._site(receiver, receiver.func, position, None, covered)
+            if inner is not None and inner.kind not in ("returned", "unknown"):
+                # `self.get_factory().create()`: the factory's return annotation may tell
+                return CallSite("returned", f"{inner.kind}|{inner.target}|{inner.method}", method, position, keyword, covered)
             return CallSite("unknown", "", method, position, keyword, covered)
         dotted = dotted_name(receiver)
         if dotted is None:
@@ -391,8 +447,11 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         value = node.value
         ctor = dotted_name(value.func) if isinstance(value, cst.Call) else None
         for target in node.targets:
+            self._note_attribute(target.target, value)
             if not isinstance(target.target, cst.Name):
                 continue
+            if not self.stack and self.class_stack:
+                continue  # a class attribute: `_class_attributes` has it
             name = target.target.value
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
                 self.frame.types[name] = qualify(ctor, self.imports) or ctor
@@ -400,6 +459,24 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
                 self.frame.types.pop(name, None)
             if self.stack:
                 self._note_value(value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        known = self._type_of(node.annotation.annotation)
+        target = dotted_name(node.target)
+        if known is not None and target is not None and target.startswith("self.") and target.count(".") == 1:
+            owner = self.class_stack[-1] if self.class_stack else None
+            if owner is not None and self.stack:
+                owner.attributes.setdefault(target[5:], known)
+
+    def _note_attribute(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """`self.repo = Repo()` or `self.dao = dao` (an annotated parameter) in a method."""
+        dotted = dotted_name(target)
+        owner = self.class_stack[-1] if self.class_stack else None
+        if owner is None or not self.stack or dotted is None or not dotted.startswith("self.") or dotted.count(".") != 1:
+            return
+        known = self._value_type(value)
+        if known is not None:
+            owner.attributes.setdefault(dotted[5:], known)
 
     def visit_Param(self, node: cst.Param) -> None:
         self.not_values.add(id(node.name))
@@ -467,6 +544,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             references=self._function_references(functions),
             decorator_forms=dict(self.decorator_forms),
             names=self.names,
+            variables=dict(self.frames[0].types),
         )
 
     def _function_references(self, functions: Dict[str, FunctionInfo]) -> List[Tuple[str, Position]]:

@@ -19,8 +19,11 @@ class CallSite:
     """A call as written: `kind` says how its target is named.
 
     kinds: "name" (`helper()`, target = qualified name), "attr" (`ChartDAO.create()`,
-    target = qualified receiver), "self" (`self.m()` / `cls.m()`), "super" (`super().m()`),
-    "instance" (`Command(...).run()`, target = qualified class).
+    target = qualified receiver, its head imported), "var" (the same with a local head: a
+    parameter, a variable, a class of this module), "self" (`self.m()` / `cls.m()`), "super"
+    (`super().m()`), "instance" (`Command(...).run()` or `setting.save()` with `setting =
+    Setting()`, target = qualified class), "returned" (`factory().create()`, target = the
+    inner call as "kind|target|method"), "unknown" (any other receiver).
     """
 
     kind: str
@@ -82,6 +85,8 @@ class FunctionInfo:
     flag_guarded: bool = False
     #: why the nested-session rewrite must leave this function as it is (None: it applies)
     refusal: Optional[str] = None
+    #: the class its return annotation names (qualified), if any
+    returns: Optional[str] = None
 
 
 @dataclass
@@ -89,6 +94,9 @@ class ClassInfo:
     name: str
     bases: Tuple[str, ...]  # qualified where imported
     methods: Tuple[str, ...]  # sorted
+    #: attributes whose class is known: `dao = ChartDAO`, `_dao: QueryDAO`, `self.repo =
+    #: Repo()`, `self.dao = dao` (an annotated parameter) -> qualified class
+    attributes: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,3 +119,5 @@ class FileSummary:
     decorator_forms: Dict[str, str] = field(default_factory=dict)
     #: every name bound at module level (definitions, assignments, imports)
     names: Tuple[str, ...] = ()
+    #: module-level variables holding an instance of a known class: name -> qualified class
+    variables: Dict[str, str] = field(default_factory=dict)

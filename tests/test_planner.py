@@ -590,3 +590,44 @@ def test_kept_findings_suggest_the_boundaries_to_declare(tmp_path):
     )
     assert out["app/daos/chart.py"] == dedent(DAO)
     assert suggest_boundaries(report.kept) == [("**/api.py::*Api.*", 2)]
+
+
+# -- receivers whose class the code states ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(
+            "from app.daos.chart import ChartDAO\n\n\nclass C:\n    dao = ChartDAO\n\n    def run(self, chart):\n        self.dao.create(chart)\n        db.session.commit()\n",
+            id="class-attribute-holding-the-class",
+        ),
+        pytest.param(
+            "from app.daos.chart import ChartDAO\n\n\nclass C:\n    _dao: ChartDAO\n\n    def __init__(self, dao: ChartDAO):\n        self._dao = dao\n\n    def run(self, chart):\n        self._dao.create(chart)\n        db.session.commit()\n",
+            id="annotated-attribute",
+        ),
+        pytest.param(
+            "from app.daos.chart import ChartDAO\n\n\nclass C:\n    def dao(self) -> ChartDAO:\n        return ChartDAO()\n\n    def run(self, chart):\n        self.dao().create(chart)\n        db.session.commit()\n",
+            id="return-annotation",
+        ),
+        pytest.param(
+            "from app.daos.chart import ChartDAO\n\ncharts = ChartDAO()\n\n\nclass C:\n    def run(self, chart):\n        charts.create(chart)\n        db.session.commit()\n",
+            id="module-variable",
+        ),
+    ],
+)
+def test_a_receiver_of_a_stated_class_is_resolved(tmp_path, command):
+    dao = DAO.replace("@classmethod\n    def create(cls, chart)", "def create(self, chart)")
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": dao, "app/commands/create.py": command})
+    assert "with db.session.begin_nested():" in fixed(out, "app/daos/chart.py"), report.kept
+
+
+def test_a_receiver_of_an_outside_class_is_not_a_caller(tmp_path):
+    command = (
+        "from cachelib import SimpleCache\nfrom app.daos.chart import ChartDAO\n\n\nclass C:\n    cache: SimpleCache\n\n"
+        "    def run(self, chart):\n        self.cache.delete(chart)\n        ChartDAO.delete(chart)\n        db.session.commit()\n"
+    )
+    dao = "class ChartDAO:\n    def delete(self, chart):\n        db.session.delete(chart)\n        db.session.commit()\n"
+    users = "from app.daos.chart import ChartDAO\n\nDAOS = [ChartDAO()]\n"
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": dao, "app/commands/delete.py": command, "app/registry.py": users})
+    assert "with db.session.begin_nested():" in fixed(out, "app/daos/chart.py"), report.kept
