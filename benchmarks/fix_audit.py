@@ -141,33 +141,33 @@ def superset_done_when(work: Path, jobs: int) -> int:
     from dao_lint.api import fix_paths, lint_paths
     from dao_lint.config import ConfigResolver
     from dao_lint.planning import suggest_boundaries
+    from dao_lint.presets import PRESETS
 
     copy = prepare(work, "superset", work / "copies" / "superset-done-when")
     decorators = copy / "superset" / "utils" / "decorators.py"
     decorators.write_text(decorators.read_text() + SUPERSET_TRANSACTION)
     pyproject = copy / "pyproject.toml"
-    base = pyproject.read_text()
-    pyproject.write_text(base + 'transaction-decorator = "superset.utils.decorators.transaction"\n')
+    base = re.sub(r"^transaction-decorator = .*$", 'transaction-decorator = "superset.utils.decorators.transaction"', pyproject.read_text(), flags=re.M)
+    pyproject.write_text(base)
     cwd = os.getcwd()
     os.chdir(copy)
     try:
         plan = fix_paths(["."], ConfigResolver(), unsafe=True, write=False, jobs=jobs, cache=False)
         suggested = [entry for entry, _ in suggest_boundaries(plan.kept)]
-        print(f"first plan: {len(plan.kept)} kept; declaring {len(suggested)} suggested boundaries:")
+        print(f"first plan: {len(plan.kept)} kept; declaring the {len(suggested)} suggested boundaries:")
         for entry in suggested:
             print(f"  {entry}")
-        boundaries = re.search(r"^boundaries = (\[.*?\])$", base, re.M | re.S)
-        declared = (boundaries.group(1)[:-1].rstrip().rstrip(",") + ", " if boundaries else "[") + ", ".join(
-            f'"{os.path.relpath(e.split("::")[0], copy) if not e.startswith("**") else e.split("::")[0]}::{e.split("::")[1]}"' for e in suggested
-        ) + "]"
-        text = re.sub(r"^boundaries = \[.*?\]$", lambda m: f"boundaries = {declared}", base, flags=re.M | re.S) if boundaries else base + f"boundaries = {declared}\n"
-        pyproject.write_text(text + 'transaction-decorator = "superset.utils.decorators.transaction"\n')
+        declared = list(PRESETS["superset"]["boundaries"]) + suggested
+        pyproject.write_text(base + "boundaries = [" + ", ".join(f'"{entry}"' for entry in declared) + "]\n")
         report = fix_paths(["."], ConfigResolver(), unsafe=True, write=True, jobs=jobs, cache=False)
         print(f"fix: changed {len(report.changed)} files, removed {collections.Counter(r.code for r in report.removed)}, kept {len(report.kept)}")
         for item in report.kept:
             if "superset/daos" in item.path:
                 print(f"  kept in daos: {os.path.relpath(item.path, copy)}:{item.position[0]} {item.code} {item.function}: {item.reason}")
-        left = [d for d in lint_paths(["superset/daos"], ConfigResolver(), jobs=jobs, cache=False) if d.code in ("DAO101", "DAO102", "DAO103")]
+        left = [
+            d for result in lint_paths(["superset/daos"], ConfigResolver(), jobs=jobs, cache=False)
+            for d in result.diagnostics if d.code in ("DAO101", "DAO102", "DAO103")
+        ]
         bare = [
             str(p.relative_to(copy)) for p in (copy / "superset").rglob("*.py")
             if re.search(r"^\s*@transaction\s*$", p.read_text(errors="replace"), re.M)

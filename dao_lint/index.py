@@ -15,6 +15,7 @@ from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, FunctionKey
 __all__ = ["ProjectIndex", "MAX_DEPTH", "describe"]
 
 MAX_DEPTH = 8
+EXTERNAL = "<outside>"  # the summaries' name for "another library's object"
 ClassKey = Tuple[str, str]  # (path, class name)
 Site = Tuple[FunctionKey, CallSite]  # the calling function and the call
 
@@ -224,7 +225,7 @@ class ProjectIndex:
                 key = self.find_method(found[1], found[2], site.method)
                 return ((key,) if key else ()), True
             if site.kind == "instance":
-                return (), True  # a class from outside the project
+                return (), True  # a class from outside the project (or `<outside>`)
         return (), False
 
     def _method_of_type(self, summary: FileSummary, qualified: str, method: str) -> Tuple[Tuple[FunctionKey, ...], bool]:
@@ -238,19 +239,95 @@ class ProjectIndex:
         return ((key,) if key else ()), True
 
     def _receiver_type(self, summary: FileSummary, caller: FunctionInfo, site: CallSite) -> Optional[Tuple[FileSummary, str]]:
-        """(the file that names it, the class) of `self.dao` or a module variable, if known."""
+        """(the file that names it, the class) of a dotted receiver, followed attribute by
+        attribute: `self.dao`, `charts` (a module variable), `cache_manager.data_cache` (a
+        module variable's property). None when some step is not known."""
         parts = site.target.split(".")
-        if site.kind == "var" and len(parts) == 2 and parts[0] in ("self", "cls") and "." in caller.qualname:
-            found = self._attribute_type(summary.path, caller.qualname.split(".")[0], parts[1])
-            if found is not None:
-                return found
-        if site.kind == "var" and len(parts) == 1 and parts[0] in summary.variables:
-            return summary, summary.variables[parts[0]]
-        if site.kind == "attr" and len(parts) >= 2:
-            module = self._module(self._absolute(summary, ".".join(parts[:-1])))
-            if module is not None and parts[-1] in module.variables:
-                return module, module.variables[parts[-1]]
+        start: Optional[Tuple[FileSummary, str]] = None
+        rest: List[str] = []
+        if site.kind == "var" and parts[0] in ("self", "cls") and "." in caller.qualname and len(parts) >= 2:
+            class_name = caller.qualname.split(".")[0]
+            if class_name in summary.classes:
+                start, rest = (summary, class_name), parts[1:]
+        elif site.kind == "var" and parts[0] in summary.variables:
+            start, rest = (summary, summary.variables[parts[0]]), parts[1:]
+        elif site.kind == "attr":
+            for cut in range(len(parts) - 1, 0, -1):
+                module = self._module(self._absolute(summary, ".".join(parts[:cut])))
+                if module is not None:
+                    if parts[cut] in module.variables:
+                        start, rest = (module, module.variables[parts[cut]]), parts[cut + 1 :]
+                    break
+        if start is None:
+            return None
+        current = start
+        for number, name in enumerate(rest):
+            found = self._class_of(*current)
+            if found is None:
+                return current if current[1] == EXTERNAL or self._outside(*current) else None
+            if number == 0 and parts[0] in ("self", "cls"):
+                # `self` may be an instance of a subclass: its attribute as any of them sets it
+                step = self._self_attribute(found, name)
+            else:
+                step = self._attribute_type(found[0], found[1], name)
+            if step is None:
+                return None
+            current = step
+        return current
+
+    def _self_attribute(self, owner: ClassKey, name: str) -> Optional[Tuple[FileSummary, str]]:
+        """The class of `self.<name>` in a method of `owner`, whatever subclass `self` is:
+        the one project class all of them agree on, or another library's object when only
+        outside code (an outside base class, outside values) can have set it."""
+        types: List[Tuple[FileSummary, str]] = []
+        inherited = self._attribute_type(owner[0], owner[1], name)
+        if inherited is not None:
+            types.append(inherited)
+        frontier, seen = list(self.subclasses.get(owner, [])), set()
+        while frontier:
+            key = frontier.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            info = self.class_info(*key)
+            if info is not None and name in info.attributes:
+                types.append((self.files[key[0]], info.attributes[name]))
+            frontier.extend(self.subclasses.get(key, []))
+        classes = {self._class_of(*t) for t in types} - {None}
+        if len(classes) == 1 and all(self._class_of(*t) is not None for t in types):
+            return types[0]
+        if classes:
+            return None  # several of the project's classes: not one answer
+        if types or self._outside_base(owner):
+            return (self.files[owner[0]], EXTERNAL)
         return None
+
+    def _outside_base(self, owner: ClassKey, depth: int = 0) -> bool:
+        """Some base class of `owner` comes from outside the project."""
+        info = self.class_info(*owner)
+        if info is None or depth > MAX_DEPTH:
+            return False
+        summary = self.files[owner[0]]
+        for base in info.bases:
+            found = self._class_of(summary, base)
+            if found is None:
+                if base != "object" and "Generic" not in base and "ABC" not in base and "Protocol" not in base:
+                    return True
+            elif self._outside_base(found, depth + 1):
+                return True
+        return False
+
+    def _class_of(self, summary: FileSummary, qualified: str) -> Optional[ClassKey]:
+        found = self.resolve_symbol(summary, qualified)
+        if found is None and qualified in summary.classes:
+            found = ("class", summary.path, qualified)
+        return (found[1], found[2]) if found is not None and found[0] == "class" else None
+
+    def _outside(self, summary: FileSummary, qualified: str) -> bool:
+        """`qualified` (as named in `summary`) is no class of the project: another library's."""
+        return self._class_of(summary, qualified) is None and (
+            qualified == EXTERNAL or self._module(self._absolute(summary, qualified).split(".")[0]) is None
+        )
 
     def _attribute_type(self, path: str, class_name: str, name: str, depth: int = 0) -> Optional[Tuple[FileSummary, str]]:
         """The class of `self.<name>` in `class_name`, following base classes."""
@@ -260,6 +337,9 @@ class ProjectIndex:
         summary = self.files[path]
         if name in info.attributes:
             return summary, info.attributes[name]
+        prop = summary.functions.get(f"{class_name}.{name}")
+        if prop is not None and prop.returns is not None and prop.binding == "property":
+            return summary, prop.returns
         for base in info.bases:
             found = self.resolve_symbol(summary, base)
             if found is None and base in summary.classes:
@@ -323,9 +403,9 @@ class ProjectIndex:
             found: Dict[FunctionKey, str] = {}
             for summary in self.files.values():
                 for target, event in summary.registrations:
-                    resolved = self.resolve_symbol(summary, target)
-                    if resolved is not None and resolved[0] == "function":
-                        found[(resolved[1], resolved[2])] = event
+                    # `ChartUpdater.after_insert` may be inherited from a base class
+                    for key in self._referenced(summary, target):
+                        found[key] = event
             self._listeners = found
         return self._listeners
 

@@ -123,13 +123,18 @@ class Coverage:
                 (caller, site) for caller, site in self.index.callers.get(key, []) + self.index.dispatch_callers.get(key, [])
                 if not self._in_test(caller)
             ]
-            if not callers:
-                info = self.index.function(key)
+            info = self.index.function(key)
+            if info is not None and info.boundary_pattern and self.can_decorate and self.decoration(key) is None:
+                # declared a unit of work itself (an entry point called from outside)
+                needs.add(key)
+                covers.add(f"{describe(key)} is a configured boundary: it gets the transaction decorator")
+                callers = []
+            elif not callers:
                 result = Gap(
                     f"{describe(key)} has no call site in the project outside tests (an entry point, or "
                     "called from code dao-lint does not see)",
-                    # a DAO or a listener is never a unit of work of its own
-                    () if info is None or info.in_dao or self.index.listener(key) else (key,),
+                    # a listener or a private helper is never a unit of work of its own
+                    () if info is None or self.index.listener(key) or info.name.startswith("_") else (key,),
                 )
             for caller, site in callers:
                 # every caller, not only the first uncovered one: the boundaries to suggest
@@ -162,7 +167,7 @@ class Coverage:
             caller, site = unresolved[0]
             return Gap(
                 f"`.{site.method}(...)` at {caller[0]}:{site.position[0]} may call {describe(key)} "
-                "(the type of its receiver is not known)"
+                "(the type of its receiver is not known; a type annotation would tell)"
             )
         return None
 

@@ -125,6 +125,17 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             return None
         return qualify(dotted, self.imports) or dotted
 
+    def _element_type(self, annotation: cst.BaseExpression) -> Optional[str]:
+        """`Cache` for `dict[Region, Cache]`, `list[Cache]`, `Sequence[Cache]`: what a
+        subscript of the container gives."""
+        if not isinstance(annotation, cst.Subscript) or not annotation.slice:
+            return None
+        container = (dotted_name(annotation.value) or "").rsplit(".", 1)[-1].lower()
+        if container not in ("dict", "list", "sequence", "mapping", "mutablemapping", "tuple", "defaultdict"):
+            return None
+        last = annotation.slice[-1].slice
+        return self._type_of(last.value) if isinstance(last, cst.Index) else None
+
     def _value_type(self, value: cst.BaseExpression) -> Optional[str]:
         """The class whose instance (or the class itself) a value is: `Repo()`, `ChartDAO`."""
         if isinstance(value, cst.Call):
@@ -163,6 +174,8 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             plain = dotted_name(item.decorator) or ""
             if scope.is_method and plain in ("classmethod", "staticmethod"):
                 binding = "class" if plain == "classmethod" else "static"
+            elif scope.is_method and plain in ("property", "functools.cached_property", "cached_property"):
+                binding = "property"
             expr = item.decorator.func if isinstance(item.decorator, cst.Call) else item.decorator
             name = qualify(dotted_name(expr), self.imports) or ""
             short = name.rsplit(".", 1)[-1]
@@ -432,9 +445,18 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
                 # `self.get_factory().create()`: the factory's return annotation may tell
                 return CallSite("returned", f"{inner.kind}|{inner.target}|{inner.method}", method, position, keyword, covered)
             return CallSite("unknown", "", method, position, keyword, covered)
+        if isinstance(receiver, cst.Subscript):
+            # `_cache[region].delete(key)` with `_cache: dict[Region, Cache]`: a Cache
+            base = dotted_name(receiver.value)
+            element = self.frame.types.get(f"{base}[]") or self.frames[0].types.get(f"{base}[]") if base else None
+            if element is not None:
+                return CallSite("instance", element, method, position, keyword, covered)
         dotted = dotted_name(receiver)
         if dotted is None:
             return CallSite("unknown", "", method, position, keyword, covered)
+        if dotted.rsplit(".", 1)[-1] in ORM_ATTRIBUTES:
+            # `Tag.__table__.create(bind)`, `Model.metadata.drop_all()`: SQLAlchemy's objects
+            return CallSite("instance", EXTERNAL, method, position, keyword, covered)
         known = self.frame.types.get(dotted)
         if known is not None:  # `setting = Setting(...)`, then `setting.save()`
             return CallSite("instance", known, method, position, keyword, covered)
@@ -455,14 +477,40 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             name = target.target.value
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
                 self.frame.types[name] = qualify(ctor, self.imports) or ctor
+            elif isinstance(value, cst.Call) and self._returns_outside_object(value):
+                self.frame.types[name] = EXTERNAL
             else:
                 self.frame.types.pop(name, None)
             if self.stack:
                 self._note_value(value)
 
+    def _returns_outside_object(self, call: cst.Call) -> bool:
+        """The call returns an object of another library (`Image.open(...)`, then its
+        `.resize(...)`), never an instance of the project's classes. Not for session and
+        query calls: they return the project's models."""
+        current: cst.BaseExpression = call
+        while isinstance(current, (cst.Call, cst.Attribute, cst.Subscript)):
+            if isinstance(current, cst.Call):
+                if self.get_metadata(SessionFacts, current, None) is not None:
+                    return False
+                current = current.func
+            else:
+                current = current.value
+        head = dotted_name(current)
+        if head is None:
+            return False
+        if self.frame.types.get(head) == EXTERNAL:
+            return True
+        imported = self.imports.get(head)
+        own = (self.context.module_name or "").split(".")[0]
+        return imported is not None and not imported.startswith(".") and imported.split(".")[0] not in (own, "")
+
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         known = self._type_of(node.annotation.annotation)
         target = dotted_name(node.target)
+        element = self._element_type(node.annotation.annotation)
+        if element is not None and isinstance(node.target, cst.Name) and not (self.class_stack and not self.stack):
+            self.frame.types[f"{node.target.value}[]"] = element
         if known is not None and target is not None and target.startswith("self.") and target.count(".") == 1:
             owner = self.class_stack[-1] if self.class_stack else None
             if owner is not None and self.stack:
@@ -557,6 +605,12 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         return sorted(set(out))
 
 
+# a value of another library's class (what it is does not matter: never the project's)
+EXTERNAL = "<outside>"
+# attributes SQLAlchemy gives mapped classes: calls on them never run the project's methods
+ORM_ATTRIBUTES = frozenset({"__table__", "__mapper__", "metadata", "__tablename__"})
+
+
 class _Frame:
     """What one function's traversal remembers to decide which calls a later commit covers."""
 
@@ -635,7 +689,7 @@ def module_names(module: cst.Module) -> Tuple[str, ...]:
 
 def _signature(params: cst.Parameters, binding: str) -> Tuple[int, int, Tuple[str, ...], bool]:
     positional = [*params.posonly_params, *params.params]
-    if binding in ("instance", "class") and positional:
+    if binding in ("instance", "class", "property") and positional:
         positional = positional[1:]  # self / cls
     required = sum(1 for p in positional if p.default is None)
     names = tuple(p.name.value for p in (*positional, *params.kwonly_params))

@@ -84,7 +84,15 @@ def test_a_public_dao_method_nobody_calls_is_an_entry_point(tmp_path):
     assert out["app/daos/chart.py"] == dedent(DAO)
     (item,) = kept(report, "DAO101", "ChartDAO.create")
     assert "no call site in the project" in item.reason
-    assert item.entries == ()  # a DAO method is never a boundary to suggest
+    # a public DAO method nothing calls: dead code, or called from outside (then a boundary)
+    assert item.entries == ((str(tmp_path / "app/daos/chart.py"), "ChartDAO.create"),)
+    declared, report = fix_project(
+        tmp_path / "declared",
+        {"app/daos/chart.py": DAO, "app/utils.py": PLAIN},
+        options={"transaction-decorator": "app.utils.transaction", "boundaries": ["app/daos/chart.py::ChartDAO.create"]},
+    )
+    assert "    @transaction\n    def create(cls, chart):" in fixed(declared, "app/daos/chart.py")
+    assert "db.session.commit()" not in declared["app/daos/chart.py"]
 
 
 def test_calls_from_tests_are_not_units_of_work_but_do_not_count_as_callers(tmp_path):
