@@ -87,6 +87,23 @@ def _reason_kind(reason: str) -> str:
     return "other: " + reason[:60]
 
 
+def write_listing(listing, title: str, report, broken) -> None:  # noqa: ANN001
+    """Every removal with its covers, every kept finding with its reason."""
+    removed = collections.Counter(r.code for r in report.removed)
+    listing.write(f"\n## {title}\n\n")
+    listing.write(f"changed {len(report.changed)} files; removed {dict(removed)}; kept {len(report.kept)}\n\n")
+    for item in sorted(report.removed, key=lambda r: (r.path, r.function)):
+        listing.write(f"REMOVED {item.code} {item.path}::{item.function}\n")
+        for cover in item.covers[:6]:
+            listing.write(f"    covered: {cover}\n")
+        if len(item.covers) > 6:
+            listing.write(f"    ... and {len(item.covers) - 6} more covers\n")
+    for item in sorted(report.kept, key=lambda k: (k.path, k.position)):
+        listing.write(f"KEPT {item.code} {item.path or '-'}:{item.position[0]} {item.function}: {item.reason}\n")
+    for line in broken:
+        listing.write(f"NOT COMPILING {line}\n")
+
+
 def audit(work: Path, name: str, jobs: int, listing) -> dict:  # noqa: ANN001
     from dao_lint.api import fix_paths
     from dao_lint.config import ConfigResolver
@@ -107,22 +124,9 @@ def audit(work: Path, name: str, jobs: int, listing) -> dict:  # noqa: ANN001
         again = fix_paths(["."], ConfigResolver(), unsafe=True, write=False, jobs=jobs, cache=False)
     finally:
         os.chdir(cwd)
+    write_listing(listing, f"{name} ({PROJECTS[name][0]}): {PROJECTS[name][2]}", report, broken)
     removed = collections.Counter(r.code for r in report.removed)
     kinds = collections.Counter(_reason_kind(k.reason) for k in report.kept)
-    listing.write(f"\n## {name} ({PROJECTS[name][0]}): {PROJECTS[name][2]}\n\n")
-    listing.write(f"changed {len(report.changed)} files; removed {dict(removed)}; kept {len(report.kept)}\n\n")
-    for item in sorted(report.removed, key=lambda r: (r.path, r.function)):
-        shown = item.path
-        listing.write(f"REMOVED {item.code} {shown}::{item.function}\n")
-        for cover in item.covers[:6]:
-            listing.write(f"    covered: {cover.replace(str(copy) + os.sep, '')}\n")
-        if len(item.covers) > 6:
-            listing.write(f"    ... and {len(item.covers) - 6} more covers\n")
-    for item in sorted(report.kept, key=lambda k: (k.path, k.position)):
-        shown = item.path or "-"
-        listing.write(f"KEPT {item.code} {shown}:{item.position[0]} {item.function}: {item.reason.replace(str(copy) + os.sep, '')}\n")
-    for line in broken:
-        listing.write(f"NOT COMPILING {line}\n")
     return {
         "project": name,
         "files changed": len(report.changed),
@@ -136,7 +140,7 @@ def audit(work: Path, name: str, jobs: int, listing) -> dict:  # noqa: ANN001
     }
 
 
-def superset_done_when(work: Path, jobs: int) -> int:
+def superset_done_when(work: Path, jobs: int, listing) -> int:  # noqa: ANN001
     """Issue 11's last check on Superset 3.0.0 with 4.1's decorator. Returns an exit code."""
     from dao_lint.api import fix_paths, lint_paths
     from dao_lint.config import ConfigResolver
@@ -181,6 +185,7 @@ def superset_done_when(work: Path, jobs: int) -> int:
         again = fix_paths(["."], ConfigResolver(), unsafe=True, write=False, jobs=jobs, cache=False)
     finally:
         os.chdir(cwd)
+    write_listing(listing, "superset 3.0.0 with 4.1's transaction(on_error=...) and the suggested boundaries", report, broken)
     print(f"DAO101-103 left in superset/daos: {len(left)}")
     for d in left:
         print(f"  {d.path}:{d.line} {d.code} {d.message}")
@@ -199,7 +204,9 @@ def main() -> None:
     parser.add_argument("--superset-done-when", action="store_true")
     args = parser.parse_args()
     if args.superset_done_when:
-        raise SystemExit(superset_done_when(args.work, args.jobs))
+        with open(HERE / "fix-audit-superset-latest.txt", "w") as listing:
+            listing.write("# dao-lint fix on Superset 3.0.0 with a transaction decorator (issue 11's last check)\n")
+            raise SystemExit(superset_done_when(args.work, args.jobs, listing))
     rows = []
     with open(args.out, "w") as listing:
         listing.write("# dao-lint fix audit: every removal with its cover, every kept finding with its reason\n")

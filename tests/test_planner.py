@@ -639,3 +639,19 @@ def test_a_receiver_of_an_outside_class_is_not_a_caller(tmp_path):
     users = "from app.daos.chart import ChartDAO\n\nDAOS = [ChartDAO()]\n"
     out, report = fix_project(tmp_path, {"app/daos/chart.py": dao, "app/commands/delete.py": command, "app/registry.py": users})
     assert "with db.session.begin_nested():" in fixed(out, "app/daos/chart.py"), report.kept
+
+
+def test_a_removed_last_parameter_keeps_the_line_break_before_the_parenthesis(tmp_path):
+    dao = """
+    class ChartDAO:
+        @classmethod
+        def create(
+            cls, chart, commit: bool = True
+        ) -> Chart:
+            db.session.add(chart)
+            if commit:
+                db.session.commit()
+            return chart
+    """
+    out, _ = fix_project(tmp_path, {"app/daos/chart.py": dao, "app/commands/create.py": COMMAND})
+    assert "    def create(\n        cls, chart\n    ) -> Chart:\n" in fixed(out, "app/daos/chart.py")

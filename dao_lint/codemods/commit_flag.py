@@ -154,7 +154,9 @@ class _DropParameter(cst.CSTTransformer):
             kept = [p for p in items if p.name.value != "commit"]
             if len(kept) != len(items):
                 if kept and items[-1] not in kept:
-                    kept[-1] = kept[-1].with_changes(comma=items[-1].comma)
+                    # the new last parameter ends the list as the removed one did (a
+                    # trailing comma, the line break before `)`)
+                    kept[-1] = kept[-1].with_changes(comma=items[-1].comma, whitespace_after_param=items[-1].whitespace_after_param)
                 changes[group] = kept
         if not changes:
             return updated_node
