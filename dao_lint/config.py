@@ -73,7 +73,7 @@ class Config:
     session_names: Tuple[str, ...] = (
         "db.session", "session", "db_session", "_session", "self.session", "self._session",
     )
-    test_paths: Tuple[str, ...] = ("tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
+    test_paths: Tuple[str, ...] = ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
     boundary_modules: Tuple[str, ...] = ("**/migrations/**", "**/alembic/**")
     boundaries: Tuple[str, ...] = ("**/commands/**::*.run",)
     transaction_decorator: Optional[str] = None

@@ -69,7 +69,7 @@ class ProjectIndex:
         self.call_targets[(summary.path, site.span)] = targets
         for target in targets:
             self.callers.setdefault(target, []).append((caller, site))
-        if site.kind in ("self", "super") and targets:
+        if site.kind == "self" and targets:  # `super().m()` names its target exactly
             for override in self._overrides(summary, info, site, targets[0]):
                 self.dispatch_callers.setdefault(override, []).append((caller, site))
         if site.kind == "name":

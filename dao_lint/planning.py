@@ -196,7 +196,8 @@ class Coverage:
                 needs.add(caller_key)
                 covers.add(f"{describe(caller_key)} gets the transaction decorator (a configured boundary)")
                 return None
-            return Gap(f"{describe(caller_key)} is a boundary but cannot get the decorator: {why}", (caller_key,)).then(line)
+            # already a boundary: declaring it again would not help, so it suggests nothing
+            return Gap(f"{describe(caller_key)} is a boundary but cannot get the decorator: {why}").then(line)
         found = self.gap(caller_key, session, stack)
         if found is None:
             needs |= self.boundaries.get((caller_key, session), set())
@@ -325,7 +326,7 @@ def plan_fixes(
                         boundaries.add(key)
                     else:
                         for position in info.commits + info.rollbacks:
-                            plan.kept.append(Kept("DAO105", path, position, qualname, f"the boundary cannot get the decorator: {why}", (key,)))
+                            plan.kept.append(Kept("DAO105", path, position, qualname, f"the boundary cannot get the decorator: {why}"))
                 continue
             else:
                 code = "DAO105"  # a helper that commits: it joins the unit of work that covers it

@@ -9,7 +9,7 @@ from typing import Dict, Mapping
 
 __all__ = ["PRESETS"]
 
-_TESTS = ["tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
+_TESTS = ["**/tests/**", "**/test/**", "**/test_*.py", "**/*_test.py", "**/conftest.py"]
 _MIGRATIONS = ["**/migrations/**", "**/alembic/**"]
 
 PRESETS: Mapping[str, Dict[str, object]] = {
@@ -67,7 +67,7 @@ PRESETS: Mapping[str, Dict[str, object]] = {
         ],
         "boundary-modules": ["**/migrations/**"],
         "transaction-decorator": "superset.utils.decorators.transaction",
-        "test-paths": ["tests/**", "**/conftest.py"],
+        "test-paths": ["**/tests/**", "**/conftest.py"],
     },
     # Apache Airflow: `@provide_session` functions take the caller's session (they are not
     # boundaries); `with create_session()` blocks, CLI commands, API endpoints and the
@@ -80,6 +80,6 @@ PRESETS: Mapping[str, Dict[str, object]] = {
             "**/jobs/**::*Job*.*", "**/jobs/**::*JobRunner.*",
         ],
         "boundary-modules": ["**/migrations/**"],
-        "test-paths": ["tests/**", "**/conftest.py"],
+        "test-paths": ["**/tests/**", "**/conftest.py"],
     },
 }
