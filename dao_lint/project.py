@@ -15,7 +15,7 @@ from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin
 from .analysis.dao import registration
 from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
-from .analysis.structure import raises
+from .analysis.structure import per_item, raises
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, qualify
 from .codemods.nested_session import OWN_ORIGINS, refusal
@@ -251,15 +251,19 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
 
     def visit_For_body(self, node: cst.For) -> None:
         self.loops[-1] += 1
+        self.frame.item_loops.append(per_item(node))
 
     def leave_For_body(self, node: cst.For) -> None:
         self.loops[-1] -= 1
+        self.frame.item_loops.pop()
 
     def visit_While_body(self, node: cst.While) -> None:
         self.loops[-1] += 1
+        self.frame.item_loops.append(per_item(node))
 
     def leave_While_body(self, node: cst.While) -> None:
         self.loops[-1] -= 1
+        self.frame.item_loops.pop()
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self.blocks[-1] += 1
@@ -418,7 +422,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             site.commit_keyword,
             site.covered_here,
             (end.line, end.column),
-            self.loops[-1] > 0,
+            any(self.frame.item_loops),  # once per item (DAO106), not a retry
             self.blocks[-1] == 1,
             f"begin {self.frame.begins[-1]}" if self.frame.begins else "",
             (positional, keywords, starred),
@@ -622,6 +626,7 @@ class _Frame:
         self.exits: List[Tuple[Position, str]] = []  # return / break / continue
         self.begins: List[str] = []  # session keys of the open `with s.begin():` blocks
         self.types: Dict[str, str] = {}  # local name -> qualified class it holds an instance of
+        self.item_loops: List[bool] = []  # per open loop: it runs once per item of data
 
     def covered(self, calls: List[CallSite]) -> List[CallSite]:
         """`calls` with `cover` set where a commit follows on every path that does not raise.

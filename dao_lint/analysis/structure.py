@@ -13,7 +13,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from .visitors import CachedVisitors
 
-__all__ = ["Place", "StructureFacts", "exclusive", "raises", "statement_call"]
+__all__ = ["Place", "StructureFacts", "exclusive", "raises", "statement_call", "per_item", "terminates"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class Place:
     branches: Tuple[Tuple[cst.CSTNode, int], ...]  # (if/try, branch number) from the function down
     block: Optional[cst.IndentedBlock]  # the block holding its statement
     line: Optional[cst.SimpleStatementLine]  # its statement line
+    #: the innermost loop that runs once per item of data (not a retry, not over a literal
+    #: collection or a `range()`): what "per item" means for DAO106, DAO701 and DAO702
+    item_loop: Optional[cst.CSTNode] = None
+    item_for_loop: Optional[cst.For] = None
 
 
 def exclusive(first: Place, second: Place) -> bool:
@@ -43,6 +47,8 @@ class _Frame:
         self.for_loops: List[cst.For] = []
         self.branches: List[Tuple[cst.CSTNode, int]] = []
         self.handlers: dict = {}
+        self.item_loops: List[cst.CSTNode] = []  # the loops that run once per item
+        self.item_for_loops: List[cst.For] = []
 
 
 class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
@@ -62,6 +68,8 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
             tuple(frame.branches),
             self.blocks[-1],
             self.lines[-1],
+            frame.item_loops[-1] if frame.item_loops else None,
+            frame.item_for_loops[-1] if frame.item_for_loops else None,
         )
 
     # scopes
@@ -85,18 +93,32 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
 
     # loops
     def visit_For_body(self, node: cst.For) -> None:
-        self.frames[-1].loops.append(node)
-        self.frames[-1].for_loops.append(node)
+        frame = self.frames[-1]
+        frame.loops.append(node)
+        frame.for_loops.append(node)
+        if per_item(node):
+            frame.item_loops.append(node)
+            frame.item_for_loops.append(node)
 
     def leave_For_body(self, node: cst.For) -> None:
-        self.frames[-1].loops.pop()
-        self.frames[-1].for_loops.pop()
+        frame = self.frames[-1]
+        frame.loops.pop()
+        frame.for_loops.pop()
+        if frame.item_loops and frame.item_loops[-1] is node:
+            frame.item_loops.pop()
+            frame.item_for_loops.pop()
 
     def visit_While_body(self, node: cst.While) -> None:
-        self.frames[-1].loops.append(node)
+        frame = self.frames[-1]
+        frame.loops.append(node)
+        if per_item(node):
+            frame.item_loops.append(node)
 
     def leave_While_body(self, node: cst.While) -> None:
-        self.frames[-1].loops.pop()
+        frame = self.frames[-1]
+        frame.loops.pop()
+        if frame.item_loops and frame.item_loops[-1] is node:
+            frame.item_loops.pop()
 
     # branches
     def visit_If_body(self, node: cst.If) -> None:
@@ -166,6 +188,55 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.set_metadata(node, self._place())
+
+
+def per_item(loop: cst.CSTNode) -> bool:
+    """The loop runs once per item of data. Not per item: a `for` over a literal collection
+    or a `range()` (a fixed count: retries, pages), and a loop that leaves after its first
+    pass when it succeeds (`break`/`return` outside a nested loop: a retry)."""
+    if isinstance(loop, cst.For):
+        iterable = loop.iter
+        if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+            return False
+        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range":
+            return False
+    return not _leaves_early(loop.body)
+
+
+def _leaves_early(node: cst.CSTNode) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Break(self, node: cst.Break) -> None:
+            found.append(node)
+
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+        def visit_For(self, node: cst.For) -> bool:
+            return False  # its own break is its own
+
+        def visit_While(self, node: cst.While) -> bool:
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Finder())
+    return bool(found)
+
+
+def terminates(statements) -> bool:  # noqa: ANN001 - a sequence of statements
+    """Control leaves the block at its end: its last statement returns, raises, or jumps."""
+    if not statements:
+        return False
+    last = statements[-1]
+    return isinstance(last, cst.SimpleStatementLine) and any(
+        isinstance(x, (cst.Return, cst.Raise, cst.Break, cst.Continue)) for x in last.body
+    )
 
 
 def raises(statements) -> bool:  # noqa: ANN001 - a sequence of statements

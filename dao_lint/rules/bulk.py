@@ -43,7 +43,29 @@ class WriteInLoop(Rule):
                 def bulk_create(cls, tags):
                     db.session.add_all(tags)
             """
-        )
+        ),
+        Valid(
+            """
+            def create_defaults():
+                for name in ("draft", "published", "archived"):
+                    StatusDAO.create({"name": name})
+            """,
+            path="app/commands/setup.py",
+            title="a fixed literal collection",
+        ),
+        Valid(
+            """
+            def save_with_retry(chart):
+                for attempt in range(3):
+                    try:
+                        ChartDAO.update(chart, {"state": "saved"})
+                        break
+                    except OperationalError:
+                        time.sleep(attempt)
+            """,
+            path="app/commands/save.py",
+            title="a retry",
+        ),
     ]
     invalid = [
         Invalid(
@@ -84,7 +106,7 @@ class WriteInLoop(Rule):
                 return
         if not _production(self.fact(DaoFacts, node)):
             return
-        loop = self.fact(StructureFacts, node).loop
+        loop = self.fact(StructureFacts, node).item_loop
         if loop is None:
             return
         if use is not None:
@@ -160,5 +182,5 @@ class ReadInLoop(Rule):
             call = f"{dao[0]}.{dao[1]}()"
         if not _production(self.fact(DaoFacts, node)):
             return
-        if self.fact(StructureFacts, node).for_loop is not None:
+        if self.fact(StructureFacts, node).item_for_loop is not None:
             self.report(node, call=call)

@@ -44,7 +44,21 @@ class CommitInLoop(Rule):
                 db.session.commit()
             """,
             path="app/commands/importer.py",
-        )
+        ),
+        Valid(
+            """
+            def record_run(job):
+                for attempt in range(3):
+                    try:
+                        db.session.add(JobRun(job=job))
+                        db.session.commit()
+                        return
+                    except OperationalError:
+                        db.session.rollback()
+            """,
+            path="app/jobs/runner.py",
+            title="a retry",
+        ),
     ]
     invalid = [
         Invalid(
@@ -76,7 +90,7 @@ class CommitInLoop(Rule):
             return
         if _skip(self.fact(DaoFacts, node)):
             return
-        if self.fact(StructureFacts, node).loop is not None:
+        if self.fact(StructureFacts, node).item_loop is not None:
             self.report(node, call=f"{use.session}.commit()")
 
 
