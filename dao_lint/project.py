@@ -12,7 +12,7 @@ import libcst as cst
 from libcst import BatchableCSTVisitor
 
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
-from .analysis.dao import registration
+from .analysis.dao import commit_flags, registration
 from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
 from .analysis.structure import per_item, raises
@@ -185,9 +185,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             if short in ("contextmanager", "asynccontextmanager"):
                 decorated = True
         params = node.params
-        commit_params = [
-            p for p in (*params.posonly_params, *params.params, *params.kwonly_params) if p.name.value == "commit"
-        ]
+        commit_params = commit_flags(node)
         commit_param = bool(commit_params)
         info = FunctionInfo(
             qualname=scope.qualname,

@@ -12,7 +12,7 @@ from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 from .names import collect_imports, dotted_name, qualify
 
-__all__ = ["CodeScope", "DaoFacts"]
+__all__ = ["CodeScope", "DaoFacts", "commit_flags"]
 
 
 @dataclass(frozen=True)
@@ -277,3 +277,44 @@ def dao_entity(dao_class: str) -> str:
         if dao_class.endswith(suffix) and len(dao_class) > len(suffix):
             return dao_class[: -len(suffix)]
     return dao_class
+
+
+def commit_flags(node: cst.FunctionDef) -> List[cst.Param]:
+    """The function's `commit` parameters that are boolean flags: annotated `bool`, defaulted
+    to `True`/`False`, or bare and tested (`if commit:`). `commit: str` or a default of
+    another kind (a git hash, a commit object) is not a flag."""
+    params = node.params
+    found = []
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value != "commit":
+            continue
+        if param.annotation is not None:
+            annotation = param.annotation.annotation
+            text = dotted_name(annotation) or ""
+            if isinstance(annotation, cst.Subscript):  # Optional[bool]
+                inner = annotation.slice[0].slice if annotation.slice else None
+                text = dotted_name(inner.value) if isinstance(inner, cst.Index) else ""
+            if text.rsplit(".", 1)[-1] != "bool":
+                continue
+        elif param.default is not None:
+            if not (isinstance(param.default, cst.Name) and param.default.value in ("True", "False")):
+                continue
+        elif not _tested(node, "commit"):
+            continue
+        found.append(param)
+    return found
+
+
+def _tested(node: cst.FunctionDef, name: str) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_If(self, statement: cst.If) -> None:
+            test = statement.test
+            if isinstance(test, cst.UnaryOperation):
+                test = test.expression
+            if isinstance(test, cst.Name) and test.value == name:
+                found.append(statement)
+
+    node.body.visit(Finder())
+    return bool(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..analysis import Action, DaoFacts, Origin, SessionFacts
+from ..analysis.dao import commit_flags
 from ..analysis.session import FunctionSessions
 from ..rule import Invalid, Rule, Valid
 
@@ -266,7 +267,16 @@ class CommitFlagParameter(Rule):
                         setattr(item, key, value)
                     return item
             """
-        )
+        ),
+        Valid(
+            """
+            class ReleaseDAO(BaseDAO):
+                @classmethod
+                def find_by_commit(cls, commit: str):
+                    return db.session.query(Release).filter_by(sha=commit).one_or_none()
+            """,
+            title="a git commit, not a flag",
+        ),
     ]
     invalid = [
         Invalid(
@@ -308,10 +318,8 @@ class CommitFlagParameter(Rule):
         scope = self.fact(DaoFacts, node)
         if scope is None or not scope.in_dao:
             return
-        params = node.params
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            if param.name.value == "commit":
-                self.report(param, function=scope.qualname)
+        for param in commit_flags(node):
+            self.report(param, function=scope.qualname)
 
 
 class DaoOwnsSession(Rule):
