@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import stat
 import tempfile
 import tokenize
@@ -27,13 +28,19 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".dao-lint-", suffix=".tmp")
-        stream = os.fdopen(handle, "wb")
     else:  # a cache entry: a private temporary name, no permission bits to keep, no fsync
         mode = None
-        temporary = f"{path}.{os.getpid()}.tmp"
-        stream = open(temporary, "wb")
+    temporary: Optional[str] = None
     try:
+        if durable:
+            # an interrupt between creating the temporary file and knowing its name would
+            # leave it behind: SIGINT/SIGTERM wait until the name is known (inside `try`)
+            with _signals_held():
+                handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".dao-lint-", suffix=".tmp")
+            stream = os.fdopen(handle, "wb")
+        else:
+            temporary = f"{path}.{os.getpid()}.tmp"
+            stream = open(temporary, "wb")
         with stream:
             stream.write(data)
             if durable:
@@ -43,11 +50,25 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
             os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
         raise
+
+
+class _signals_held:
+    """Delays SIGINT and SIGTERM for the duration of a `with` block (where the OS allows)."""
+
+    def __enter__(self) -> None:
+        self.previous = None
+        if hasattr(signal, "pthread_sigmask"):
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
 
 
 class DecodeFailure(Exception):
