@@ -17,7 +17,7 @@ from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
 from .analysis.structure import per_item, raises
 from .analysis.visitors import CachedVisitors
-from .analysis.names import collect_imports, dotted_name, qualify
+from .analysis.names import collect_imports, dotted_name, import_bindings, qualify
 from .codemods.nested_session import OWN_ORIGINS, refusal
 from .suppress import NoqaMap
 from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, Position
@@ -65,6 +65,32 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
     def frame(self) -> "_Frame":
         return self.frames[-1]
 
+    def _qualify(self, dotted: Optional[str]) -> Optional[str]:
+        """`dotted` with its head replaced by what it was imported as, in the function
+        (`from app.models import Chart` inside it) or the module."""
+        if dotted is None:
+            return None
+        head = dotted.split(".")[0]
+        for frame in reversed(self.frames):
+            if head in frame.imports:
+                return qualify(dotted, frame.imports)
+        return qualify(dotted, self.imports)
+
+    def _imported(self, name: str) -> Optional[str]:
+        """What `name` was imported as (in the function or the module), or None."""
+        for frame in reversed(self.frames):
+            if name in frame.imports:
+                return frame.imports[name]
+        return self.imports.get(name)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        if len(self.frames) > 1:
+            self.frame.imports.update(import_bindings(node))
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if len(self.frames) > 1:
+            self.frame.imports.update(import_bindings(node))
+
     @property
     def current(self) -> FunctionInfo:
         return self.stack[-1] if self.stack else self.module_level
@@ -97,7 +123,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             expr = base.value.value if isinstance(base.value, cst.Subscript) else base.value
             dotted = dotted_name(expr)
             if dotted is not None:
-                bases.append(qualify(dotted, self.imports) or dotted)
+                bases.append(self._qualify(dotted) or dotted)
         methods = {
             s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)
         }
@@ -123,7 +149,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             dotted = dotted_name(annotation) if annotation is not None else None
         if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
             return None
-        return qualify(dotted, self.imports) or dotted
+        return self._qualify(dotted) or dotted
 
     def _element_type(self, annotation: cst.BaseExpression) -> Optional[str]:
         """`Cache` for `dict[Region, Cache]`, `list[Cache]`, `Sequence[Cache]`: what a
@@ -144,7 +170,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
             known = self.frame.types.get(dotted) if dotted else None
             return known
-        return qualify(dotted, self.imports) or dotted
+        return self._qualify(dotted) or dotted
 
     def _class_attributes(self, node: cst.ClassDef) -> Dict[str, str]:
         found: Dict[str, str] = {}
@@ -177,7 +203,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             elif scope.is_method and plain in ("property", "functools.cached_property", "cached_property"):
                 binding = "property"
             expr = item.decorator.func if isinstance(item.decorator, cst.Call) else item.decorator
-            name = qualify(dotted_name(expr), self.imports) or ""
+            name = self._qualify(dotted_name(expr)) or ""
             short = name.rsplit(".", 1)[-1]
             if decorator and (name == decorator.rstrip("()") or short == decorator.rstrip("()").rsplit(".", 1)[-1]):
                 decorated = True
@@ -387,7 +413,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         if registered is not None:
             target = dotted_name(registered[0])
             if target is not None:
-                self.registrations.append((qualify(target, self.imports) or target, registered[1]))
+                self.registrations.append((self._qualify(target) or target, registered[1]))
         # a call on a session runs SQLAlchemy's code, never a method of the project
         site = self._call_site(node) if use is None else None
         if site is not None:
@@ -428,7 +454,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
 
     def _site(self, node: cst.Call, func: cst.BaseExpression, position: Position, keyword, covered):  # noqa: ANN001, ANN202
         if isinstance(func, cst.Name):
-            target = qualify(func.value, self.imports) or func.value
+            target = self._qualify(func.value) or func.value
             return CallSite("name", target, func.value, position, keyword, covered)
         if not isinstance(func, cst.Attribute):
             return None
@@ -441,7 +467,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         if isinstance(receiver, cst.Call):
             ctor = dotted_name(receiver.func)
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
-                return CallSite("instance", qualify(ctor, self.imports) or ctor, method, position, keyword, covered)
+                return CallSite("instance", self._qualify(ctor) or ctor, method, position, keyword, covered)
             inner = self._site(receiver, receiver.func, position, None, covered)
             if inner is not None and inner.kind not in ("returned", "unknown"):
                 # `self.get_factory().create()`: the factory's return annotation may tell
@@ -463,8 +489,8 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         if known is not None:  # `setting = Setting(...)`, then `setting.save()`
             return CallSite("instance", known, method, position, keyword, covered)
         # "attr": the receiver's head is imported; "var": a local, a parameter, a class here
-        kind = "attr" if dotted.split(".")[0] in self.imports else "var"
-        return CallSite(kind, qualify(dotted, self.imports) or dotted, method, position, keyword, covered)
+        kind = "attr" if self._imported(dotted.split(".")[0]) else "var"
+        return CallSite(kind, self._qualify(dotted) or dotted, method, position, keyword, covered)
 
     # -- what local names hold -------------------------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -478,7 +504,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
                 continue  # a class attribute: `_class_attributes` has it
             name = target.target.value
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
-                self.frame.types[name] = qualify(ctor, self.imports) or ctor
+                self.frame.types[name] = self._qualify(ctor) or ctor
             elif isinstance(value, cst.Call) and self._returns_outside_object(value):
                 self.frame.types[name] = EXTERNAL
             else:
@@ -503,7 +529,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             return False
         if self.frame.types.get(head) == EXTERNAL:
             return True
-        imported = self.imports.get(head)
+        imported = self._imported(head)
         own = (self.context.module_name or "").split(".")[0]
         return imported is not None and not imported.startswith(".") and imported.split(".")[0] not in (own, "")
 
@@ -534,7 +560,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         dotted = dotted_name(annotation) if annotation is not None else None
         if dotted is not None and dotted.rsplit(".", 1)[-1][:1].isupper():
             # the parameter's frame is the function's own: visit_FunctionDef pushed it already
-            self.frame.types[node.name.value] = qualify(dotted, self.imports) or dotted
+            self.frame.types[node.name.value] = self._qualify(dotted) or dotted
 
     # -- functions used as values (callbacks) -----------------------------------------------
     def _note_references(self, node: cst.Call) -> None:
@@ -558,14 +584,14 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         head = dotted.split(".")[0]
         # only what can name a function of the project: an import, a class's attribute, a
         # name of this module (checked against its functions at the end)
-        if "." in dotted and not (head in self.imports or head in ("self", "cls") or head[:1].isupper()):
+        if "." in dotted and not (self._imported(head) or head in ("self", "cls") or head[:1].isupper()):
             return
         if head in ("self", "cls") and "." in dotted:
             owner = self.current.class_name or (self.current.qualname.split(".")[0] if "." in self.current.qualname else None)
             if owner is None:
                 return
             dotted = owner + dotted[len(head):]
-        self.references.append((qualify(dotted, self.imports) or dotted, self.pos(value)))
+        self.references.append((self._qualify(dotted) or dotted, self.pos(value)))
 
     def visit_Return(self, node: cst.Return) -> None:
         self.frame.exits.append((self.pos(node), "return"))
@@ -625,6 +651,7 @@ class _Frame:
         self.begins: List[str] = []  # session keys of the open `with s.begin():` blocks
         self.types: Dict[str, str] = {}  # local name -> qualified class it holds an instance of
         self.item_loops: List[bool] = []  # per open loop: it runs once per item of data
+        self.imports: Dict[str, str] = {}  # imports made inside the function
 
     def covered(self, calls: List[CallSite]) -> List[CallSite]:
         """`calls` with `cover` set where a commit follows on every path that does not raise.
