@@ -655,3 +655,20 @@ def test_a_removed_last_parameter_keeps_the_line_break_before_the_parenthesis(tm
     """
     out, _ = fix_project(tmp_path, {"app/daos/chart.py": dao, "app/commands/create.py": COMMAND})
     assert "    def create(\n        cls, chart\n    ) -> Chart:\n" in fixed(out, "app/daos/chart.py")
+
+
+def test_an_active_record_method_calling_its_own_methods_gets_a_savepoint(tmp_path):
+    model = """
+    class Topic(db.Model):
+        def unhide(self):
+            super().unhide()
+            self._restore_to_forum()
+            db.session.commit()
+            return self
+    """
+    command = (
+        "from app.daos.models import Topic\n\n\nclass UnhideCommand:\n    def run(self, topic: Topic):\n"
+        "        topic.unhide()\n        db.session.commit()\n"
+    )
+    out, report = fix_project(tmp_path, {"app/daos/models.py": model, "app/commands/unhide.py": command})
+    assert "with db.session.begin_nested():\n            super().unhide()" in fixed(out, "app/daos/models.py"), report.kept

@@ -177,6 +177,13 @@ class FunctionRewrite:
                 if isinstance(func, cst.Attribute):
                     word = func.attr.value.lstrip("_").split("_")[0]
                     receiver = func.value
+                    own = (isinstance(receiver, cst.Name) and receiver.value in ("self", "cls")) or (
+                        isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and receiver.func.value == "super"
+                    )
+                    name = func.attr.value
+                    constructs = name[:1].isupper() or name.endswith(("cls", "class", "model"))
+                    if own and not constructs:
+                        found["outside"] = True  # the object's own methods may write (an active record)
                     # `package_tag.delete()`, `ChartDAO.create()`: may change what the
                     # session holds (wrapping an in-memory call too costs nothing)
                     if word in _WRITE_WORDS and not (isinstance(receiver, cst.Name) and receiver.value in ("dict", "set", "list")):
@@ -456,8 +463,8 @@ class FunctionRewrite:
             if owed.with_try:
                 raise Refused("the commit's writes are not in the block of the `try` that handles its errors")
             raise Refused(
-                "nothing before the commit writes: it makes its caller's writes durable (a commit helper); "
-                "the calls to it are where the unit of work belongs"
+                "nothing before the commit is seen to write: it makes its caller's writes durable (a commit "
+                "helper), and the calls to it are where the unit of work belongs"
             )
         if not body:
             raise Refused("removing the commit would leave the function empty")
