@@ -386,6 +386,9 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.call_stack.append(node)
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            self.frame.dict_keys.pop(func.value.value, None)  # `kwargs.update(...)`: keys unknown
         use = self.get_metadata(SessionFacts, node, None)
         if use is not None:
             if use.action is Action.COMMIT:
@@ -437,7 +440,13 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             return None
         positional = sum(1 for a in node.args if a.keyword is None and not a.star)
         keywords = tuple(a.keyword.value for a in node.args if a.keyword is not None)
-        starred = any(a.star for a in node.args)
+        starred = False
+        for arg in node.args:
+            known = self.frame.dict_keys.get(arg.value.value) if arg.star == "**" and isinstance(arg.value, cst.Name) else None
+            if known is not None:  # `**kwargs` with `kwargs = {"async": async_}`: its keys are known
+                keywords += known
+            elif arg.star:
+                starred = True
         return CallSite(
             site.kind,
             site.target,
@@ -493,8 +502,20 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         return CallSite(kind, self._qualify(dotted) or dotted, method, position, keyword, covered)
 
     # -- what local names hold -------------------------------------------------------------
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        # `kwargs[key] = ...` (or any use by subscript) may add keys: no longer known
+        if isinstance(node.value, cst.Name):
+            self.frame.dict_keys.pop(node.value.value, None)
+
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                keys = _literal_keys(value)
+                if keys is not None:
+                    self.frame.dict_keys[target.target.value] = keys
+                else:
+                    self.frame.dict_keys.pop(target.target.value, None)
         ctor = dotted_name(value.func) if isinstance(value, cst.Call) else None
         for target in node.targets:
             self._note_attribute(target.target, value)
@@ -652,6 +673,7 @@ class _Frame:
         self.types: Dict[str, str] = {}  # local name -> qualified class it holds an instance of
         self.item_loops: List[bool] = []  # per open loop: it runs once per item of data
         self.imports: Dict[str, str] = {}  # imports made inside the function
+        self.dict_keys: Dict[str, Tuple[str, ...]] = {}  # name -> the keys of the dict literal it holds
 
     def covered(self, calls: List[CallSite]) -> List[CallSite]:
         """`calls` with `cover` set where a commit follows on every path that does not raise.
@@ -673,6 +695,21 @@ class _Frame:
                 out[number] = _with_cover(site, f"commit {key}")
                 break
         return [_with_cover(c, c.cover) if c.cover and not c.covered_here else c for c in out]
+
+
+def _literal_keys(value: cst.BaseExpression) -> Optional[Tuple[str, ...]]:
+    """The keys of a dict literal whose keys are all plain strings, else None."""
+    if not isinstance(value, cst.Dict):
+        return None
+    keys = []
+    for element in value.elements:
+        if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+            return None
+        key = element.key.evaluated_value
+        if not isinstance(key, str):
+            return None
+        keys.append(key)
+    return tuple(keys)
 
 
 def _with_cover(site: CallSite, cover: str) -> CallSite:

@@ -672,3 +672,29 @@ def test_an_active_record_method_calling_its_own_methods_gets_a_savepoint(tmp_pa
     )
     out, report = fix_project(tmp_path, {"app/daos/models.py": model, "app/commands/unhide.py": command})
     assert "with db.session.begin_nested():\n            super().unhide()" in fixed(out, "app/daos/models.py"), report.kept
+
+
+def test_keyword_arguments_spread_from_a_dict_literal_are_known(tmp_path):
+    executor = """
+    from app.daos.query import QueryDAO
+
+
+    class SqlExecutor:
+        def execute(self, context, sql, log_params):
+            QueryDAO.mark_run(context)
+            return sql
+    """
+    dao = "class QueryDAO:\n    @classmethod\n    def mark_run(cls, context):\n        context.ran = True\n        db.session.commit()\n"
+    engine = """
+    def run_on(cursor, query, async_=False):
+        kwargs = {"async": async_}
+        cursor.execute(query, **kwargs)  # a DB-API cursor: no `async` parameter in SqlExecutor.execute
+    """
+    command = (
+        "from app.executors import SqlExecutor\n\n\nclass RunCommand:\n    def run(self, context):\n"
+        "        SqlExecutor().execute(context, 'select 1', {})\n        db.session.commit()\n"
+    )
+    out, report = fix_project(
+        tmp_path, {"app/executors.py": executor, "app/daos/query.py": dao, "app/engines.py": engine, "app/commands/run.py": command}
+    )
+    assert "begin_nested" in fixed(out, "app/daos/query.py"), report.kept
