@@ -69,8 +69,9 @@ class ProjectIndex:
         self.call_targets[(summary.path, site.span)] = targets
         for target in targets:
             self.callers.setdefault(target, []).append((caller, site))
-        if site.kind == "self" and targets:  # `super().m()` names its target exactly
-            for override in self._overrides(summary, info, site, targets[0]):
+        owner = self._dispatch_class(summary, info, site) if targets else None
+        if owner is not None:  # the instance may be of a subclass that overrides the method
+            for override in self._overrides(owner, site.method, targets[0]):
                 self.dispatch_callers.setdefault(override, []).append((caller, site))
         if site.kind == "name":
             found = self.resolve_symbol(summary, site.target)
@@ -228,6 +229,23 @@ class ProjectIndex:
                 return (), True  # a class from outside the project (or `<outside>`)
         return (), False
 
+    def _dispatch_class(self, summary: FileSummary, caller: FunctionInfo, site: CallSite) -> Optional[ClassKey]:
+        """The class of the instance a method call is made on, when only its type is known
+        (`self.m()`, `self._executor.m()` with `_executor: Executor`); None for calls that
+        name their target exactly (`super().m()`, `ChartDAO.create()`, a function)."""
+        if site.kind == "self":
+            class_name = caller.qualname.split(".")[0] if "." in caller.qualname else None
+            return (summary.path, class_name) if class_name in summary.classes else None
+        if site.kind in ("var", "attr"):
+            known = self._receiver_type(summary, caller, site)
+            return self._class_of(*known) if known is not None else None
+        if site.kind == "returned":
+            inner_kind, inner_target, inner_method = site.target.split("|", 2)
+            functions = self.resolve_call(summary, caller, CallSite(inner_kind, inner_target, inner_method, site.position, None, False))
+            info = self.function(functions[0]) if functions else None
+            return self._class_of(self.files[functions[0][0]], info.returns) if info is not None and info.returns else None
+        return None
+
     def _method_of_type(self, summary: FileSummary, qualified: str, method: str) -> Tuple[Tuple[FunctionKey, ...], bool]:
         """The method a receiver of class `qualified` (as named in `summary`) runs."""
         found = self.resolve_symbol(summary, qualified)
@@ -350,11 +368,11 @@ class ProjectIndex:
                     return inherited
         return None
 
-    def _overrides(self, summary: FileSummary, caller: FunctionInfo, site: CallSite, target: FunctionKey) -> List[FunctionKey]:
-        """Methods of subclasses that `self.m()` in `caller`'s class may run instead of `target`."""
-        class_name = caller.qualname.split(".")[0]
+    def _overrides(self, owner: ClassKey, method: str, target: FunctionKey) -> List[FunctionKey]:
+        """Methods of `owner`'s subclasses that a call of `method` on an `owner` instance may
+        run instead of `target`."""
         out: List[FunctionKey] = []
-        frontier = list(self.subclasses.get((summary.path, class_name), []))
+        frontier = list(self.subclasses.get(owner, []))
         seen: Set[ClassKey] = set()
         while frontier:
             key = frontier.pop()
@@ -362,10 +380,10 @@ class ProjectIndex:
                 continue
             seen.add(key)
             info = self.class_info(*key)
-            if info is not None and site.method in info.methods:
-                method = (key[0], f"{key[1]}.{site.method}")
-                if method != target:
-                    out.append(method)
+            if info is not None and method in info.methods:
+                found = (key[0], f"{key[1]}.{method}")
+                if found != target:
+                    out.append(found)
             frontier.extend(self.subclasses.get(key, []))
         return out
 
