@@ -22,6 +22,8 @@ MESSAGES = {
     "DAO106": "`{helper}()` commits, and runs on every iteration; commit once, after the loop, in the unit of work",
     "DAO107": "`{function}` commits again here (through `{helper}()`); one unit of work commits once",
     "DAO108": "listener `{function}` ({event}) {what}; write through the connection or session it is given and let the unit of work decide",
+    # the same words as the file rule's (ActionMethodName), for methods whose bases are elsewhere
+    "DAO301": "DAO method `{method}` is named for the action `{verb}`; name it for what it does to the data: {crud}",
 }
 
 
@@ -110,11 +112,58 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
                 else:
                     helper = items[0][1][1]
                     out.append(_diagnostic(path, position, position, "DAO107", function=qualname, helper=helper))
+        if "DAO301" in enabled and info.verb is not None and info.class_name is not None and _names_its_action(index, key, info):
+            verb, crud = info.verb
+            line, column = info.name_position
+            out.append(_diagnostic(path, (line, column), (line, column + len(info.name)), "DAO301", method=qualname, verb=verb,
+                                   crud=" or ".join(f"`{w.strip()}`" for w in crud.split("/"))))
         if "DAO108" in enabled and listener and not info.listener and key in listeners:
             # registered from another module: the file's own rule did not know it is a listener
             for position, what in info.transaction_calls + [(p, "opens its own session") for p in info.creations]:
                 out.append(_diagnostic(path, position, position, "DAO108", function=qualname, event=listener, what=what))
     return out
+
+
+LOCAL_BASES = frozenset({"object", "ABC", "Generic", "Protocol", "abc.ABC", "typing.Generic", "typing.Protocol"})
+
+
+def _names_its_action(index: ProjectIndex, key: FunctionKey, info) -> bool:  # noqa: ANN001
+    """DAO301 for a method whose class has a base in another file (the file rule judges the
+    rest): not an override of a base's method (reported at the base, or not ours when the
+    base is another library's), and doing database work itself or through its calls."""
+    path, class_name = key[0], info.class_name
+    summary = index.files[path]
+    owner = summary.classes.get(class_name)
+    if owner is None:
+        return False
+    elsewhere = False
+    for base in owner.bases:
+        if base.rsplit(".", 1)[-1] in LOCAL_BASES or base in LOCAL_BASES:
+            continue
+        found = index.resolve_symbol(summary, base)
+        if found is None and base in summary.classes:
+            found = ("class", path, base)
+        if found is None or found[0] != "class":
+            return False  # another library's base: the name may be its
+        if found[1] != path:
+            elsewhere = True
+        if index.find_method(found[1], found[2], info.name) is not None:
+            return False  # an override: reported at the base
+    return elsewhere and _does_work(index, key, set())
+
+
+def _does_work(index: ProjectIndex, key: FunctionKey, seen: Set[FunctionKey], depth: int = 0) -> bool:
+    info = index.function(key)
+    if info is None or depth > 6:
+        return False
+    if info.db_work:
+        return True
+    seen.add(key)
+    for site in info.calls:
+        for target in index.call_targets.get((key[0], site.span), ()):
+            if target not in seen and _does_work(index, target, seen, depth + 1):
+                return True
+    return False
 
 
 class ProjectFacts:

@@ -12,7 +12,7 @@ import libcst as cst
 from libcst import BatchableCSTVisitor
 
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
-from .analysis.dao import commit_flags, registration
+from .analysis.dao import action_verb, commit_flags, dao_call, registration
 from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
 from .analysis.structure import per_item, raises
@@ -231,7 +231,10 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             binding=binding,
             signature=_signature(params, binding),
             returns=self._type_of(node.returns.annotation) if node.returns is not None else None,
+            name_position=_name_position(node, self.pos(node)),
         )
+        if scope.in_dao and not node.name.value.startswith("_") and (scope.is_method or not self.stack):
+            info.verb = action_verb(self.context.config, node.name.value)
         if not self.stack and decorator and node.name.value == decorator.rstrip("()").rsplit(".", 1)[-1]:
             self.decorator_forms[node.name.value] = decorator_form(node)
         self.functions[scope.qualname] = info
@@ -390,6 +393,8 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             self.frame.dict_keys.pop(func.value.value, None)  # `kwargs.update(...)`: keys unknown
         use = self.get_metadata(SessionFacts, node, None)
+        if use is not None or dao_call(self.context.config, node) is not None:
+            self.current.db_work = True
         if use is not None:
             if use.action is Action.COMMIT:
                 self.current.transaction_calls.append((self.pos(node), "commits"))
@@ -730,6 +735,14 @@ def session_key(use) -> str:  # noqa: ANN001 - a SessionUse
     if use.origin is Origin.NAME and not use.session.startswith(("self.", "cls.")):
         return f"global {use.session}"
     return f"local {use.session}"
+
+
+def _name_position(node: cst.FunctionDef, start: Position) -> Position:
+    """Where the function's name is, from where its `def` (or `async def`) starts."""
+    column = start[1]
+    if node.asynchronous is not None:
+        column += len("async") + len(node.asynchronous.whitespace_after.value)
+    return (start[0], column + len("def") + len(node.whitespace_after_def.value))
 
 
 def module_names(module: cst.Module) -> Tuple[str, ...]:

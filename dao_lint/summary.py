@@ -87,6 +87,12 @@ class FunctionInfo:
     refusal: Optional[str] = None
     #: the class its return annotation names (qualified), if any
     returns: Optional[str] = None
+    #: a public DAO function named with an action verb (DAO301): (verb, CRUD words), and
+    #: where its name is
+    verb: Optional[Tuple[str, str]] = None
+    name_position: Position = (0, 0)
+    #: it uses a session or a DAO itself (not through calls)
+    db_work: bool = False
 
 
 @dataclass

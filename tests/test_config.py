@@ -118,7 +118,10 @@ def test_boundary_options():
 
 
 def test_action_verbs_option():
-    source = "class ChartDAO:\n    def archive(self, chart): ...\n    def save(self, chart): ...\n"
+    source = (
+        "class ChartDAO:\n    def archive(self, chart):\n        db.session.add(chart)\n"
+        "    def save(self, chart):\n        db.session.add(chart)\n"
+    )
     assert codes(source, "a.py", Config()) == ["DAO301"]
     found = lint_source(source, "a.py", Config(action_verbs=(("archive", "update"),)))
     assert [(d.code, d.line) for d in found] == [("DAO301", 2)]

@@ -12,7 +12,11 @@ from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 from .names import collect_imports, dotted_name, qualify
 
-__all__ = ["CodeScope", "DaoFacts", "commit_flags"]
+__all__ = ["CodeScope", "DaoFacts", "commit_flags", "action_verb", "LOCAL_BASES"]
+
+# bases that add no methods a DAO would override: a class with only these (or bases defined
+# in the same file) can be judged by its file alone
+LOCAL_BASES = frozenset({"object", "ABC", "Generic", "Protocol", "abc.ABC", "typing.Generic", "typing.Protocol"})
 
 
 @dataclass(frozen=True)
@@ -318,3 +322,20 @@ def _tested(node: cst.FunctionDef, name: str) -> bool:
 
     node.body.visit(Finder())
     return bool(found)
+
+
+def action_verb(config, name: str) -> Optional[Tuple[str, str]]:  # noqa: ANN001 - Config
+    """(verb, the CRUD words to use) when a DAO method's name starts with an action verb of
+    the configuration (`save`, `save_as`, `overwrite`...), else None."""
+    import re
+
+    verbs = dict(config.action_verbs)
+    lowered = name.lower()
+    if lowered in verbs:
+        return lowered, verbs[lowered]
+    words = tuple(w.lower() for w in re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).split("_") if w)
+    for size in (2, 1):  # `save_as` before `save`
+        head = "_".join(words[:size])
+        if len(words) >= size and head in verbs:
+            return head, verbs[head]
+    return None

@@ -124,7 +124,21 @@ class SplitUnitOfWork(Rule):
             """,
             path="app/commands/publish.py",
             title="exclusive branches",
-        )
+        ),
+        Valid(
+            """
+            def archive(dashboard):
+                if dashboard.archived:
+                    dashboard.touched = True
+                    db.session.commit()
+                    return dashboard
+                dashboard.archived = True
+                db.session.commit()
+                return dashboard
+            """,
+            path="app/commands/archive.py",
+            title="the first branch returns",
+        ),
     ]
     invalid = [
         Invalid(
@@ -158,12 +172,27 @@ class SplitUnitOfWork(Rule):
         earlier = self.commits.setdefault(scope.function, [])
         if scope.function not in self.reported:
             for other, other_path in earlier:
-                if not exclusive(other_path, path):
+                if not exclusive(other_path, path) and not _returns_after(other_path, path):
                     line = self.line_of(other)
                     self.report(node, function=scope.qualname, first=line)
                     self.reported.add(scope.function)  # once per function: the rest is the same story
                     break
         earlier.append((node, path))
+
+
+def _returns_after(first, second) -> bool:  # noqa: ANN001 - Places
+    """The path through the first commit leaves the function (return, raise) before the
+    second: the first commit's block ends that way and the second is outside the block."""
+    block, line = first.block, first.line
+    if block is None or line is None or second.block is block:
+        return False
+    statements = list(block.body)
+    if line not in statements:
+        return False
+    after = statements[statements.index(line) + 1 :]
+    return any(
+        isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, (cst.Return, cst.Raise)) for x in s.body) for s in after
+    )
 
 
 class ListenerTransaction(Rule):

@@ -1,22 +1,16 @@
 """Vocabulary rules (DAO3xx): DAO methods speak create / update / delete / upsert."""
 from __future__ import annotations
 
-import re
-from typing import Optional, Tuple
+from typing import Dict, List, Set, Tuple
 
 import libcst as cst
 
-from ..analysis import DaoFacts
+from ..analysis import DaoFacts, SessionFacts
+from ..analysis.dao import LOCAL_BASES, action_verb, dao_call
+from ..analysis.names import dotted_name
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["ActionMethodName"]
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def _words(name: str) -> Tuple[str, ...]:
-    return tuple(w.lower() for w in _CAMEL.sub("_", name).split("_") if w)
-
 
 def _crud(words: str) -> str:
     return " or ".join(f"`{w.strip()}`" for w in words.split("/"))
@@ -39,20 +33,48 @@ class ActionMethodName(Rule):
     message = "DAO method `{method}` is named for the action `{verb}`; name it for what it does to the data: {crud}"
     fix_title = "Rename the method and its resolved call sites, as mapped in `[tool.dao-lint.rename]`"
     fix_safety = "unsafe"
-    needs = (DaoFacts,)
+    needs = (DaoFacts, SessionFacts)
     options = ("action-verbs", "rename")
     valid = [
         Valid(
             """
+            class ChartDAO:
+                @classmethod
+                def upsert(cls, chart):
+                    return db.session.merge(chart)
+
+                @classmethod
+                def bulk_delete(cls, charts):
+                    db.session.execute(delete(Chart).where(Chart.id.in_([c.id for c in charts])))
+
+                def _save_thumbnail(self, chart):
+                    db.session.add(chart.thumbnail)
+            """
+        ),
+        Valid(
+            """
+            class ChartDAO:
+                @classmethod
+                def store_key(cls, chart):
+                    return f"chart:{chart.id}"
+            """,
+            title="no database work",
+        ),
+        Valid(
+            """
+            class BaseDAO:
+                @classmethod
+                def save(cls, item):  # noqa: DAO301 - the base keeps its name for now
+                    db.session.add(item)
+
+
             class ChartDAO(BaseDAO):
                 @classmethod
-                def upsert(cls, chart): ...
-
-                @classmethod
-                def bulk_delete(cls, charts): ...
-
-                def _save_thumbnail(self, chart): ...
-            """
+                def save(cls, chart):
+                    chart.slug = slugify(chart.name)
+                    super().save(chart)
+            """,
+            title="an override is reported at its base",
         ),
         Valid(
             """
@@ -67,19 +89,26 @@ class ActionMethodName(Rule):
     invalid = [
         Invalid(
             """
-            class ChartDAO(BaseDAO):
+            class ChartDAO:
                 @classmethod
-                def save(cls, chart): ...
+                def save(cls, chart):
+                    db.session.add(chart)
 
                 @classmethod
-                def overwrite(cls, chart): ...
+                def overwrite(cls, chart):
+                    return cls._replace(chart)
+
+                @classmethod
+                def _replace(cls, chart):
+                    return db.session.merge(chart)
             """,
-            expect=("DAO301 at 3:9", "DAO301 at 6:9"),
+            expect=("DAO301 at 3:9", "DAO301 at 7:9"),
         ),
         Invalid(
             """
             def remove_owner(chart, user):
                 chart.owners.remove(user)
+                db.session.flush()
             """,
             path="app/daos/chart_owners.py",
             expect="DAO301 at 1:5",
@@ -87,9 +116,10 @@ class ActionMethodName(Rule):
         ),
         Invalid(
             """
-            class ChartDAO(BaseDAO):
+            class ChartDAO:
                 @classmethod
                 def save(cls, chart):
+                    db.session.add(chart)
                     return chart
 
 
@@ -100,9 +130,10 @@ class ActionMethodName(Rule):
             options={"rename": {"ChartDAO.save": "create"}},
             title="renamed through the configuration",
             after="""
-            class ChartDAO(BaseDAO):
+            class ChartDAO:
                 @classmethod
                 def create(cls, chart):
+                    db.session.add(chart)
                     return chart
 
 
@@ -112,36 +143,105 @@ class ActionMethodName(Rule):
         ),
     ]
 
-    def _verb(self, name: str) -> Optional[Tuple[str, str]]:
-        verbs = dict(self.config.action_verbs)
-        lowered = name.lower()
-        if lowered in verbs:
-            return lowered, verbs[lowered]
-        words = _words(name)
-        for size in (2, 1):  # `save_as` before `save`
-            head = "_".join(words[:size])
-            if len(words) >= size and head in verbs:
-                return head, verbs[head]
-        return None
+    def __init__(self, context) -> None:  # noqa: ANN001
+        super().__init__(context)
+        # per function: does database work itself, names the own methods it calls
+        self.work: Dict[cst.FunctionDef, bool] = {}
+        self.own_calls: Dict[cst.FunctionDef, Set[str]] = {}
+        self.functions: List[cst.FunctionDef] = []
+        self.candidates: List[Tuple[cst.FunctionDef, object, Tuple[str, str]]] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node)
+        self.work[node] = False
+        self.own_calls[node] = set()
         name = node.name.value
         if name.startswith("_"):
             return
         scope = self.fact(DaoFacts, node)
         if scope is None or not scope.in_dao:
             return
-        if scope.is_method:
-            if not scope.dao_class and not scope.in_dao:
-                return
-        elif scope.class_name is not None or scope.qualname != name:
+        if not scope.is_method and (scope.class_name is not None or scope.qualname != name):
             return  # nested helper functions are not part of the DAO's interface
         if any(_is_property(d.decorator) for d in node.decorators):
             return
-        found = self._verb(name)
+        found = action_verb(self.config, name)
         if found is not None:
-            verb, crud = found
-            self.report(node.name, method=scope.qualname, verb=verb, crud=_crud(crud))
+            self.candidates.append((node, scope, found))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.functions.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.functions:
+            return
+        current = self.functions[-1]
+        if self.fact(SessionFacts, node) is not None or dao_call(self.config, node) is not None:
+            self.work[current] = True
+            return
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            self.own_calls[current].add(func.attr.value)
+        elif isinstance(func, cst.Name):
+            self.own_calls[current].add(func.value)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        classes = {s.name.value: s for s in original_node.body if isinstance(s, cst.ClassDef)}
+        module_functions = {s.name.value: s for s in original_node.body if isinstance(s, cst.FunctionDef)}
+        for node, scope, (verb, crud) in self.candidates:
+            owner = classes.get(scope.class_name) if scope.is_method else None
+            if scope.is_method and (owner is None or not _local(owner, classes)):
+                continue  # an imported base may define it: the project phase decides (summary)
+            if owner is not None and _defined_in_bases(owner, node.name.value, classes):
+                continue  # an override: reported once, at the base
+            siblings = _methods(owner, classes) if owner is not None else module_functions
+            if self._does_work(node, siblings, set()):
+                self.report(node.name, method=scope.qualname, verb=verb, crud=_crud(crud))
+
+    def _does_work(self, node: cst.FunctionDef, siblings: Dict[str, cst.FunctionDef], seen: Set[str]) -> bool:
+        """It uses a session or a DAO, directly or through the class's (module's) own functions."""
+        if self.work.get(node):
+            return True
+        for name in self.own_calls.get(node, ()):
+            target = siblings.get(name)
+            if target is not None and name not in seen:
+                seen.add(name)
+                if self._does_work(target, siblings, seen):
+                    return True
+        return False
+
+
+def _bases(node: cst.ClassDef) -> List[str]:
+    out = []
+    for base in node.bases:
+        expr = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+        out.append(dotted_name(expr) or "?")
+    return out
+
+
+def _local(node: cst.ClassDef, classes: Dict[str, cst.ClassDef], depth: int = 0) -> bool:
+    """Every base class is defined in this file (or adds no methods): the file can judge it."""
+    if depth > 8:
+        return False
+    for base in _bases(node):
+        if base in LOCAL_BASES:
+            continue
+        if base not in classes or not _local(classes[base], classes, depth + 1):
+            return False
+    return True
+
+
+def _methods(node: cst.ClassDef, classes: Dict[str, cst.ClassDef], depth: int = 0) -> Dict[str, cst.FunctionDef]:
+    found: Dict[str, cst.FunctionDef] = {}
+    for base in _bases(node):
+        if base in classes and depth < 8:
+            found.update(_methods(classes[base], classes, depth + 1))
+    found.update({s.name.value: s for s in getattr(node.body, "body", ()) if isinstance(s, cst.FunctionDef)})
+    return found
+
+
+def _defined_in_bases(node: cst.ClassDef, name: str, classes: Dict[str, cst.ClassDef]) -> bool:
+    return any(base in classes and name in _methods(classes[base], classes) for base in _bases(node))
 
 
 def _is_property(decorator: cst.BaseExpression) -> bool:
