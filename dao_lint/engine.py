@@ -12,6 +12,7 @@ from .analysis import FileContext, FileContextProvider
 from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
 from .analysis.session import SessionFacts
+from .analysis.persistence import PersistenceFacts
 from .analysis.dao import DaoFacts
 from .analysis.structure import StructureFacts
 from .analysis.walk import walk
@@ -109,7 +110,7 @@ def _guard(rule: Rule, errors: Dict[str, str]) -> Callable[[Callable], Callable]
 # The analysis providers, in dependency order. They run as ordinary batched visitors in the
 # same traversal as the rules (a provider's `visit_X` comes before the rules' for the same
 # node), instead of a traversal of their own: libcst rebuilds the tree on every traversal.
-_PROVIDERS = (AstPositionFacts, EngineFacts, StructureFacts, SessionFacts, DaoFacts)
+_PROVIDERS = (AstPositionFacts, EngineFacts, StructureFacts, SessionFacts, PersistenceFacts, DaoFacts)
 
 
 def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[Type[Rule]], project_nested, extra=()):  # noqa: ANN001

@@ -9,7 +9,7 @@ its section between the ones around it, one blank line apart.
 from __future__ import annotations
 
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import libcst as cst
 

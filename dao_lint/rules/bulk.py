@@ -6,6 +6,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.dao import dao_call
 from ..analysis.names import dotted_name
+from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts
 from ..rule import Invalid, Rule, Valid
 
@@ -34,8 +35,19 @@ class WriteInLoop(Rule):
     message = "`{call}` runs once per item of the loop; write in bulk ({bulk})"
     fix_title = "Replace `for x in xs: session.add(x)` with `session.add_all(xs)`"
     fix_safety = "safe"
-    needs = (SessionFacts, DaoFacts, StructureFacts)
+    needs = (SessionFacts, DaoFacts, StructureFacts, PersistenceFacts)
     valid = [
+        Valid(
+            """
+            def retitle(chart_ids):
+                for chart_id in chart_ids:
+                    chart = db.session.get(Chart, chart_id)
+                    chart.title = chart.title.strip()
+                    db.session.merge(chart)
+            """,
+            path="app/daos/chart.py",
+            title="a redundant merge is DAO401's, not a write to bulk",
+        ),
         Valid(
             """
             class TagDAO(BaseDAO):
@@ -106,6 +118,8 @@ class WriteInLoop(Rule):
                 return
         if not _production(self.fact(DaoFacts, node)):
             return
+        if use is not None and self.fact(PersistenceFacts, node) is not None:
+            return  # DAO401's finding: the call goes, there is nothing to bulk
         loop = self.fact(StructureFacts, node).item_loop
         if loop is None:
             return

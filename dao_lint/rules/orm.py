@@ -1,12 +1,13 @@
 """ORM-use and schema rules: redundant merges (DAO401) and hand-made cascades (DAO501)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import libcst as cst
 
-from ..analysis import Action, DaoFacts, SessionFacts
+from ..analysis import DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
+from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts, statement_call
 from ..rule import Invalid, Rule, Valid
 
@@ -40,7 +41,7 @@ class RedundantMerge(Rule):
     message = "`{session}.{method}({name})`: `{name}` was loaded through the session on line {line} and is already persistent"
     fix_title = "Delete the call when its result is unused"
     fix_safety = "safe"
-    needs = (SessionFacts, DaoFacts, StructureFacts)
+    needs = (SessionFacts, DaoFacts, StructureFacts, PersistenceFacts)
     valid = [
         Valid(
             """
@@ -79,48 +80,14 @@ class RedundantMerge(Rule):
         )
     ]
 
-    def __init__(self, context) -> None:  # noqa: ANN001
-        super().__init__(context)
-        self.loaded: List[Dict[str, int]] = [{}]  # per function: name -> line it was loaded on
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.loaded.append({})
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.loaded.pop()
-
-    def leave_Assign(self, node: cst.Assign) -> None:
-        reads = isinstance(node.value, cst.Call) and _reads(self, node.value)
-        for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                if reads:
-                    self.loaded[-1][target.target.value] = self.line_of(node.value)
-                else:
-                    self.loaded[-1].pop(target.target.value, None)
-
     def leave_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> None:
         call = _session_write(self, line, ("merge", "add"))
-        if call is None or len(call.args) != 1 or not isinstance(call.args[0].value, cst.Name):
+        loaded = self.fact(PersistenceFacts, call) if call is not None else None
+        if loaded is None:
             return
+        use = self.fact(SessionFacts, call)
         name = call.args[0].value.value
-        loaded = self.loaded[-1]
-        if name in loaded:
-            use = self.fact(SessionFacts, call)
-            self.report(call, fix=_removal(self, line), fix_target=line, session=use.session, method=use.method, name=name, line=loaded[name])
-
-
-def _reads(rule: Rule, call: cst.Call) -> bool:
-    """The value comes from a session read: the outermost call's chain holds one."""
-    current: cst.BaseExpression = call
-    while isinstance(current, (cst.Call, cst.Attribute, cst.Subscript)):
-        if isinstance(current, cst.Call):
-            use = rule.fact(SessionFacts, current)
-            if use is not None and use.action is Action.READ:
-                return True
-            current = current.func
-        else:
-            current = current.value
-    return False
+        self.report(call, fix=_removal(self, line), fix_target=line, session=use.session, method=use.method, name=name, line=self.line_of(loaded))
 
 
 def _removal(rule: Rule, line: cst.SimpleStatementLine) -> object:
