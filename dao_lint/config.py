@@ -74,7 +74,9 @@ class Config:
         "db.session", "session", "db_session", "_session", "self.session", "self._session",
     )
     test_paths: Tuple[str, ...] = ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
-    boundary_modules: Tuple[str, ...] = ("**/migrations/**", "**/alembic/**")
+    migration_modules: Tuple[str, ...] = ("**/migrations/**", "**/alembic/**")
+    #: modules whose every function is a unit of work (API routes, CLI commands, jobs)
+    boundary_modules: Tuple[str, ...] = ()
     boundaries: Tuple[str, ...] = ("**/commands/**::*.run",)
     transaction_decorator: Optional[str] = None
     action_verbs: Tuple[Tuple[str, str], ...] = DEFAULT_ACTION_VERBS
@@ -86,6 +88,11 @@ class Config:
     preset: Optional[str] = None
     #: files larger than this (KiB) are not parsed (DAO002): libcst needs ~600 MB for 1 MB
     max_file_size: int = 1024
+
+    @property
+    def boundary_entries(self) -> Tuple[str, ...]:
+        """`boundaries`, and every function of the `boundary-modules` as `module::*`."""
+        return self.boundaries + tuple(f"{glob}::*" for glob in self.boundary_modules)
 
     def relpath(self, path: str) -> str:
         """`path` relative to the configuration root, POSIX style (absolute if outside)."""
@@ -157,6 +164,7 @@ _KEYS: Mapping[str, Tuple[str, str]] = {
     "dao-base-classes": ("dao_base_classes", "names"),
     "session-names": ("session_names", "names"),
     "test-paths": ("test_paths", "globs"),
+    "migration-modules": ("migration_modules", "globs"),
     "boundary-modules": ("boundary_modules", "globs"),
     "boundaries": ("boundaries", "boundaries"),
     "transaction-decorator": ("transaction_decorator", "str"),

@@ -94,11 +94,11 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
         for site, helper in calls:
             if "DAO101" in enabled and info.in_dao and qualname:
                 out.append(_diagnostic(path, site.position, site.end, "DAO101", function=qualname, helper=helper))
-            if "DAO106" in enabled and site.in_loop and not info.boundary_module:
+            if "DAO106" in enabled and site.in_loop and not info.migration_module:
                 out.append(_diagnostic(path, site.position, site.end, "DAO106", helper=helper))
             if "DAO108" in enabled and listener:
                 out.append(_diagnostic(path, site.position, site.end, "DAO108", function=qualname, event=listener, what=f"commits through `{helper}()`"))
-        if "DAO107" in enabled and qualname and not info.boundary_module and len(info.top_level_commits) < 2:
+        if "DAO107" in enabled and qualname and not info.migration_module and len(info.top_level_commits) < 2:
             # (two direct commits are the file rule's finding; one finding per function)
             items = sorted(
                 [(p, None) for p in info.top_level_commits]

@@ -41,8 +41,8 @@ def _code_block(code: str) -> str:
 
 
 _BOUNDARY = {
-    "skip": "Not checked in boundary modules (`boundary-modules`: migrations run once, alone).",
-    "dao": "In boundary modules (`boundary-modules`: migrations), checked in DAO code only.",
+    "skip": "Not checked in migration modules (`migration-modules`: scripts that run once, alone).",
+    "dao": "In migration modules (`migration-modules`), checked in DAO code only.",
     "check": "Checked in boundary modules too.",
 }
 
@@ -59,7 +59,7 @@ def rule_page(rule: Type[Rule]) -> str:
     lines = [
         f"# {rule.name} ({rule.code})",
         "",
-        f"Status: {rule.status}, {default}. Fix: {rule.fix_safety}. Enforces {rule.seed}. {_BOUNDARY[rule.boundary_modules]}",
+        f"Status: {rule.status}, {default}. Fix: {rule.fix_safety}. Enforces {rule.seed}. {_BOUNDARY[rule.migration_modules]}",
         "",
         "## What it does",
         "",

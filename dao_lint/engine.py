@@ -84,8 +84,8 @@ def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[
         if rule is None:
             continue
         needed = {"dao": has_dao, "session": has_session}.get(rule.requires, has_dao or has_session)
-        if context.is_boundary_module:
-            needed = needed and {"dao": has_dao, "check": True}.get(rule.boundary_modules, False)
+        if context.is_migration_module:
+            needed = needed and {"dao": has_dao, "check": True}.get(rule.migration_modules, False)
         if needed and rule.relevant(context, text):
             chosen.append(rule)
     return chosen

@@ -314,7 +314,7 @@ def plan_fixes(
 
     for path, summary in sorted(index.files.items()):
         for qualname, info in sorted(summary.functions.items()):
-            if not qualname or info.in_test or info.boundary_module:
+            if not qualname or info.in_test or info.migration_module:
                 continue
             key = (path, qualname)
             if info.in_dao:

@@ -18,7 +18,7 @@ PRESETS: Mapping[str, Dict[str, object]] = {
         "session-names": ["session", "db_session", "_session", "self.session", "self._session"],
         "dao-modules": ["**/dao.py", "**/daos/**", "**/*_dao.py", "**/dao/**", "**/repositories/**", "**/repository.py"],
         "boundaries": ["**/commands/**::*.run", "**/services/**::*Service.*", "**/jobs/**::*", "**/tasks/**::*"],
-        "boundary-modules": _MIGRATIONS,
+        "migration-modules": _MIGRATIONS,
         "test-paths": _TESTS,
     },
     # Flask-SQLAlchemy: `db.session` is request-scoped; a view is the request's unit of work
@@ -29,7 +29,7 @@ PRESETS: Mapping[str, Dict[str, object]] = {
             "**/commands/**::*.run", "**/views.py::*", "**/views/**::*", "**/routes.py::*", "**/routes/**::*",
             "**/api.py::*", "**/api/**::*", "**/cli.py::*", "**/cli/**::*",
         ],
-        "boundary-modules": _MIGRATIONS,
+        "migration-modules": _MIGRATIONS,
         "test-paths": _TESTS,
     },
     # FastAPI: `db: Session = Depends(get_db)` is per request; path operations are the unit
@@ -41,7 +41,7 @@ PRESETS: Mapping[str, Dict[str, object]] = {
             "**/routers/**::*", "**/routes/**::*", "**/api/**::*", "**/endpoints/**::*", "**/main.py::*",
             "**/commands/**::*.run",
         ],
-        "boundary-modules": _MIGRATIONS,
+        "migration-modules": _MIGRATIONS,
         "test-paths": _TESTS,
     },
     # SQLModel (usually with FastAPI): `session.exec(select(...))`, CRUD modules
@@ -49,7 +49,7 @@ PRESETS: Mapping[str, Dict[str, object]] = {
         "session-names": ["session", "db", "db_session", "self.session"],
         "dao-modules": ["**/crud.py", "**/crud/**", "**/dao.py", "**/daos/**", "**/repositories/**"],
         "boundaries": ["**/routers/**::*", "**/routes/**::*", "**/api/**::*", "**/endpoints/**::*", "**/main.py::*"],
-        "boundary-modules": _MIGRATIONS,
+        "migration-modules": _MIGRATIONS,
         "test-paths": _TESTS,
     },
     # Apache Superset (4.1 and later: SIP-98's `@transaction()`): DAOs in superset/daos,
@@ -65,7 +65,7 @@ PRESETS: Mapping[str, Dict[str, object]] = {
             "**/commands/**::*.run", "**/views/**::*", "**/api.py::*Api.*", "**/views.py::*",
             "**/tasks/**::*", "**/cli/**::*",
         ],
-        "boundary-modules": ["**/migrations/**"],
+        "migration-modules": ["**/migrations/**"],
         "transaction-decorator": "superset.utils.decorators.transaction",
         "test-paths": ["**/tests/**", "**/conftest.py"],
     },
@@ -79,7 +79,7 @@ PRESETS: Mapping[str, Dict[str, object]] = {
             "**/cli/commands/**::*", "**/api_connexion/endpoints/**::*", "**/www/views.py::*",
             "**/jobs/**::*Job*.*", "**/jobs/**::*JobRunner.*",
         ],
-        "boundary-modules": ["**/migrations/**"],
+        "migration-modules": ["**/migrations/**"],
         "test-paths": ["**/tests/**", "**/conftest.py"],
     },
 }

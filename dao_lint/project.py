@@ -222,11 +222,11 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
             is_async=scope.is_async,
             boundary_pattern=self._matches_boundary(scope.qualname),
             # a unit of work by itself: decorated, a context manager, the decorator's own body
-            has_decorator=decorated or (scope.in_boundary and not scope.boundary_module and not self._matches_boundary(scope.qualname)),
+            has_decorator=decorated or (scope.in_boundary and not scope.migration_module and not self._matches_boundary(scope.qualname)),
             commit_parameter=commit_param,
             commit_parameter_line=self._parameter_line(node, "commit") if commit_params else 0,
             in_test=scope.in_test,
-            boundary_module=scope.boundary_module,
+            migration_module=scope.migration_module,
             listener=scope.listener,
             binding=binding,
             signature=_signature(params, binding),
@@ -270,7 +270,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
     def _matches_boundary(self, qualname: str) -> bool:
         from .globs import name_matches, path_matches
 
-        for entry in self.context.config.boundaries:
+        for entry in self.context.config.boundary_entries:
             module_glob, _, name_glob = entry.partition("::")
             if path_matches([module_glob], self.context.relpath) and name_matches([name_glob], qualname):
                 return True

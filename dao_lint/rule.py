@@ -119,7 +119,7 @@ class Rule(CachedVisitors, BatchableCSTVisitor):
     requires: ClassVar[str] = "session"
     #: in boundary modules (migrations: scripts that run once, alone, and own their
     #: transaction): "skip" the rule, check it only in "dao" code there, or "check" it
-    boundary_modules: ClassVar[str] = "skip"
+    migration_modules: ClassVar[str] = "skip"
     #: configuration keys the rule reads (documented under "Options")
     options: ClassVar[Sequence[str]] = ()
     #: references shown in the docs (title, url)

@@ -66,7 +66,7 @@ class FunctionInfo:
     commit_other_use: bool = False
     commit_parameter_line: int = 0
     in_test: bool = False
-    boundary_module: bool = False
+    migration_module: bool = False
     listener: Optional[str] = None  # the ORM event it listens to (decorator or event.listen here)
     creations: List[Position] = field(default_factory=list)  # sessions it creates
     #: every commit/rollback, on any session (a listener must not end even its own)

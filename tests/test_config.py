@@ -111,7 +111,13 @@ def test_boundary_options():
     source = "def sync_all():\n    db.session.commit()\n"
     assert codes(source, "app/jobs/sync.py", Config()) == ["DAO105"]
     assert codes(source, "app/jobs/sync.py", Config(boundaries=("**/jobs/**::sync_*",))) == []
-    assert codes(source, "app/jobs/sync.py", Config(boundary_modules=("**/jobs/**",))) == []
+    assert codes(source, "app/jobs/sync.py", Config(migration_modules=("**/jobs/**",))) == []
+    # a boundary module's functions are units of work: they may commit, and the other rules
+    # (a write outside a DAO) still apply there, unlike in a migration
+    writes = "def sync_all(rows):\n    db.session.add_all(rows)\n    db.session.commit()\n"
+    assert sorted(codes(writes, "app/jobs/sync.py", Config())) == ["DAO105", "DAO201"]
+    assert codes(writes, "app/jobs/sync.py", Config(boundary_modules=("**/jobs/**",))) == ["DAO201"]
+    assert codes(writes, "app/jobs/sync.py", Config(migration_modules=("**/jobs/**",))) == []
     decorated = "from app.db import unit_of_work\n\n@unit_of_work\ndef sync_all():\n    db.session.commit()\n"
     assert codes(decorated, "app/jobs/sync.py", Config()) == ["DAO105"]
     assert codes(decorated, "app/jobs/sync.py", Config(transaction_decorator="app.db.unit_of_work")) == []

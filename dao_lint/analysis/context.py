@@ -23,7 +23,7 @@ class FileContext:
     config: Config
     is_dao_module: bool
     is_test: bool
-    is_boundary_module: bool
+    is_migration_module: bool
     #: the source text, when the caller has it (positions come from CPython's parser then)
     text: Optional[str] = None
 
@@ -44,7 +44,7 @@ class FileContext:
             config=config,
             is_dao_module=path_matches(config.dao_modules, rel),
             is_test=path_matches(config.test_paths, rel),
-            is_boundary_module=path_matches(config.boundary_modules, rel),
+            is_migration_module=path_matches(config.migration_modules, rel),
             text=text,
         )
 

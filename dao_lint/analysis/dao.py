@@ -32,7 +32,7 @@ class CodeScope:
     in_boundary: bool  # inside a unit-of-work boundary (function or module)
     is_async: bool = False
     is_method: bool = False  # the function is defined directly in a class body
-    boundary_module: bool = False  # the module is its own unit of work (e.g. a migration)
+    migration_module: bool = False  # the module is its own unit of work (e.g. a migration)
     #: the ORM event this function (or an enclosing one) listens to, e.g. "after_insert"
     listener: Optional[str] = None
     #: test roles: "fixture" (function-scoped pytest fixture), "wide-fixture" (wider scope),
@@ -79,8 +79,8 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
                 dao_class=False,
                 in_dao=context.is_dao_module,
                 in_test=context.is_test,
-                in_boundary=context.is_boundary_module,
-                boundary_module=context.is_boundary_module,
+                in_boundary=context.is_migration_module,
+                migration_module=context.is_migration_module,
             )
         ]
 
@@ -120,7 +120,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
                 in_test=outer.in_test,
                 in_boundary=outer.in_boundary,
                 is_async=outer.is_async,
-                boundary_module=outer.boundary_module,
+                migration_module=outer.migration_module,
             )
         )
         self.set_metadata(node, self.stack[-1])
@@ -147,7 +147,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
             for name in decorators:
                 if name == decorator or (name == short and short not in self.imports):
                     return True
-        for entry in context.config.boundaries:
+        for entry in context.config.boundary_entries:
             module_glob, _, name_glob = entry.partition("::")
             if path_matches([module_glob], context.relpath) and name_matches([name_glob], qualname):
                 return True
@@ -172,7 +172,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
             in_boundary=outer.in_boundary or self._is_boundary(node, qualname),
             is_async=node.asynchronous is not None,
             is_method=is_method,
-            boundary_module=outer.boundary_module,
+            migration_module=outer.migration_module,
         )
         self.set_metadata(node, scope)
         self.stack.append(scope)

@@ -16,7 +16,7 @@ def _outside_dao(rule: Rule, node: cst.Call, action: Action):  # noqa: ANN202
         return None
     scope = rule.fact(DaoFacts, node)
     # Migrations and similar modules are their own unit of work and own their data access.
-    if scope is None or scope.in_dao or scope.boundary_module:
+    if scope is None or scope.in_dao or scope.migration_module:
         return None
     return use
 

@@ -17,7 +17,7 @@ _DAO_READS = ("find", "get")
 
 
 def _production(scope) -> bool:  # noqa: ANN001
-    return scope is not None and not scope.in_test and not scope.boundary_module
+    return scope is not None and not scope.in_test and not scope.migration_module
 
 
 class WriteInLoop(Rule):

@@ -133,7 +133,7 @@ class SessionNotClosed(Rule):
         if use is None or use.action is not Action.CREATE or "scoped" in use.method:
             return
         scope = self.fact(DaoFacts, value)
-        if scope is None or scope.function is None or scope.boundary_module:
+        if scope is None or scope.function is None or scope.migration_module:
             return  # migrations run once, in their own process
         name = node.targets[0].target.value
         function = scope.function

@@ -28,7 +28,7 @@ class SqliteSavepoint(Rule):
         return "create_engine" in text or "create_async_engine" in text
 
     code = "DAO112"
-    boundary_modules = "check"
+    migration_modules = "check"
     name = "sqlite-savepoint"
     seed = "R4"
     message = "SQLite engine `{engine}` lacks the pysqlite SAVEPOINT fix, so `begin_nested()` commits on release; add `connect` and `begin` listeners"

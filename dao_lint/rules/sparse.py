@@ -47,7 +47,7 @@ class DenseUpdate(Rule):
     """
 
     code = "DAO801"
-    boundary_modules = "dao"
+    migration_modules = "dao"
     name = "dense-update"
     seed = "R8"
     message = "`{target}` is overwritten even when `{key}` is absent (`.get()` gives an empty value); update only the attributes given"

@@ -41,7 +41,7 @@ class DaoCommits(Rule):
         return ".commit(" in text
 
     code = "DAO101"
-    boundary_modules = "dao"
+    migration_modules = "dao"
     name = "commit-in-dao"
     seed = "R3"
     message = "DAO `{function}` commits; remove the commit and let the caller's unit of work commit (`{nested}`)"
@@ -170,7 +170,7 @@ class DaoRollsBack(Rule):
         return ".rollback(" in text
 
     code = "DAO102"
-    boundary_modules = "dao"
+    migration_modules = "dao"
     name = "rollback-in-dao"
     seed = "R3"
     message = "DAO `{function}` rolls back; let the error reach the unit of work, and write inside `{nested}` to undo only this DAO's work"
@@ -250,7 +250,7 @@ class CommitFlagParameter(Rule):
 
     requires = "dao"
     code = "DAO103"
-    boundary_modules = "dao"
+    migration_modules = "dao"
     name = "commit-flag-parameter"
     seed = "R3"
     message = "DAO `{function}` takes a `commit` flag; drop the parameter and let the caller's unit of work commit"
@@ -333,7 +333,7 @@ class DaoOwnsSession(Rule):
     """
 
     code = "DAO104"
-    boundary_modules = "dao"
+    migration_modules = "dao"
     name = "dao-owns-session"
     seed = "R4"
     message = "`{function}` {what}; take the caller's session and join its transaction (`begin_nested()` for a nested unit)"
@@ -429,7 +429,7 @@ class ExplicitTransactionControl(Rule):
 
     @classmethod
     def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
-        return not context.is_test and not context.is_boundary_module and (".commit(" in text or ".rollback(" in text)
+        return not context.is_test and not context.is_migration_module and (".commit(" in text or ".rollback(" in text)
 
     code = "DAO105"
     name = "explicit-transaction-control"
@@ -438,7 +438,7 @@ class ExplicitTransactionControl(Rule):
     needs = (SessionFacts, DaoFacts)
     fix_title = "Give the boundary the transaction decorator and drop the explicit commits it covers"
     fix_safety = "unsafe"
-    options = ("boundaries", "boundary-modules", "transaction-decorator")
+    options = ("boundaries", "boundary-modules", "migration-modules", "transaction-decorator")
     references = (("SIP-98B: (re)defining a unit of work", "https://github.com/apache/superset/issues/25108"),)
     valid = [
         Valid(

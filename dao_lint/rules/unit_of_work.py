@@ -15,7 +15,7 @@ __all__ = ["CommitInLoop", "SplitUnitOfWork", "ListenerTransaction", "SwallowedD
 
 def _skip(scope) -> bool:  # noqa: ANN001 - CodeScope
     """Tests have their own rules (DAO9xx); migrations are their own unit of work."""
-    return scope is None or scope.in_test or scope.boundary_module
+    return scope is None or scope.in_test or scope.migration_module
 
 
 class CommitInLoop(Rule):
@@ -296,7 +296,7 @@ class SwallowedDatabaseError(Rule):
     """
 
     code = "DAO113"
-    boundary_modules = "dao"
+    migration_modules = "dao"
     name = "swallowed-database-error"
     seed = "R4"
     message = "DAO `{function}` catches `{error}` around session calls and carries on; re-raise it or raise a DAO error from it"

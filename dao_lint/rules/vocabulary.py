@@ -27,7 +27,7 @@ class ActionMethodName(Rule):
 
     requires = "dao"
     code = "DAO301"
-    boundary_modules = "dao"
+    migration_modules = "dao"
     name = "action-method-name"
     seed = "R2"
     message = "DAO method `{method}` is named for the action `{verb}`; name it for what it does to the data: {crud}"

@@ -67,8 +67,8 @@ def test_boundaries_by_pattern_and_decorator():
     assert not scopes(source, "app/commands/chart.py")["import_dashboards"].in_boundary
 
 
-def test_tests_and_boundary_modules():
+def test_tests_and_migration_modules():
     assert scopes("def test_a(): ...", "tests/test_a.py")["test_a"].in_test
     assert scopes("def test_a(): ...", "pkg/test_a.py")["test_a"].in_test
     assert not scopes("def a(): ...", "pkg/a.py")["a"].in_test
-    assert scopes("def upgrade(): ...", "app/migrations/versions/1.py")["upgrade"].boundary_module
+    assert scopes("def upgrade(): ...", "app/migrations/versions/1.py")["upgrade"].migration_module
