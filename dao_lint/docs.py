@@ -43,7 +43,7 @@ def _code_block(code: str) -> str:
 _BOUNDARY = {
     "skip": "Not checked in migration modules (`migration-modules`: scripts that run once, alone).",
     "dao": "In migration modules (`migration-modules`), checked in DAO code only.",
-    "check": "Checked in boundary modules too.",
+    "check": "Checked in migration modules too.",
 }
 
 
