@@ -71,7 +71,7 @@ class Config:
     dao_classes: Tuple[str, ...] = ("*DAO", "*Dao")
     dao_base_classes: Tuple[str, ...] = ("BaseDAO",)
     session_names: Tuple[str, ...] = (
-        "db.session", "session", "db_session", "_session", "self.session", "self._session",
+        "db.session", "*.db.session", "session", "db_session", "_session", "self.session", "self._session",
     )
     test_paths: Tuple[str, ...] = ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
     migration_modules: Tuple[str, ...] = ("**/migrations/**", "**/alembic/**")

@@ -23,7 +23,11 @@ PRESETS: Mapping[str, Dict[str, object]] = {
     },
     # Flask-SQLAlchemy: `db.session` is request-scoped; a view is the request's unit of work
     "flask-sqlalchemy": {
-        "session-names": ["db.session", "session", "self.session"],
+        # Flask-AppBuilder hands out the same session as `appbuilder.session` / `get_session`
+        "session-names": [
+            "db.session", "*.db.session", "session", "self.session",
+            "appbuilder.session", "*.appbuilder.session", "appbuilder.get_session", "*.appbuilder.get_session",
+        ],
         "dao-modules": ["**/dao.py", "**/daos/**", "**/*_dao.py", "**/dao/**", "**/repositories/**"],
         "boundaries": [
             "**/commands/**::*.run", "**/views.py::*", "**/views/**::*", "**/routes.py::*", "**/routes/**::*",
@@ -56,8 +60,9 @@ PRESETS: Mapping[str, Dict[str, object]] = {
     # commands own the unit of work, Flask-AppBuilder's `get_session` is the session too
     "superset": {
         "session-names": [
-            "db.session", "session", "self._session", "self.session",
-            "appbuilder.get_session", "self.appbuilder.get_session", "security_manager.get_session",
+            "db.session", "*.db.session", "session", "self._session", "self.session",
+            "appbuilder.session", "*.appbuilder.session", "appbuilder.get_session", "*.appbuilder.get_session",
+            "security_manager.get_session",
         ],
         "dao-modules": ["**/daos/**", "**/dao.py", "**/dao/**"],
         "dao-base-classes": ["BaseDAO"],

@@ -17,6 +17,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
+from ..globs import name_matches
 from .names import callee_name, collect_imports, dotted_name, import_bindings, qualify, root_module
 
 __all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES"]
@@ -169,6 +170,9 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
         self.scoped: Set[str] = set()  # scoped_session registries: also usable as sessions
         self.engines: Set[str] = set()
         self.session_names: frozenset = frozenset()
+        self.session_globs: Tuple[str, ...] = ()
+        self.aliases: Set[str] = set()  # names of this module that stand for a session type
+        self.providers: Set[str] = set()  # functions of this module that return or yield a session
         self.scopes: List[_Scope] = []
         self.classes: List[Set[str]] = []  # per class: self.<attr> known not to be sessions
         self.awaited: Set[int] = set()
@@ -177,7 +181,9 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
     # -- module and scopes ------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
         context: FileContext = self.get_metadata(FileContextProvider, node)
-        self.session_names = frozenset(context.config.session_names)
+        self.session_names = frozenset(n for n in context.config.session_names if "*" not in n and "?" not in n)
+        # `*.db.session`: Flask-SQLAlchemy reached through a module (`models.db.session`)
+        self.session_globs = tuple(n for n in context.config.session_names if "*" in n or "?" in n)
         self.imports = collect_imports(node)
         self.scopes = [_Scope({}, {}, [])]
         for local, qualified in self.imports.items():
@@ -187,6 +193,25 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
                 for small in statement.body:
                     if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
                         self._note_module_assignment(small)
+                        self._note_alias(small)
+            elif isinstance(statement, cst.ClassDef) and any(self._annotation_is_session(b.value) for b in statement.bases):
+                # `class StoreSession(Session)`: the project's own session class
+                self.aliases.add(statement.name.value)
+                self.factories.add(statement.name.value)
+        for statement in node.body:
+            if isinstance(statement, cst.FunctionDef) and _provides_session(statement, self):
+                self.providers.add(statement.name.value)
+
+    def _note_alias(self, node: cst.CSTNode) -> None:
+        """`SessionDep = Annotated[Session, Depends(get_db)]`, `DbSession = Session`."""
+        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+        value = node.value
+        if isinstance(value, (cst.Call, cst.Await)) or value is None:
+            return
+        if self._annotation_is_session(value):
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    self.aliases.add(target.value)
 
     def _bind_import(self, local: str, qualified: str) -> None:
         scope = self.scopes[-1]
@@ -255,6 +280,11 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
 
     def _bind_parameter(self, scope: _Scope, param: cst.Param) -> None:
         name = param.name.value
+        if self._depends_on_session(param.default):
+            # FastAPI: `db = Depends(get_db)` (whatever the annotation says)
+            scope.names[name] = (_Binding.SESSION, Origin.PARAMETER)
+            scope.parameters.append(name)
+            return
         if param.annotation is not None:
             if self._annotation_is_session(param.annotation.annotation):
                 scope.names[name] = (_Binding.SESSION, Origin.PARAMETER)
@@ -267,9 +297,25 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
         else:
             scope.names[name] = (_Binding.NOT_SESSION, Origin.NONE)
 
+    def _depends_on_session(self, default: Optional[cst.BaseExpression]) -> bool:
+        """`Depends(get_db)` where `get_db` returns or yields a session (this module's own,
+        or an imported provider named for sessions: `get_db`, `get_session`...)."""
+        if not isinstance(default, cst.Call) or (dotted_name(default.func) or "").rsplit(".", 1)[-1] != "Depends":
+            return False
+        if not default.args:
+            return False
+        provider = dotted_name(default.args[0].value) or ""
+        if provider in self.providers:
+            return True
+        last = provider.rsplit(".", 1)[-1].lower()
+        return provider.split(".")[0] in self.imports and ("session" in last or last in ("get_db", "get_database", "db"))
+
     def _annotation_is_session(self, annotation: cst.BaseExpression) -> bool:
         """`Session`, `AsyncSession`, `Optional[Session]`, `"Session"` from a database package."""
         if isinstance(annotation, cst.Subscript):
+            if (dotted_name(annotation.value) or "").rsplit(".", 1)[-1] == "Annotated":
+                first = annotation.slice[0].slice if annotation.slice else None
+                return isinstance(first, cst.Index) and self._annotation_is_session(first.value)
             return any(
                 isinstance(e.slice, cst.Index) and self._annotation_is_session(e.slice.value)
                 for e in annotation.slice
@@ -288,10 +334,18 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
             dotted = dotted_name(annotation)
         if dotted is None:
             return False
+        if dotted in self.aliases:
+            return True
         qualified = qualify(dotted, self.imports) or dotted
-        if qualified.rsplit(".", 1)[-1] not in SESSION_TYPES:
+        if root_module(qualified) in NON_DB_PACKAGES:
             return False
-        return root_module(qualified) not in NON_DB_PACKAGES
+        last = qualified.rsplit(".", 1)[-1]
+        if last in SESSION_TYPES:
+            return True
+        # an alias or subclass defined in another module of the project (`SessionDep`,
+        # `DbSession`, `StoreSession`): named for what it is, imported from the project
+        head = dotted.split(".")[0]
+        return "Session" in last and head in self.imports and not self.imports[head].startswith(tuple(NON_DB_PACKAGES))
 
     # -- bindings ----------------------------------------------------------------------
     def _classify_value(self, value: cst.BaseExpression) -> Optional[Tuple[_Binding, Origin]]:
@@ -379,7 +433,7 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
             if head in scope.names:
                 binding, origin = scope.names[head]
                 if binding is _Binding.NOT_SESSION:
-                    if "." in dotted and dotted in self.session_names and head not in self.imports:
+                    if "." in dotted and self._configured(dotted) and head not in self.imports:
                         # `db.session` where `db` is a parameter: still the configured name
                         break
                     return None
@@ -388,11 +442,15 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
                 break
         if dotted.startswith("self.") and self.classes and dotted.split(".")[1] in self.classes[-1]:
             return None
-        if dotted in self.session_names:
+        if self._configured(dotted):
             return Origin.NAME
         if dotted in self.scoped:
             return Origin.NAME
         return None
+
+    def _configured(self, dotted: str) -> bool:
+        """`dotted` is a configured session name, or matches a configured glob (`*.db.session`)."""
+        return dotted in self.session_names or bool(self.session_globs and name_matches(self.session_globs, dotted))
 
     def _creation(self, call: cst.Call) -> Optional[str]:
         """The name of what creates a session in `call`, or None."""
@@ -417,6 +475,9 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
             return dotted
         if last in ("Session", "AsyncSession") and (dotted in self.imports or "." in dotted):
             return dotted
+        head = dotted.split(".")[0]
+        if last.endswith("Session") and (dotted in self.factories or head in self.imports):
+            return dotted  # the project's own session class (`class StoreSession(Session)`)
         return None
 
     def _locally_bound(self, name: str) -> bool:
@@ -548,3 +609,34 @@ def _non_session_attributes(node: cst.ClassDef, facts: SessionFacts) -> Set[str]
                         if binding is not None and binding[0] is _Binding.NOT_SESSION:
                             found.add(dotted.split(".")[1])
     return found
+
+
+def _provides_session(function: cst.FunctionDef, facts: "SessionFacts") -> bool:
+    """The function returns a session (its annotation says so) or yields one it made:
+    `def get_db(): db = SessionLocal(); try: yield db finally: db.close()`."""
+    returns = function.returns.annotation if function.returns is not None else None
+    if returns is not None and facts._annotation_is_session(returns):
+        return True
+    made: Set[str] = set()
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if isinstance(node.value, cst.Call) and facts._creation(node.value) is not None:
+                made.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if isinstance(node.item, cst.Call) and facts._creation(node.item) is not None and node.asname is not None:
+                if isinstance(node.asname.name, cst.Name):
+                    made.add(node.asname.name.value)
+
+        def visit_Yield(self, node: cst.Yield) -> None:
+            if isinstance(node.value, cst.Name) and node.value.value in made:
+                found.append(node)
+
+        def visit_Return(self, node: cst.Return) -> None:
+            if isinstance(node.value, cst.Name) and node.value.value in made:
+                found.append(node)
+
+    function.body.visit(Finder())
+    return bool(found)

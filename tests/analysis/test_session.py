@@ -139,3 +139,115 @@ def test_awaited_calls_are_marked():
     facts = {wrapper.module.code_for_node(n.func): f for n, f in wrapper.resolve(SessionFacts).items() if isinstance(n, cst.Call)}
     assert facts["session.commit"].awaited is True
     assert facts["session.add"].awaited is False
+
+
+# -- sessions handed out by frameworks and projects -----------------------------------------
+
+
+def _uses(code, path="app/routes/items.py", config=None):
+    from dao_lint.analysis import SessionFacts
+    from dao_lint.analysis.context import FileContext, FileContextProvider
+    from dao_lint.config import Config
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    module = cst.parse_module(textwrap.dedent(code))
+    context = FileContext.for_path(path, config or Config())
+    wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
+    facts = wrapper.resolve(SessionFacts)
+    return sorted(
+        (use.session, use.method) for node, use in facts.items() if isinstance(node, cst.Call) and hasattr(use, "method")
+    )
+
+
+def test_a_session_type_alias_from_another_module_is_a_session():
+    code = """
+    from app.deps import SessionDep
+
+
+    def create_item(item: Item, session: SessionDep):
+        session.add(item)
+        session.commit()
+    """
+    assert _uses(code) == [("session", "add"), ("session", "commit")]
+
+
+def test_an_annotated_alias_in_the_same_module_is_a_session_whatever_its_name():
+    code = """
+    from typing import Annotated
+    from fastapi import Depends
+    from sqlalchemy.orm import Session
+
+    Database = Annotated[Session, Depends(get_db)]
+
+
+    def create_item(item: Item, store: Database):
+        store.add(item)
+    """
+    assert _uses(code) == [("store", "add")]
+
+
+def test_a_depends_default_on_a_session_provider_is_a_session():
+    code = """
+    from sqlalchemy.orm import Session
+
+
+    def get_db():
+        db = SessionLocal()
+        try:
+            yield db
+        finally:
+            db.close()
+
+
+    def create_item(item: Item, repo=Depends(get_db)):
+        repo.add(item)
+    """
+    assert ("repo", "add") in _uses(code)
+
+
+def test_flask_sqlalchemy_reached_through_a_module_is_a_session():
+    code = """
+    from app import models
+
+
+    def create_item(item):
+        models.db.session.add(item)
+    """
+    assert _uses(code) == [("models.db.session", "add")]
+
+
+def test_the_project_s_own_session_class_makes_sessions():
+    code = """
+    from sqlalchemy.orm import Session
+
+
+    class StoreSession(Session):
+        pass
+
+
+    def save(engine, run):
+        with StoreSession(engine) as session:
+            session.add(run)
+    """
+    assert ("session", "add") in _uses(code)
+    imported = """
+    from app.db import StoreSession
+
+
+    def save(engine, run):
+        with StoreSession(engine) as session:
+            session.add(run)
+    """
+    assert ("session", "add") in _uses(imported)
+
+
+def test_an_annotation_naming_another_type_still_wins_over_the_name():
+    code = """
+    from requests import Session as HttpSession
+
+
+    def fetch(session: HttpSession):
+        session.get("https://example.com")
+    """
+    assert _uses(code) == []
