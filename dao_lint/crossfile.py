@@ -87,9 +87,15 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
             if site.commit_keyword == "False":
                 continue
             for target in index.call_targets.get((path, site.span), ()):
-                if target in committing and target != key:
-                    calls.append((site, _display(target)))
-                    break
+                if target not in committing or target == key:
+                    continue
+                callee = index.function(target)
+                if info.in_dao and callee is not None and callee.in_dao:
+                    # one root cause, one finding: the DAO that commits reports it (DAO101,
+                    # and DAO103 for a forwarded flag); its DAO callers do not repeat it
+                    continue
+                calls.append((site, _display(target)))
+                break
         listener = info.listener or listeners.get(key)
         for site, helper in calls:
             if "DAO101" in enabled and info.in_dao and qualname:

@@ -20,6 +20,20 @@ def _production(scope) -> bool:  # noqa: ANN001
     return scope is not None and not scope.in_test and not scope.migration_module
 
 
+def _dao_method_call(rule: Rule, node: cst.Call):  # noqa: ANN202
+    """(DAO, method) for `ChartDAO.create(...)`, and for `cls.create(...)` / `self.create(...)`
+    inside a DAO class."""
+    found = dao_call(rule.config, node)
+    if found is not None:
+        return found
+    func = node.func
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("cls", "self"):
+        scope = rule.fact(DaoFacts, node)
+        if scope is not None and scope.dao_class and scope.class_name:
+            return scope.class_name, func.attr.value
+    return None
+
+
 class WriteInLoop(Rule):
     """Flags `add`, `delete`, `merge` or a DAO create/update/delete per item inside a loop.
 
@@ -113,7 +127,7 @@ class WriteInLoop(Rule):
         dao = None
         if use is None or use.action is not Action.WRITE or use.method not in ("add", "delete", "merge"):
             use = None
-            dao = dao_call(self.config, node)
+            dao = _dao_method_call(self, node)
             if dao is None or not dao[1].startswith(_DAO_WRITES):
                 return
         if not _production(self.fact(DaoFacts, node)):
@@ -190,7 +204,7 @@ class ReadInLoop(Rule):
         if use is not None and use.action is Action.READ:
             call = f"{use.session}.{use.method}()"
         else:
-            dao = dao_call(self.config, node)
+            dao = _dao_method_call(self, node)
             if dao is None or not dao[1].startswith(_DAO_READS):
                 return
             call = f"{dao[0]}.{dao[1]}()"

@@ -1,0 +1,129 @@
+"""Findings that need the whole project (dao_lint/crossfile.py): commits hidden in calls,
+one root cause one finding, overrides, listeners registered elsewhere."""
+import textwrap
+
+from dao_lint.api import lint_paths
+from dao_lint.config import ConfigResolver
+
+
+def check(tmp_path, files):
+    """{relative path: code} -> sorted (path, line, code) of `dao-lint check`."""
+    (tmp_path / "pyproject.toml").write_text("[tool.dao-lint]\n")
+    for relative, code in files.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(code).lstrip("\n"))
+    results = lint_paths([str(tmp_path)], ConfigResolver(), jobs=1)
+    return sorted(
+        (str(__import__("os").path.relpath(r.path, tmp_path)), d.line, d.code) for r in results for d in r.diagnostics
+    )
+
+
+BASE = """
+class BaseDAO:
+    @classmethod
+    def create(cls, item, commit=True):
+        db.session.add(item)
+        if commit:
+            db.session.commit()
+"""
+
+
+def test_a_dao_calling_a_dao_that_commits_is_not_a_second_finding(tmp_path):
+    chart = """
+    from app.daos.base import BaseDAO
+
+
+    class ChartDAO(BaseDAO):
+        @classmethod
+        def create_with_owner(cls, chart, owner, commit=True):
+            chart.owners.append(owner)
+            return cls.create(chart, commit=commit)
+
+        @classmethod
+        def create_many(cls, charts):
+            for chart in charts:
+                cls.create(chart)
+    """
+    found = check(tmp_path, {"app/daos/base.py": BASE, "app/daos/chart.py": chart})
+    assert [f for f in found if f[0] == "app/daos/chart.py"] == [
+        ("app/daos/chart.py", 6, "DAO103"),  # its own flag: the one thing to change here
+        ("app/daos/chart.py", 13, "DAO701"),  # one create per item: bulk it
+    ]
+
+
+def test_a_dao_calling_a_commit_helper_outside_the_dao_layer_commits_there(tmp_path):
+    helper = """
+    def commit():
+        db.session.commit()
+    """
+    chart = """
+    from app import database
+
+
+    class ChartDAO:
+        @classmethod
+        def create(cls, chart):
+            db.session.add(chart)
+            database.commit()
+    """
+    found = check(tmp_path, {"app/database.py": helper, "app/daos/chart.py": chart})
+    assert ("app/daos/chart.py", 8, "DAO101") in found
+
+
+def test_a_command_committing_through_a_dao_in_a_loop(tmp_path):
+    command = """
+    from app.daos.base import BaseDAO
+
+
+    class ImportCommand:
+        def run(self, items):
+            for item in items:
+                BaseDAO.create(item)
+    """
+    found = check(tmp_path, {"app/daos/base.py": BASE, "app/commands/importer.py": command})
+    assert ("app/commands/importer.py", 7, "DAO106") in found
+    assert ("app/commands/importer.py", 7, "DAO101") not in found  # not a DAO
+
+
+def test_a_commit_false_call_commits_nothing(tmp_path):
+    command = """
+    from app.daos.base import BaseDAO
+
+
+    class ImportCommand:
+        def run(self, items):
+            for item in items:
+                BaseDAO.create(item, commit=False)
+    """
+    found = check(tmp_path, {"app/daos/base.py": BASE, "app/commands/importer.py": command})
+    assert not [f for f in found if f[0] == "app/commands/importer.py" and f[2] == "DAO106"]
+
+
+def test_a_listener_registered_through_a_subclass(tmp_path):
+    models = """
+    from sqlalchemy.orm import Session
+
+
+    class ObjectUpdater:
+        @classmethod
+        def after_insert(cls, mapper, connection, target):
+            session = Session(bind=connection)
+            session.add(Tag(name=target.name))
+            session.commit()
+
+
+    class ChartUpdater(ObjectUpdater):
+        pass
+    """
+    registry = """
+    from sqlalchemy import event
+
+    from app.models import ChartUpdater
+
+
+    def register():
+        event.listen(Chart, "after_insert", ChartUpdater.after_insert)
+    """
+    found = check(tmp_path, {"app/models.py": models, "app/listeners.py": registry})
+    assert ("app/models.py", 9, "DAO108") in found  # the commit (line 7 opens the session: DAO108 too)
