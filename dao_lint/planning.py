@@ -317,6 +317,8 @@ def plan_fixes(
             if not qualname or info.in_test or info.migration_module:
                 continue
             key = (path, qualname)
+            if info.in_dao and info.has_decorator and not info.boundary_pattern:
+                continue  # a unit of work by its shape (a session-scope context manager)
             if info.in_dao:
                 code = "DAO101" if info.commits else "DAO102"
             elif info.boundary_pattern or info.has_decorator or not can_decorate:

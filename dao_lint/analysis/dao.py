@@ -33,6 +33,9 @@ class CodeScope:
     is_async: bool = False
     is_method: bool = False  # the function is defined directly in a class body
     migration_module: bool = False  # the module is its own unit of work (e.g. a migration)
+    #: a unit of work by its shape: a context manager (`with session_scope() as s:`) or the
+    #: transaction decorator's own body; it commits and rolls back, DAO code or not
+    unit_of_work: bool = False
     #: the ORM event this function (or an enclosing one) listens to, e.g. "after_insert"
     listener: Optional[str] = None
     #: test roles: "fixture" (function-scoped pytest fixture), "wide-fixture" (wider scope),
@@ -130,6 +133,17 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
         self.frames.pop()
         self.class_frames.pop()
 
+    def _unit_of_work(self, node: cst.FunctionDef, qualname: str) -> bool:
+        decorators = _decorator_names(node, self.imports)
+        if any(d.rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager") for d in decorators):
+            return True
+        decorator = self.context.config.transaction_decorator
+        if decorator is None:
+            return False
+        defined = f"{self.context.module_name}.{qualname.split('.')[0]}"
+        decorator = decorator.rstrip("()")
+        return defined == decorator or defined.endswith("." + decorator) or decorator.endswith("." + defined)
+
     def _is_boundary(self, node: cst.FunctionDef, qualname: str) -> bool:
         context = self.context
         decorators = _decorator_names(node, self.imports)
@@ -173,6 +187,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
             is_async=node.asynchronous is not None,
             is_method=is_method,
             migration_module=outer.migration_module,
+            unit_of_work=outer.unit_of_work or self._unit_of_work(node, qualname),
         )
         self.set_metadata(node, scope)
         self.stack.append(scope)

@@ -22,7 +22,8 @@ def _report_in_dao(rule: Rule, node: cst.Call, action: Action) -> None:
     if use is None or use.action is not action:
         return
     scope = rule.fact(DaoFacts, node)
-    if scope is not None and scope.in_dao:
+    # a unit-of-work context manager commits and rolls back by design (R3's own shape)
+    if scope is not None and scope.in_dao and not scope.unit_of_work:
         rule.report(node, function=scope.qualname or "<module>", nested=_nested(use))
 
 
@@ -63,6 +64,23 @@ class DaoCommits(Rule):
                         db.session.add(chart)
                     return chart
             """
+        ),
+        Valid(
+            """
+            @contextmanager
+            def session_scope(factory):
+                session = factory()
+                try:
+                    yield session
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    raise
+                finally:
+                    session.close()
+            """,
+            path="app/storage/dao.py",
+            title="the unit of work itself, as a context manager",
         ),
         Valid(
             """
@@ -341,6 +359,15 @@ class DaoOwnsSession(Rule):
     valid = [
         Valid(
             """
+            class RunStore:
+                def __init__(self, engine):
+                    self.sessions = scoped_session(sessionmaker(bind=engine))
+            """,
+            path="app/daos/runs.py",
+            title="a session registry set up with the store",
+        ),
+        Valid(
+            """
             class ReportDAO(BaseDAO):
                 @classmethod
                 def create(cls, session: Session, report):
@@ -408,6 +435,10 @@ class DaoOwnsSession(Rule):
         scope = self.fact(DaoFacts, node)
         if scope is None or scope.in_test or scope.in_boundary:
             return
+        if use.action is Action.CREATE and use.method.rsplit(".", 1)[-1] in ("scoped_session", "async_scoped_session") and (
+            scope.qualname.rsplit(".", 1)[-1] in ("__init__", "__setstate__")
+        ):
+            return  # a registry set up when the DAO is made: configuration, not a session opened
         if not scope.in_dao:
             handed = scope.function is not None and self.fact(SessionFacts, scope.function)
             if not isinstance(handed, FunctionSessions):
