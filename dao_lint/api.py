@@ -3,31 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .config import Config, ConfigResolver
+from .discovery import PathError, collect_files, display_path
+from .savepoint_use import forget_project_facts, project_uses_begin_nested
 from .types import Diagnostic, FileResult
 from .workers import map_in_processes
 
-__all__ = ["lint_source", "lint_file", "lint_paths", "collect_files", "PathError", "display_path"]
-
-
-class PathError(Exception):
-    """A path given to check does not exist."""
-
-
-def display_path(path: str) -> str:
-    """`path` relative to the current directory when below it, else absolute; POSIX separators."""
-    if not os.path.isabs(path) and not path.startswith("..") and os.path.normpath(path) == path:
-        return path.replace(os.sep, "/")  # already relative to here
-    absolute = os.path.abspath(path)
-    try:
-        rel = os.path.relpath(absolute)
-    except ValueError:
-        return absolute
-    shown = absolute if rel.startswith("..") else rel
-    return shown.replace(os.sep, "/")
+__all__ = ["lint_source", "lint_file", "lint_paths", "collect_files", "PathError", "display_path", "fix_paths"]
 
 
 def shown_as(result: FileResult, shown: str) -> FileResult:
@@ -81,63 +65,6 @@ def lint_file(path: str, config: Config, summarize: bool = False, cache=None) ->
             # (a file no rule can match is answered again faster than a cache entry is written)
             cache.put(path, source, config, result)
     return shown_as(result, shown)
-
-
-def _git_ignored(root: str, candidates: Sequence[str]) -> set:
-    """The candidates that git ignores, when `root` is inside a work tree (else none)."""
-    if not candidates:
-        return set()
-    try:
-        top = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--show-toplevel"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )
-        if top.returncode != 0:
-            return set()
-        answer = subprocess.run(
-            ["git", "-C", root, "check-ignore", "-z", "--stdin"],
-            input="\0".join(os.path.abspath(c) for c in candidates) + "\0",
-            capture_output=True, text=True, timeout=120, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return set()
-    return {os.path.abspath(p) for p in answer.stdout.split("\0") if p}
-
-
-def collect_files(paths: Iterable[str], resolver: ConfigResolver) -> List[Tuple[str, Config]]:
-    """The Python files to check under `paths`, each with its configuration, in a stable order.
-
-    Directories are walked for `*.py`, skipping excluded and git-ignored paths and symbolic
-    links (a link may leave the tree or loop); a file named explicitly is always checked.
-    Raises PathError for a path that does not exist.
-    """
-    found: dict = {}
-    for path in paths:
-        if not os.path.lexists(path):
-            raise PathError(f"{path}: no such file or directory")
-        if not os.path.isdir(path):
-            found[os.path.normpath(path)] = resolver.for_path(path)
-            continue
-        walked = []
-        for directory, dirnames, filenames in os.walk(path):
-            config = resolver.for_path(os.path.join(directory, "x.py"))
-            base = config.relpath(directory)
-            prefix = "" if base == "." else base + "/"
-            dirnames[:] = sorted(
-                d for d in dirnames
-                if not config.is_excluded_relpath(prefix + d)
-                and not os.path.islink(os.path.join(directory, d))
-            )
-            for filename in sorted(filenames):
-                if filename.endswith(".py") and not config.is_excluded_relpath(prefix + filename):
-                    full = os.path.join(directory, filename)
-                    if not os.path.islink(full):  # links (out of the tree, or loops) are not followed
-                        walked.append((os.path.normpath(full), config))
-        ignored = _git_ignored(path, [p for p, _ in walked])
-        for full, config in walked:
-            if os.path.abspath(full) not in ignored:
-                found.setdefault(full, config)
-    return sorted(found.items(), key=lambda item: display_path(item[0]))
 
 
 def _check_one(item: Tuple[str, Config, Optional[str]]) -> FileResult:
@@ -234,7 +161,7 @@ def lint_paths(
     cache_dir: Optional[str] = None,
 ) -> List[FileResult]:
     """Check every file under `paths`; results are sorted by path whatever the scheduling."""
-    _NESTED_BY_ROOT.clear()  # a project fact holds for one run: files may change between runs
+    forget_project_facts()
     files = collect_files(paths, resolver)
     if not cache:
         results = _check_all([(p, c, None) for p, c in files], jobs)
@@ -364,7 +291,7 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
     from .cache import ResultCache
     from .fixer import fix_files
 
-    _NESTED_BY_ROOT.clear()
+    forget_project_facts()
     files = collect_files(paths, resolver)
     where = (lambda config: cache_directory(config, cache_dir)) if cache else None
     report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress, cache_dir=where)
@@ -394,158 +321,3 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
 def _check_fixed(item: Tuple[str, Config, bytes]) -> FileResult:
     path, config, content = item
     return check_source(content, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True)
-
-
-_NESTED_BY_ROOT: dict = {}
-
-
-def project_uses_begin_nested(config: Config, cache=None) -> bool:  # noqa: ANN001
-    """Whether a Python file under the configuration's root calls `.begin_nested()`.
-
-    Files are read as bytes and only those containing the word are parsed and analysed,
-    so the answer costs one directory walk per root and process.
-    """
-    root = os.path.abspath(config.root)
-    if root in _NESTED_BY_ROOT:
-        return _NESTED_BY_ROOT[root]
-    from .analysis import Action, FileContext, FileContextProvider, SessionFacts
-
-    answer = False
-    known = {}
-    record = os.path.join(cache.directory, "begin_nested.pickle") if cache is not None else None
-    if record is not None:
-        try:
-            import pickle
-
-            with open(record, "rb") as handle:
-                known = pickle.load(handle)
-        except Exception:  # noqa: BLE001 - no record yet, or a damaged one
-            known = {}
-    seen = {}
-    try:
-        files = collect_files([root], ConfigResolver())
-    except PathError:
-        files = []
-    for path, file_config in files:
-        try:
-            with open(path, "rb") as handle:
-                source = handle.read()
-        except OSError:
-            continue
-        if b"begin_nested" not in source:
-            continue
-        import hashlib
-
-        digest = hashlib.sha256(source).hexdigest()
-        if digest in known:
-            seen[digest] = known[digest]
-            if known[digest]:
-                answer = True
-                break
-            continue
-        try:
-            import libcst as cst
-            from libcst.metadata import MetadataWrapper
-
-            module = cst.parse_module(source)
-            context = FileContext.for_path(path, file_config)
-            facts = MetadataWrapper(module, cache={FileContextProvider: context}).resolve(SessionFacts)
-        except Exception:  # noqa: BLE001 - an unparsable file answers nothing
-            continue
-        uses = any(getattr(fact, "action", None) is Action.BEGIN_NESTED for fact in facts.values())
-        seen[digest] = uses
-        if uses:
-            answer = True
-            break
-    if record is not None and seen != known:
-        try:
-            import pickle
-
-            from .files import write_atomic
-
-            os.makedirs(os.path.dirname(record), exist_ok=True)
-            write_atomic(record, pickle.dumps({**known, **seen}), durable=False)
-        except OSError:
-            pass
-    _NESTED_BY_ROOT[root] = answer
-    return answer
-
-
-_PROJECTS: dict = {}
-
-
-def project_findings(path: str, config: Config) -> List[Diagnostic]:
-    """Cross-file findings for one file, with the project being its configuration root.
-
-    Used where files are checked one at a time (the flake8 plugin): the root is indexed
-    once per process, then every file asks it.
-    """
-    from .crossfile import ProjectFacts
-
-    root = os.path.abspath(config.root)
-    if root not in _PROJECTS:
-        try:
-            files = collect_files([root], ConfigResolver())
-        except PathError:
-            files = []
-        from .cache import ResultCache, locked
-
-        store = ResultCache(cache_directory(config))
-        # flake8's workers all need the index: the first builds it (filling the cache) while
-        # the others wait, then read the cache instead of parsing the project again
-        with locked(store.directory):
-            summaries = [lint_file(p, c, summarize=True, cache=store).summary for p, c in files]
-        _PROJECTS[root] = ProjectFacts(summaries)
-    return _PROJECTS[root].diagnostics(os.path.normpath(os.path.abspath(path)), set(config.enabled_codes(path)))
-
-
-_RESULTS: dict = {}
-
-
-def project_result(path: str, config: Config, text: str) -> Optional[FileResult]:
-    """The result of checking the whole configuration root, for one of its files, when
-    `text` is that file's content on disk; None otherwise (not in the project, or edited).
-
-    Used where files are checked one at a time (the flake8 plugin): the project is checked
-    once per process, through the cache, under a lock, so that of several flake8 workers
-    the first does the work and the others read what it recorded.
-    """
-    import hashlib
-    import multiprocessing
-
-    from .cache import locked
-    from .files import DecodeFailure, decode_source
-
-    root = os.path.abspath(config.root)
-    if root not in _RESULTS:
-        try:
-            files = collect_files([root], ConfigResolver())
-        except PathError:
-            files = []
-        with locked(cache_directory(config)):
-            answer = _lint_cached(files, None, None, recorded_only=True) if files else ({}, {})
-            if answer is None and multiprocessing.current_process().daemon:
-                # a flake8 worker is a daemon process, which may not start worker processes:
-                # a `dao-lint check` of the root fills the cache with all cores instead (the
-                # same files, configuration and directory, so the same run record)
-                import subprocess
-                import sys
-
-                subprocess.run(
-                    [sys.executable, "-m", "dao_lint", "check", root, "-q", "--exit-zero"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-                )
-            results, digests = answer if answer is not None else _lint_cached(files, None, None)
-        _RESULTS[root] = {os.path.abspath(p): (digests[p], results[p]) for p in results}
-    known = _RESULTS[root].get(os.path.abspath(path))
-    if known is None or known[0] is None:
-        return None
-    try:
-        with open(path, "rb") as handle:
-            source = handle.read()
-        on_disk, _ = decode_source(source)
-    except (OSError, DecodeFailure):
-        return None
-    if hashlib.sha256(source).hexdigest() != known[0] or on_disk.replace("\r\n", "\n").replace("\r", "\n") != text.replace("\r\n", "\n").replace("\r", "\n"):
-        return None
-    return known[1]

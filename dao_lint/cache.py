@@ -110,7 +110,7 @@ def still_valid(nested: object, config: Config, cache: Optional["ResultCache"] =
     without the file itself changing."""
     if nested is None:
         return True
-    from .api import project_uses_begin_nested
+    from .savepoint_use import project_uses_begin_nested
 
     return project_uses_begin_nested(config, cache) == nested
 

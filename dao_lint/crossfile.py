@@ -22,6 +22,7 @@ MESSAGES = {
     "DAO106": "`{helper}()` commits, and runs on every iteration; commit once, after the loop, in the unit of work",
     "DAO107": "`{function}` commits again here (through `{helper}()`); one unit of work commits once",
     "DAO108": "listener `{function}` ({event}) {what}; write through the connection or session it is given and let the unit of work decide",
+    "DAO105": "`{helper}()` commits (a commit helper) outside a unit-of-work boundary; let the enclosing command, request or job end the transaction (or declare `{function}` a boundary)",
     # the same words as the file rule's (ActionMethodName), for methods whose bases are elsewhere
     "DAO301": "DAO method `{method}` is named for the action `{verb}`; name it for what it does to the data: {crud}",
 }
@@ -90,14 +91,20 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
                 if target not in committing or target == key:
                     continue
                 callee = index.function(target)
-                if info.in_dao and callee is not None and callee.in_dao:
+                if info.in_dao and callee is not None and callee.in_dao and not callee.commit_helper:
                     # one root cause, one finding: the DAO that commits reports it (DAO101,
                     # and DAO103 for a forwarded flag); its DAO callers do not repeat it
                     continue
                 calls.append((site, _display(target)))
                 break
         listener = info.listener or listeners.get(key)
+        unit_of_work = info.in_dao or info.in_test or info.migration_module or info.has_decorator or info.boundary_pattern
         for site, helper in calls:
+            target = next(iter(index.call_targets.get((path, site.span), ())), None)
+            callee = index.function(target) if target is not None else None
+            if "DAO105" in enabled and callee is not None and callee.commit_helper and not unit_of_work and not listener and qualname:
+                # `commit()` under another name, called where no unit of work is declared
+                out.append(_diagnostic(path, site.position, site.end, "DAO105", helper=helper, function=qualname))
             if "DAO101" in enabled and info.in_dao and qualname:
                 out.append(_diagnostic(path, site.position, site.end, "DAO101", function=qualname, helper=helper))
             if "DAO106" in enabled and site.in_loop and not info.migration_module:

@@ -79,7 +79,7 @@ def rule_fix_codes(config: Config, unsafe: bool) -> FrozenSet[str]:
 
 def _summarize_file(item: Tuple[str, Config, bool, Optional[str]]) -> Tuple[str, Optional[FileSummary], Optional[str], str, bool]:
     """(path, summary, why it was skipped, digest, has rule-carried fixes) for one file."""
-    from .api import project_uses_begin_nested
+    from .savepoint_use import project_uses_begin_nested
     from .cache import ResultCache
 
     path, config, unsafe, cache_dir = item
@@ -254,7 +254,7 @@ def fix_files(
 def fix_unused_noqa(report: FixReport, configs: Dict[str, Config], write: bool) -> None:
     """DAO003's safe fix, after the others (their edits decide which comments are unused):
     drop the unused codes from each `# noqa` comment, or the comment. Edits `report`."""
-    from .api import display_path
+    from .discovery import display_path
     from .suppress import remove_noqa_codes
 
     by_shown = {display_path(path): path for path in configs}

@@ -39,7 +39,7 @@ class DaoLintPlugin:
         except ConfigError as exc:
             yield 1, 0, f"DAO000 configuration error: {exc}", type(self)
             return
-        from .api import project_result
+        from .editor import project_result
 
         text = "".join(self.lines)
         result = project_result(self.filename, config, text)
@@ -52,7 +52,9 @@ class DaoLintPlugin:
     def _check(self, config, text: str) -> Iterator[Tuple[int, int, str, type]]:  # noqa: ANN001
         """A file outside the project, or not as saved (an editor's buffer, stdin)."""
         from .analysis import FileContext
-        from .api import cache_directory, project_findings, project_uses_begin_nested
+        from .api import cache_directory
+        from .editor import project_findings
+        from .savepoint_use import project_uses_begin_nested
         from .cache import ResultCache
         from .engine import check_source, rules_for
         from .suppress import filter_suppressed

@@ -12,10 +12,11 @@ import libcst as cst
 from libcst import BatchableCSTVisitor
 
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
+from .analysis.session import is_commit_helper
 from .analysis.dao import action_verb, commit_flags, dao_call, registration
 from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
-from .analysis.structure import per_item, raises
+from .analysis.structure import literal_names, per_item, raises
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, import_bindings, qualify
 from .codemods.nested_session import OWN_ORIGINS, refusal
@@ -113,6 +114,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.imports = collect_imports(node)
+        self.frames[0].literals = literal_names(node.body)
         self.names = module_names(node)
         for engine in self.get_metadata(EngineFacts, node).engines:
             self.engines[engine.name] = (self.pos(engine.assignment.value), engine.literal, engine.fixed)
@@ -240,6 +242,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         self.functions[scope.qualname] = info
         self.stack.append(info)
         self.frames.append(_Frame())
+        self.frame.literals = literal_names(node.body.body if isinstance(node.body, cst.IndentedBlock) else ())
         self.begin_depth.append(0)
         self.loops.append(0)
         self.blocks.append(0)
@@ -253,7 +256,9 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         info.commit_sessions = tuple(frame.commit_keys)
         info.calls = frame.covered(info.calls)
         if (info.commits or info.rollbacks) and not info.in_test:
-            info.refusal = refusal(original_node, lambda n: self.get_metadata(SessionFacts, n, None))
+            facts = lambda n: self.get_metadata(SessionFacts, n, None)  # noqa: E731
+            info.refusal = refusal(original_node, facts)
+            info.commit_helper = is_commit_helper(original_node, facts)
 
     def _parameter_line(self, node: cst.FunctionDef, name: str) -> int:
         found = self.get_metadata(AstPositionFacts, node, None)
@@ -278,7 +283,7 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
 
     def visit_For_body(self, node: cst.For) -> None:
         self.loops[-1] += 1
-        self.frame.item_loops.append(per_item(node))
+        self.frame.item_loops.append(per_item(node, self.frame.literals | self.frames[0].literals))
 
     def leave_For_body(self, node: cst.For) -> None:
         self.loops[-1] -= 1
@@ -677,6 +682,7 @@ class _Frame:
         self.begins: List[str] = []  # session keys of the open `with s.begin():` blocks
         self.types: Dict[str, str] = {}  # local name -> qualified class it holds an instance of
         self.item_loops: List[bool] = []  # per open loop: it runs once per item of data
+        self.literals: Set[str] = set()  # names bound to literal collections in the function
         self.imports: Dict[str, str] = {}  # imports made inside the function
         self.dict_keys: Dict[str, Tuple[str, ...]] = {}  # name -> the keys of the dict literal it holds
 

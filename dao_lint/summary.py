@@ -93,6 +93,8 @@ class FunctionInfo:
     name_position: Position = (0, 0)
     #: it uses a session or a DAO itself (not through calls)
     db_work: bool = False
+    #: its job is to commit (`def commit(): db.session.commit()`): each call is a commit
+    commit_helper: bool = False
 
 
 @dataclass

@@ -66,7 +66,7 @@ class Survey:
 
 def survey(root: str) -> Survey:
     """Read every Python file under `root` (skipping what dao-lint skips by default)."""
-    from .api import collect_files
+    from .discovery import collect_files
 
     found = Survey(os.path.abspath(root))
     found.packages = sorted(
@@ -198,7 +198,7 @@ def report(found: Survey) -> List[str]:
 def plan_boundaries(found: Survey, text: str) -> None:
     """Fill `found.boundaries`: where the call paths start that keep `fix` from removing a
     commit under the proposed section (what `dao-lint fix` would suggest too)."""
-    from .api import collect_files
+    from .discovery import collect_files
     from .config import ConfigResolver, parse_table
     from .fixer import fix_files
     from .planning import suggest_boundaries

@@ -42,8 +42,8 @@ def test_write_then_check_exits_zero_and_new_findings_fail(in_tmp):
     ]
     assert run("--baseline", "baseline.json")[:2] == (0, set())
     # a new commit in a DAO: only that one is reported
-    target.write_text(DAO + "\n    def update(self, chart):\n        db.session.commit()\n")
-    assert run("--baseline", "baseline.json")[:2] == (1, {("app/daos/chart.py", 11, "DAO101")})
+    target.write_text(DAO + "\n    def update(self, chart):\n        db.session.merge(chart)\n        db.session.commit()\n")
+    assert run("--baseline", "baseline.json")[:2] == (1, {("app/daos/chart.py", 12, "DAO101")})
 
 
 def test_inserting_lines_above_keeps_the_baseline_valid(in_tmp):
@@ -69,9 +69,9 @@ def test_a_fixed_finding_is_announced_and_write_baseline_only_shrinks(in_tmp):
     code, _, stderr = run("--baseline", "baseline.json")
     assert code == 0 and "1 baselined finding(s) no longer occur" in stderr
     # a new finding appears too: shrinking drops the fixed entry and does not add the new one
-    target.write_text(target.read_text() + "\n    def update(self, chart):\n        db.session.commit()\n")
+    target.write_text(target.read_text() + "\n    def update(self, chart):\n        db.session.merge(chart)\n        db.session.commit()\n")
     code, found, stderr = run("--write-baseline", "baseline.json")
-    assert code == 1 and found == {("app/daos/chart.py", 10, "DAO101")}
+    assert code == 1 and found == {("app/daos/chart.py", 11, "DAO101")}
     assert "1 finding(s) removed, 1 kept" in stderr
     assert len(json.loads((in_tmp / "baseline.json").read_text())["findings"]) == 1
     # `dao-lint baseline` records everything on purpose
@@ -85,11 +85,11 @@ def test_the_configured_baseline_applies_and_sarif_marks_states(in_tmp):
     run("--write-baseline", "baseline.json")
     (in_tmp / "pyproject.toml").write_text('[tool.dao-lint]\nbaseline = "baseline.json"\n')
     assert run()[:2] == (0, set())
-    target.write_text(DAO + "\n    def update(self, chart):\n        db.session.commit()\n")
+    target.write_text(DAO + "\n    def update(self, chart):\n        db.session.merge(chart)\n        db.session.commit()\n")
     result = cli_runner().invoke(cli, ["check", "app", "--format", "sarif", "--jobs", "1"])
     assert result.exit_code == 1
     states = sorted((r["locations"][0]["physicalLocation"]["region"]["startLine"], r["baselineState"]) for r in json.loads(result.stdout)["runs"][0]["results"])
-    assert states == [(4, "unchanged"), (8, "unchanged"), (11, "new")]
+    assert states == [(4, "unchanged"), (8, "unchanged"), (12, "new")]
 
 
 def test_a_broken_baseline_is_a_clear_error(in_tmp):

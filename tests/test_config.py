@@ -87,28 +87,28 @@ def test_per_file_ignores(tmp_path):
 
 
 def test_session_names_option_changes_what_is_a_session():
-    source = "class ChartDAO:\n    def create(self, chart):\n        self.store.commit()\n"
+    source = "class ChartDAO:\n    def create(self, chart):\n        self.store.add(chart)\n        self.store.commit()\n"
     assert codes(source, "a.py", Config()) == []
     assert codes(source, "a.py", Config(session_names=("self.store",))) == ["DAO101"]
 
 
 def test_dao_options_change_what_is_a_dao():
-    source = "class ChartStore:\n    def create(self, chart):\n        db.session.commit()\n"
+    source = "class ChartStore:\n    def create(self, chart):\n        chart.ready = True\n        db.session.commit()\n"
     assert codes(source, "app/a.py", Config()) == ["DAO105"]
     assert codes(source, "app/a.py", Config(dao_classes=("*Store",))) == ["DAO101"]
     assert codes(source, "app/data/a.py", Config(dao_modules=("**/data/**",))) == ["DAO101"]
-    based = "class Charts(Repository):\n    def create(self, chart):\n        db.session.commit()\n"
+    based = "class Charts(Repository):\n    def create(self, chart):\n        chart.ready = True\n        db.session.commit()\n"
     assert codes(based, "app/a.py", Config(dao_base_classes=("Repository",))) == ["DAO101"]
 
 
 def test_test_paths_option():
-    source = "def test_a():\n    db.session.commit()\n"
+    source = "def test_a(job):\n    job.done = True\n    db.session.commit()\n"
     assert codes(source, "checks/a.py", Config()) == ["DAO105"]
     assert codes(source, "checks/a.py", Config(test_paths=("checks/**",))) == ["DAO901"]
 
 
 def test_boundary_options():
-    source = "def sync_all():\n    db.session.commit()\n"
+    source = "def sync_all(job):\n    job.done = True\n    db.session.commit()\n"
     assert codes(source, "app/jobs/sync.py", Config()) == ["DAO105"]
     assert codes(source, "app/jobs/sync.py", Config(boundaries=("**/jobs/**::sync_*",))) == []
     assert codes(source, "app/jobs/sync.py", Config(migration_modules=("**/jobs/**",))) == []
@@ -118,7 +118,7 @@ def test_boundary_options():
     assert sorted(codes(writes, "app/jobs/sync.py", Config())) == ["DAO105", "DAO201"]
     assert codes(writes, "app/jobs/sync.py", Config(boundary_modules=("**/jobs/**",))) == ["DAO201"]
     assert codes(writes, "app/jobs/sync.py", Config(migration_modules=("**/jobs/**",))) == []
-    decorated = "from app.db import unit_of_work\n\n@unit_of_work\ndef sync_all():\n    db.session.commit()\n"
+    decorated = "from app.db import unit_of_work\n\n@unit_of_work\ndef sync_all(job):\n    job.done = True\n    db.session.commit()\n"
     assert codes(decorated, "app/jobs/sync.py", Config()) == ["DAO105"]
     assert codes(decorated, "app/jobs/sync.py", Config(transaction_decorator="app.db.unit_of_work")) == []
 

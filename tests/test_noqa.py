@@ -7,7 +7,7 @@ def codes(source, path="app/daos/chart.py"):
     return [(d.code, d.line) for d in lint_source(source, path) if d.code in ("DAO101", "DAO103")]
 
 
-BASE = "class ChartDAO:\n    def create(self, chart, commit=True):\n        db.session.commit(){}\n"
+BASE = "class ChartDAO:\n    def create(self, chart, commit=True):\n        db.session.commit(){}\n        chart.saved = True\n"
 
 
 def test_blanket_and_specific_noqa():

@@ -7,9 +7,9 @@ from .conftest import ROOT
 
 def test_flake8_plugin_reports_codes_and_positions(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no configuration: the project is the current directory
-    lines = ["class ChartDAO:\n", "    def create(self, chart):\n", "        db.session.commit()\n"]
+    lines = ["class ChartDAO:\n", "    def create(self, chart):\n", "        chart.ready = True\n", "        db.session.commit()\n"]
     found = list(DaoLintPlugin(None, lines, str(tmp_path / "a.py")).run())
-    assert [(line, col, text.split()[0]) for line, col, text, _ in found] == [(3, 8, "DAO101")]
+    assert [(line, col, text.split()[0]) for line, col, text, _ in found] == [(4, 8, "DAO101")]
     assert found[0][3] is DaoLintPlugin
 
 
@@ -42,14 +42,14 @@ def _codes(found):
 def test_flake8_plugin_answers_saved_files_from_the_project_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dao = _project(tmp_path)
-    from dao_lint import api, engine, flake8_plugin
+    from dao_lint import editor, engine, flake8_plugin
 
     monkeypatch.setattr(flake8_plugin, "_resolver", None)  # rooted at this test's directory
-    monkeypatch.setattr(api, "_RESULTS", {})
+    monkeypatch.setattr(editor, "_RESULTS", {})
     lines = dao.read_text().splitlines(keepends=True)
     assert _codes(DaoLintPlugin(None, lines, str(dao)).run()) == [(6, "DAO101")]  # through the helper
     # another flake8 process: the recorded run answers, nothing is parsed
-    monkeypatch.setattr(api, "_RESULTS", {})
+    monkeypatch.setattr(editor, "_RESULTS", {})
     monkeypatch.setattr(engine, "check_source", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
     assert _codes(DaoLintPlugin(None, lines, str(dao)).run()) == [(6, "DAO101")]
 
@@ -57,11 +57,11 @@ def test_flake8_plugin_answers_saved_files_from_the_project_run(tmp_path, monkey
 def test_flake8_plugin_checks_an_unsaved_buffer_itself(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dao = _project(tmp_path)
-    from dao_lint import api, flake8_plugin
+    from dao_lint import editor, flake8_plugin
 
     monkeypatch.setattr(flake8_plugin, "_resolver", None)
-    monkeypatch.setattr(api, "_RESULTS", {})
-    monkeypatch.setattr(api, "_PROJECTS", {})
+    monkeypatch.setattr(editor, "_RESULTS", {})
+    monkeypatch.setattr(editor, "_PROJECTS", {})
     edited = dao.read_text().replace("        save_all()\n", "        save_all()\n        db.session.rollback()\n")
     found = _codes(DaoLintPlugin(None, edited.splitlines(keepends=True), str(dao)).run())
     assert found == [(6, "DAO101"), (7, "DAO102")]  # the buffer's own finding, and the project's

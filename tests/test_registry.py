@@ -81,7 +81,7 @@ def test_a_crashing_rule_is_an_internal_error_and_the_others_still_report(monkey
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(QueryOutsideDao, "visit_Call", visit_Call)
-    source = "class ChartDAO:\n    def create(self):\n        db.session.commit()\n"
+    source = "class ChartDAO:\n    def create(self, chart):\n        chart.ready = True\n        db.session.commit()\n"
     found = lint_source(source, "a.py", Config())
     assert [d.code for d in found] == ["DAO000", "DAO101"]
     assert "DAO202" in found[0].message and "query-outside-dao" in found[0].message and "boom" in found[0].message
@@ -97,8 +97,8 @@ def test_internal_error_exits_2_from_the_cli(monkeypatch, in_tmp):
         return 1 / 0
 
     monkeypatch.setattr(QueryOutsideDao, "visit_Call", visit_Call)
-    (in_tmp / "a_dao.py").write_text("class ChartDAO:\n    def create(self):\n        db.session.commit()\n")
-    (in_tmp / "b_dao.py").write_text("class TagDAO:\n    def create(self):\n        db.session.commit()\n")
+    (in_tmp / "a_dao.py").write_text("class ChartDAO:\n    def create(self, chart):\n        chart.ready = True\n        db.session.commit()\n")
+    (in_tmp / "b_dao.py").write_text("class TagDAO:\n    def create(self, tag):\n        tag.ready = True\n        db.session.commit()\n")
     result = CliRunner().invoke(cli, ["check", ".", "--jobs", "1"])
     assert result.exit_code == 2
     assert result.output.count("DAO000") == 2 and result.output.count("DAO101") == 2

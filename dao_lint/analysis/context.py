@@ -42,8 +42,10 @@ class FileContext:
             path=path,
             relpath=rel,
             config=config,
-            # a migration under a DAO directory is a script, not a DAO
-            is_dao_module=path_matches(config.dao_modules, rel) and not path_matches(config.migration_modules, rel),
+            # a migration or a test under a DAO directory is a script or a test, not a DAO
+            is_dao_module=path_matches(config.dao_modules, rel)
+            and not path_matches(config.migration_modules, rel)
+            and not path_matches(config.test_paths, rel),
             is_test=path_matches(config.test_paths, rel),
             is_migration_module=path_matches(config.migration_modules, rel),
             text=text,

@@ -20,7 +20,7 @@ from .visitors import CachedVisitors
 from ..globs import name_matches
 from .names import callee_name, collect_imports, dotted_name, import_bindings, qualify, root_module
 
-__all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES"]
+__all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES", "is_commit_helper"]
 
 
 class Action(enum.Enum):
@@ -364,6 +364,11 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
             qualified = qualify(func, self.imports) or ""
             if qualified and root_module(qualified) in NON_DB_PACKAGES:
                 return (_Binding.NOT_SESSION, Origin.NONE)
+            if func is not None and (func in self.scoped or self._configured(func)):
+                return (_Binding.SESSION, Origin.OBTAINED)  # `session = settings.Session()`
+            if func is not None and func.rsplit(".", 1)[-1].endswith("Session") and func.split(".")[0] in self.imports:
+                # the project's own session class, imported (`with StoreSession(engine) as s:`)
+                return (_Binding.SESSION, Origin.CREATED)
             last = (func or "").rsplit(".", 1)[-1].lower()
             if "session" in last or last in ("get_db", "get_db_session"):
                 return (_Binding.SESSION, Origin.OBTAINED)
@@ -469,15 +474,14 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
             return last
         if root_module(qualified) in NON_DB_PACKAGES:
             return None
+        if dotted in self.scoped or self._configured(dotted):
+            return None  # a scoped registry called: the thread's current session, not a new one
         if last in SCOPED_MAKERS or dotted in self.factories:
             return dotted
         if last in FACTORY_NAMES and not self._locally_bound(dotted):
             return dotted
         if last in ("Session", "AsyncSession") and (dotted in self.imports or "." in dotted):
             return dotted
-        head = dotted.split(".")[0]
-        if last.endswith("Session") and (dotted in self.factories or head in self.imports):
-            return dotted  # the project's own session class (`class StoreSession(Session)`)
         return None
 
     def _locally_bound(self, name: str) -> bool:
@@ -640,3 +644,32 @@ def _provides_session(function: cst.FunctionDef, facts: "SessionFacts") -> bool:
 
     function.body.visit(Finder())
     return bool(found)
+
+
+def is_commit_helper(function, facts) -> bool:  # noqa: ANN001 - a FunctionDef (or None), node -> SessionUse
+    """A function whose job is to commit (`def commit(): db.session.commit()`): its body,
+    docstring aside, is session commits (and closes), possibly in a `try` whose handlers
+    roll back, log or re-raise. It is `commit()` under another name: its calls are commits."""
+    if function is None or not isinstance(function.body, cst.IndentedBlock):
+        return False
+    body = [s for s in function.body.body if not _is_docstring(s)]
+    if len(body) == 1 and isinstance(body[0], cst.Try):
+        body = list(body[0].body.body) if isinstance(body[0].body, cst.IndentedBlock) else []
+    actions = []
+    for statement in body:
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(statement.body[0], cst.Expr):
+            return False
+        value = statement.body[0].value
+        value = value.expression if isinstance(value, cst.Await) else value
+        use = facts(value) if isinstance(value, cst.Call) else None
+        actions.append(getattr(use, "action", None))
+    return Action.COMMIT in actions and all(a in (Action.COMMIT, Action.CLOSE) for a in actions)
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

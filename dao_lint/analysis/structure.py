@@ -6,14 +6,14 @@ ParentNodeProvider is a traversal of its own, and cost a quarter of a cold run).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Collection, List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
 from .visitors import CachedVisitors
 
-__all__ = ["Place", "StructureFacts", "exclusive", "raises", "statement_call", "per_item", "terminates"]
+__all__ = ["Place", "StructureFacts", "exclusive", "raises", "statement_call", "per_item", "terminates", "literal_names"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class _Frame:
         self.handlers: dict = {}
         self.item_loops: List[cst.CSTNode] = []  # the loops that run once per item
         self.item_for_loops: List[cst.For] = []
+        self.literals: Set[str] = set()  # names bound to literal collections here
 
 
 class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
@@ -57,6 +58,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
     def __init__(self) -> None:
         super().__init__()
         self.frames: List[_Frame] = [_Frame()]
+        self.module_literals: Set[str] = set()
         self.blocks: List[Optional[cst.IndentedBlock]] = [None]
         self.lines: List[Optional[cst.SimpleStatementLine]] = [None]
 
@@ -73,8 +75,13 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         )
 
     # scopes
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module_literals = literal_names(node.body)
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.frames.append(_Frame())
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        self.frames[-1].literals = literal_names(body) | self.module_literals
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.frames.pop()
@@ -96,7 +103,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         frame = self.frames[-1]
         frame.loops.append(node)
         frame.for_loops.append(node)
-        if per_item(node):
+        if per_item(node, frame.literals or self.module_literals):
             frame.item_loops.append(node)
             frame.item_for_loops.append(node)
 
@@ -190,17 +197,41 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         self.set_metadata(node, self._place())
 
 
-def per_item(loop: cst.CSTNode) -> bool:
+def per_item(loop: cst.CSTNode, literals: Collection[str] = ()) -> bool:
     """The loop runs once per item of data. Not per item: a `for` over a literal collection
-    or a `range()` (a fixed count: retries, pages), and a loop that leaves after its first
-    pass when it succeeds (`break`/`return` outside a nested loop: a retry)."""
+    (written there, or a name `literals` says is bound to one: `checks = (a, b)`, a
+    module-level `TABLES = [...]`, and their `.items()`/`.values()`), over a `range()` (a
+    fixed count: pages), over a retry helper (`for attempt in Retrying(...)`), and a loop
+    that leaves after its first pass when it succeeds (`break`/`return`: a retry)."""
     if isinstance(loop, cst.For):
         iterable = loop.iter
-        if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute) and iterable.func.attr.value in ("items", "values", "keys") and not iterable.args:
+            iterable = iterable.func.value
+        if isinstance(iterable, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
             return False
-        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range":
+        if isinstance(iterable, cst.Name) and iterable.value in literals:
             return False
+        if isinstance(iterable, cst.Call):
+            callee = iterable.func.value if isinstance(iterable.func, cst.Name) else (
+                iterable.func.attr.value if isinstance(iterable.func, cst.Attribute) else ""
+            )
+            if callee == "range" or "retr" in callee.lower():
+                return False
     return not _leaves_early(loop.body)
+
+
+def literal_names(statements) -> Set[str]:  # noqa: ANN001 - a block's statements
+    """Names a block binds to a literal collection (`checks = (check_a, check_b)`)."""
+    found: Set[str] = set()
+    for statement in statements:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            value = getattr(small, "value", None)
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                found.update(t.value for t in targets if isinstance(t, cst.Name))
+    return found
 
 
 def _leaves_early(node: cst.CSTNode) -> bool:

@@ -127,7 +127,7 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
     from rich.syntax import Syntax
     from rich.table import Table
 
-    from ..api import display_path
+    from ..discovery import display_path
     from ..planning import suggest_boundaries
 
     console = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)

@@ -34,6 +34,58 @@ def _dao_method_call(rule: Rule, node: cst.Call):  # noqa: ANN202
     return None
 
 
+# query methods that build SQL for another query instead of running one
+_BUILDS = frozenset({"subquery", "scalar_subquery", "cte", "exists", "label", "as_scalar", "statement", "alias", "lateral"})
+
+
+def _runs_once_or_batched(line, loop: cst.For, node: cst.Call) -> bool:  # noqa: ANN001 - a statement line
+    """The read in this statement is not one query per item: it is returned (runs once), it
+    only builds a subquery, or it reads a whole batch with `in_(<the loop's variable>)`."""
+    if line is None:
+        return False
+    if any(isinstance(small, cst.Return) for small in line.body):
+        return True
+    bound = {n.value for n in _names(loop.target)}
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            func = call.func
+            if not isinstance(func, cst.Attribute):
+                return
+            if func.attr.value in _BUILDS and _contains(func.value, node):
+                found.append(call)
+            if func.attr.value == "in_" and any(n.value in bound for a in call.args for n in _names(a.value)):
+                found.append(call)
+
+    line.visit(Finder())
+    return bool(found)
+
+
+def _names(node: cst.CSTNode) -> list:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Finder())
+    return found
+
+
+def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, candidate: cst.CSTNode) -> bool:
+            if candidate is node:
+                found.append(candidate)
+            return not found
+
+    tree.visit(Finder())
+    return bool(found)
+
+
 class WriteInLoop(Rule):
     """Flags `add`, `delete`, `merge` or a DAO create/update/delete per item inside a loop.
 
@@ -182,7 +234,30 @@ class ReadInLoop(Rule):
                 return db.session.query(User).filter(User.id.in_(ids)).all()
             """,
             path="app/services/owners.py",
-        )
+        ),
+        Valid(
+            """
+            def owners_of(owner_ids):
+                owners = []
+                for batch in chunks(owner_ids, 500):
+                    owners += db.session.query(User).filter(User.id.in_(batch)).all()
+                return owners
+            """,
+            path="app/services/owners.py",
+            title="a batch per iteration",
+        ),
+        Valid(
+            """
+            def search(filters):
+                query = db.session.query(Run)
+                for key, value in filters:
+                    latest = db.session.query(Metric.run_id).filter(Metric.key == key).subquery()
+                    query = query.join(latest, Run.id == latest.c.run_id)
+                return query.all()
+            """,
+            path="app/services/search.py",
+            title="building one query",
+        ),
     ]
     invalid = [
         Invalid(
@@ -210,5 +285,8 @@ class ReadInLoop(Rule):
             call = f"{dao[0]}.{dao[1]}()"
         if not _production(self.fact(DaoFacts, node)):
             return
-        if self.fact(StructureFacts, node).item_for_loop is not None:
-            self.report(node, call=call)
+        place = self.fact(StructureFacts, node)
+        loop = place.item_for_loop
+        if loop is None or _runs_once_or_batched(place.line, loop, node):
+            return
+        self.report(node, call=call)

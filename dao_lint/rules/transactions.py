@@ -5,7 +5,7 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, Origin, SessionFacts
 from ..analysis.dao import commit_flags
-from ..analysis.session import FunctionSessions
+from ..analysis.session import FunctionSessions, is_commit_helper
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["DaoCommits", "DaoRollsBack", "CommitFlagParameter", "DaoOwnsSession", "ExplicitTransactionControl"]
@@ -22,8 +22,9 @@ def _report_in_dao(rule: Rule, node: cst.Call, action: Action) -> None:
     if use is None or use.action is not action:
         return
     scope = rule.fact(DaoFacts, node)
-    # a unit-of-work context manager commits and rolls back by design (R3's own shape)
-    if scope is not None and scope.in_dao and not scope.unit_of_work:
+    # a unit-of-work context manager commits and rolls back by design (R3's own shape); a
+    # commit helper is `commit()` under another name: its calls are reported, not its body
+    if scope is not None and scope.in_dao and not scope.unit_of_work and not is_commit_helper(scope.function, lambda n: rule.fact(SessionFacts, n)):
         rule.report(node, function=scope.qualname or "<module>", nested=_nested(use))
 
 
@@ -340,6 +341,21 @@ class CommitFlagParameter(Rule):
             self.report(param, function=scope.qualname)
 
 
+def _migrates(function) -> bool:  # noqa: ANN001 - a FunctionDef or None
+    """The function drives alembic (`MigrationContext.configure(connection)`, `command.upgrade`)."""
+    if function is None:
+        return False
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            if name.value in ("MigrationContext", "alembic"):
+                found.append(name)
+
+    function.body.visit(Finder())
+    return bool(found)
+
+
 class DaoOwnsSession(Rule):
     """Flags a DAO, or a function handed a session, that opens its own session or transaction.
 
@@ -435,10 +451,13 @@ class DaoOwnsSession(Rule):
         scope = self.fact(DaoFacts, node)
         if scope is None or scope.in_test or scope.in_boundary:
             return
+        function = scope.qualname.rsplit(".", 1)[-1]
         if use.action is Action.CREATE and use.method.rsplit(".", 1)[-1] in ("scoped_session", "async_scoped_session") and (
-            scope.qualname.rsplit(".", 1)[-1] in ("__init__", "__setstate__")
+            function in ("", "__init__", "__setstate__")
         ):
-            return  # a registry set up when the DAO is made: configuration, not a session opened
+            return  # a registry set up with the module or the DAO: configuration, not a session opened
+        if function.lower().startswith(("init", "setup", "set_up", "configure")) or _migrates(scope.function):
+            return  # wiring at start-up, or schema tooling (alembic) that needs its own connection
         if not scope.in_dao:
             handed = scope.function is not None and self.fact(SessionFacts, scope.function)
             if not isinstance(handed, FunctionSessions):
@@ -554,7 +573,11 @@ class ExplicitTransactionControl(Rule):
         use = self.fact(SessionFacts, node)
         if use is None or use.action not in (Action.COMMIT, Action.ROLLBACK):
             return
+        if use.origin in (Origin.CREATED, Origin.OBTAINED):
+            return  # a session the function opened itself: its own unit of work (DAO104, DAO109 judge it)
         scope = self.fact(DaoFacts, node)
-        if scope is None or scope.in_dao or scope.in_test or scope.in_boundary:
-            return
+        if scope is None or scope.in_dao or scope.in_test or scope.in_boundary or scope.listener:
+            return  # a listener never owns a transaction: DAO108 reports it
+        if is_commit_helper(scope.function, lambda n: self.fact(SessionFacts, n)):
+            return  # `def commit(): db.session.commit()`: its callers are where the commits are
         self.report(node, session=use.session, method=use.method, function=scope.qualname or "<module>")

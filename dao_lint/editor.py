@@ -1,0 +1,94 @@
+"""Checking one file at a time, as an editor does through the flake8 plugin: answers from
+a run over the whole configuration root (cached), so that a file's findings are the same
+as in `dao-lint check` of the project."""
+from __future__ import annotations
+
+import os
+from typing import List, Optional
+
+from .api import _lint_cached, cache_directory, lint_file
+from .config import Config, ConfigResolver
+from .discovery import PathError, collect_files
+from .types import Diagnostic, FileResult
+
+__all__ = ["project_findings", "project_result"]
+
+
+_PROJECTS: dict = {}
+
+
+def project_findings(path: str, config: Config) -> List[Diagnostic]:
+    """Cross-file findings for one file, with the project being its configuration root.
+
+    Used where files are checked one at a time (the flake8 plugin): the root is indexed
+    once per process, then every file asks it.
+    """
+    from .crossfile import ProjectFacts
+
+    root = os.path.abspath(config.root)
+    if root not in _PROJECTS:
+        try:
+            files = collect_files([root], ConfigResolver())
+        except PathError:
+            files = []
+        from .cache import ResultCache, locked
+
+        store = ResultCache(cache_directory(config))
+        # flake8's workers all need the index: the first builds it (filling the cache) while
+        # the others wait, then read the cache instead of parsing the project again
+        with locked(store.directory):
+            summaries = [lint_file(p, c, summarize=True, cache=store).summary for p, c in files]
+        _PROJECTS[root] = ProjectFacts(summaries)
+    return _PROJECTS[root].diagnostics(os.path.normpath(os.path.abspath(path)), set(config.enabled_codes(path)))
+
+
+_RESULTS: dict = {}
+
+
+def project_result(path: str, config: Config, text: str) -> Optional[FileResult]:
+    """The result of checking the whole configuration root, for one of its files, when
+    `text` is that file's content on disk; None otherwise (not in the project, or edited).
+
+    Used where files are checked one at a time (the flake8 plugin): the project is checked
+    once per process, through the cache, under a lock, so that of several flake8 workers
+    the first does the work and the others read what it recorded.
+    """
+    import hashlib
+    import multiprocessing
+
+    from .cache import locked
+    from .files import DecodeFailure, decode_source
+
+    root = os.path.abspath(config.root)
+    if root not in _RESULTS:
+        try:
+            files = collect_files([root], ConfigResolver())
+        except PathError:
+            files = []
+        with locked(cache_directory(config)):
+            answer = _lint_cached(files, None, None, recorded_only=True) if files else ({}, {})
+            if answer is None and multiprocessing.current_process().daemon:
+                # a flake8 worker is a daemon process, which may not start worker processes:
+                # a `dao-lint check` of the root fills the cache with all cores instead (the
+                # same files, configuration and directory, so the same run record)
+                import subprocess
+                import sys
+
+                subprocess.run(
+                    [sys.executable, "-m", "dao_lint", "check", root, "-q", "--exit-zero"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                )
+            results, digests = answer if answer is not None else _lint_cached(files, None, None)
+        _RESULTS[root] = {os.path.abspath(p): (digests[p], results[p]) for p in results}
+    known = _RESULTS[root].get(os.path.abspath(path))
+    if known is None or known[0] is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        on_disk, _ = decode_source(source)
+    except (OSError, DecodeFailure):
+        return None
+    if hashlib.sha256(source).hexdigest() != known[0] or on_disk.replace("\r\n", "\n").replace("\r", "\n") != text.replace("\r\n", "\n").replace("\r", "\n"):
+        return None
+    return known[1]
