@@ -37,7 +37,10 @@ def committing_functions(index: ProjectIndex) -> Dict[FunctionKey, str]:
     committing: Dict[FunctionKey, str] = {}
     for path, summary in index.files.items():
         for qualname, info in summary.functions.items():
-            if qualname and info.commits and not info.in_test:
+            # its caller's session: not one it opened itself (`with create_session() as s:`
+            # commits its own unit of work), and not a unit-of-work context manager's own
+            theirs = any(not key.startswith("own ") for key in info.commit_sessions)
+            if qualname and theirs and not info.in_test and not (info.has_decorator and not info.boundary_pattern):
                 committing[(path, qualname)] = qualname
     changed = True
     while changed:

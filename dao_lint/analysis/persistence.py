@@ -29,6 +29,14 @@ class PersistenceFacts(CachedVisitors, BatchableMetadataProvider[cst.Call]):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.loaded.pop()
 
+    def visit_For_body(self, node: cst.For) -> None:
+        # `for run in session.scalars(select(Run)...)`: each `run` is loaded, persistent
+        if isinstance(node.target, cst.Name):
+            if isinstance(node.iter, cst.Call) and loaded_by_session(self, node.iter):
+                self.loaded[-1][node.target.value] = node.iter
+            else:
+                self.loaded[-1].pop(node.target.value, None)
+
     def leave_Assign(self, node: cst.Assign) -> None:
         reads = isinstance(node.value, cst.Call) and loaded_by_session(self, node.value)
         for target in node.targets:

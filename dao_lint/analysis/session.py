@@ -579,7 +579,8 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
         if receiver.attr.value != "query" or not isinstance(receiver.value, cst.Name):
             return
         model = receiver.value.value
-        if not model[:1].isupper():
+        # `Chart.query`, and `cls.query` in a class method of a model (an active record)
+        if not model[:1].isupper() and not (model == "cls" and self.classes):
             return
         qualified = qualify(model, self.imports) or model
         if root_module(qualified) in NON_DB_PACKAGES:

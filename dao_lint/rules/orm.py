@@ -77,7 +77,20 @@ class RedundantMerge(Rule):
                         setattr(chart, key, value)
                     return chart
             """,
-        )
+        ),
+        Invalid(
+            """
+            class Setting(db.Model):
+                @classmethod
+                def reset(cls, keys):
+                    for setting in db.session.scalars(select(Setting).where(Setting.key.in_(keys))):
+                        setting.value = setting.default
+                        db.session.add(setting)
+            """,
+            path="app/daos/settings.py",
+            expect="DAO401 at 6:13",
+            title="each row of a query is loaded",
+        ),
     ]
 
     def leave_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> None:
