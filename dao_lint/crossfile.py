@@ -28,6 +28,27 @@ MESSAGES = {
 }
 
 
+def commit_helpers(index: ProjectIndex) -> Set[FunctionKey]:
+    """Functions whose job is to commit, and those that only call one (`def commit(self):
+    super().commit()`): each is `commit()` under another name."""
+    helpers = {(p, q) for p, s in index.files.items() for q, i in s.functions.items() if q and i.commit_helper}
+    changed = True
+    while changed:
+        changed = False
+        for path, summary in index.files.items():
+            for qualname, info in summary.functions.items():
+                key = (path, qualname)
+                # an override forwarding to its base (`super().commit()`), or a wrapper named for it
+                forwards = info.calls and (info.calls[-1].kind == "super" and info.calls[-1].method == info.name or "commit" in info.name)
+                if key in helpers or not info.only_call or not forwards:
+                    continue
+                targets = index.call_targets.get((path, info.calls[-1].span), ())
+                if targets and all(t in helpers for t in targets):
+                    helpers.add(key)
+                    changed = True
+    return helpers
+
+
 def _display(key: FunctionKey) -> str:
     return key[1] or "<module>"
 
@@ -74,10 +95,11 @@ def registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
     return index.registered_listeners()
 
 
-def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None) -> List[Diagnostic]:  # noqa: ANN001
+def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None, helpers=None) -> List[Diagnostic]:  # noqa: ANN001
     """The cross-file findings for one file (before `# noqa` is applied)."""
     committing = committing if committing is not None else committing_functions(index)
     listeners = listeners if listeners is not None else registered_listeners(index)
+    helpers = helpers if helpers is not None else commit_helpers(index)
     summary = index.files.get(path)
     if summary is None:
         return []
@@ -87,6 +109,8 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
             continue
         key = (path, qualname)
         calls: List[Tuple[CallSite, str]] = []
+        if key in helpers:
+            continue  # a commit helper calling another: the calls of the outer one are the commits
         for site in info.calls:
             if site.commit_keyword == "False":
                 continue
@@ -94,7 +118,7 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
                 if target not in committing or target == key:
                     continue
                 callee = index.function(target)
-                if info.in_dao and callee is not None and callee.in_dao and not callee.commit_helper:
+                if info.in_dao and callee is not None and callee.in_dao and target not in helpers:
                     # one root cause, one finding: the DAO that commits reports it (DAO101,
                     # and DAO103 for a forwarded flag); its DAO callers do not repeat it
                     continue
@@ -105,7 +129,7 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
         for site, helper in calls:
             target = next(iter(index.call_targets.get((path, site.span), ())), None)
             callee = index.function(target) if target is not None else None
-            if "DAO105" in enabled and callee is not None and callee.commit_helper and not unit_of_work and not listener and qualname:
+            if "DAO105" in enabled and target in helpers and not unit_of_work and not listener and qualname:
                 # `commit()` under another name, called where no unit of work is declared
                 out.append(_diagnostic(path, site.position, site.end, "DAO105", helper=helper, function=qualname))
             if "DAO101" in enabled and info.in_dao and qualname:
@@ -189,7 +213,8 @@ class ProjectFacts:
         self.index = ProjectIndex([s for s in summaries if s is not None])
         self.committing = committing_functions(self.index)
         self.listeners = registered_listeners(self.index)
+        self.helpers = commit_helpers(self.index)
 
     def diagnostics(self, path: str, enabled: Set[str]) -> List[Diagnostic]:
         """The cross-file findings for one file (before `# noqa` is applied)."""
-        return project_diagnostics(self.index, path, enabled, self.committing, self.listeners)
+        return project_diagnostics(self.index, path, enabled, self.committing, self.listeners, self.helpers)

@@ -12,11 +12,11 @@ import libcst as cst
 from libcst import BatchableCSTVisitor
 
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
-from .analysis.session import is_commit_helper
+from .analysis.session import _is_docstring, is_commit_helper
 from .analysis.dao import action_verb, commit_flags, dao_call, registration
 from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
-from .analysis.structure import literal_names, per_item, raises
+from .analysis.structure import literal_names, per_item, raises, statement_call
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, import_bindings, qualify
 from .codemods.nested_session import OWN_ORIGINS, refusal
@@ -254,6 +254,8 @@ class Summarizer(CachedVisitors, BatchableCSTVisitor):
         self.loops.pop()
         self.blocks.pop()
         info.commit_sessions = tuple(frame.commit_keys)
+        body = [s for s in original_node.body.body if not _is_docstring(s)] if isinstance(original_node.body, cst.IndentedBlock) else []
+        info.only_call = len(body) == 1 and statement_call(body[0]) is not None
         info.calls = frame.covered(info.calls)
         if (info.commits or info.rollbacks) and not info.in_test:
             facts = lambda n: self.get_metadata(SessionFacts, n, None)  # noqa: E731

@@ -95,6 +95,8 @@ class FunctionInfo:
     db_work: bool = False
     #: its job is to commit (`def commit(): db.session.commit()`): each call is a commit
     commit_helper: bool = False
+    #: its body (docstring aside) is one call statement (`def commit(self): super().commit()`)
+    only_call: bool = False
 
 
 @dataclass

@@ -366,6 +366,8 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
                 return (_Binding.NOT_SESSION, Origin.NONE)
             if func is not None and (func in self.scoped or self._configured(func)):
                 return (_Binding.SESSION, Origin.OBTAINED)  # `session = settings.Session()`
+            if func is not None and func.rsplit(".", 1)[-1] == "object_session":
+                return (_Binding.SESSION, Origin.PARAMETER)  # the session the object came with: the caller's
             if func is not None and func.rsplit(".", 1)[-1].endswith("Session") and func.split(".")[0] in self.imports:
                 # the project's own session class, imported (`with StoreSession(engine) as s:`)
                 return (_Binding.SESSION, Origin.CREATED)
