@@ -39,10 +39,11 @@ def commit_helpers(index: ProjectIndex) -> Set[FunctionKey]:
             for qualname, info in summary.functions.items():
                 key = (path, qualname)
                 # an override forwarding to its base (`super().commit()`), or a wrapper named for it
-                forwards = info.calls and (info.calls[-1].kind == "super" and info.calls[-1].method == info.name or "commit" in info.name)
+                outer = info.calls[0] if info.calls else None  # the statement's call (`super()` comes after)
+                forwards = outer is not None and ((outer.kind == "super" and outer.method == info.name) or "commit" in info.name)
                 if key in helpers or not info.only_call or not forwards:
                     continue
-                targets = index.call_targets.get((path, info.calls[-1].span), ())
+                targets = index.call_targets.get((path, outer.span), ())
                 if targets and all(t in helpers for t in targets):
                     helpers.add(key)
                     changed = True
