@@ -36,6 +36,8 @@ def _dao_method_call(rule: Rule, node: cst.Call):  # noqa: ANN202
 
 # query methods that build SQL for another query instead of running one
 _BUILDS = frozenset({"subquery", "scalar_subquery", "cte", "exists", "label", "as_scalar", "statement", "alias", "lateral"})
+# ... and those that run it
+_RUNS = frozenset({"all", "first", "one", "one_or_none", "scalar", "scalars", "count", "get", "fetchall", "fetchone", "first_or_404", "get_or_404", "one_or_404", "paginate"})
 
 
 def _runs_once_or_batched(line, loop: cst.For, node: cst.Call) -> bool:  # noqa: ANN001 - a statement line
@@ -45,8 +47,15 @@ def _runs_once_or_batched(line, loop: cst.For, node: cst.Call) -> bool:  # noqa:
         return False
     if any(isinstance(small, cst.Return) for small in line.body):
         return True
+    # the loop's variable is a batch (`in_(batch)`); in a loop over batches, so is what its
+    # body computes from one (`in_(keys_found)`)
     bound = {n.value for n in _names(loop.target)}
+    over_batches = any(word in n.value.lower() for n in _names(loop.target) + _names(loop.iter) for word in ("batch", "chunk", "page"))
+    if over_batches:
+        bound |= _assigned(loop.body)
+    kept = _assigned(line)  # names this statement binds the query to
     found = []
+    runs = []
 
     class Finder(cst.CSTVisitor):
         def visit_Call(self, call: cst.Call) -> None:
@@ -57,9 +66,70 @@ def _runs_once_or_batched(line, loop: cst.For, node: cst.Call) -> bool:  # noqa:
                 found.append(call)
             if func.attr.value == "in_" and any(n.value in bound for a in call.args for n in _names(a.value)):
                 found.append(call)
+            if func.attr.value in _RUNS and (call is node or _contains(func.value, node)):
+                runs.append(call)
 
     line.visit(Finder())
+    if found:
+        return True
+    # `query = session.query(Model).filter(...)` kept for later (a chain of queries): nothing
+    # runs in this statement, nor in the loop unless the loop iterates it or asks it for rows.
+    # `session.get()`/`execute()`/`scalars()` always run.
+    method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+    if method in _RUNS or method == "execute" or runs or not _is_query_chain(node):
+        return False
+    return not _consumed(line, node) and not (kept and _consumed(loop.body, None, kept))
+
+
+def _consumed(tree: cst.CSTNode, node, names=frozenset()) -> bool:  # noqa: ANN001
+    """Rows are asked of the query `node` (or of a name in `names`) in `tree`: iterated,
+    turned into a collection, or asked for a result."""
+    found = []
+
+    def is_it(expr: cst.BaseExpression) -> bool:
+        return (node is not None and (expr is node or _contains(expr, node))) or (isinstance(expr, cst.Name) and expr.value in names)
+
+    class Finder(cst.CSTVisitor):
+        def visit_For(self, loop: cst.For) -> None:
+            if is_it(loop.iter):
+                found.append(loop)
+
+        def visit_CompFor(self, loop: cst.CompFor) -> None:
+            if is_it(loop.iter):
+                found.append(loop)
+
+        def visit_Call(self, call: cst.Call) -> None:
+            func = call.func
+            if isinstance(func, cst.Name) and func.value in ("list", "set", "tuple", "sorted", "len", "dict", "frozenset") and call.args and is_it(call.args[0].value):
+                found.append(call)
+            if isinstance(func, cst.Attribute) and func.attr.value in _RUNS and isinstance(func.value, cst.Name) and func.value.value in names:
+                found.append(call)
+
+    tree.visit(Finder())
     return bool(found)
+
+
+def _is_query_chain(node: cst.Call) -> bool:
+    """`session.query(...)` or `Model.query.<method>(...)`: a Query object, run when its
+    results are asked for."""
+    func = node.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    if func.attr.value == "query":
+        return True
+    receiver = func.value
+    return isinstance(receiver, cst.Attribute) and receiver.attr.value == "query"
+
+
+def _assigned(node: cst.CSTNode) -> set:
+    names = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            names.update(n.value for n in _names(target.target))
+
+    node.visit(Finder())
+    return names
 
 
 def _names(node: cst.CSTNode) -> list:
@@ -258,6 +328,18 @@ class ReadInLoop(Rule):
             path="app/services/search.py",
             title="building one query",
         ),
+        Valid(
+            """
+            def dependents(obj, classes):
+                queries = []
+                for model in classes:
+                    query = db.session.query(model).filter(model.owner_id == obj.id)
+                    queries.append(query)
+                return queries
+            """,
+            path="app/services/dependents.py",
+            title="queries built, run later by the caller",
+        ),
     ]
     invalid = [
         Invalid(
@@ -271,7 +353,19 @@ class ReadInLoop(Rule):
             """,
             path="app/services/owners.py",
             expect=("DAO702 at 4:23", "DAO702 at 5:23"),
-        )
+        ),
+        Invalid(
+            """
+            def rename_schema(datasets, name):
+                for dataset in datasets:
+                    charts = db.session.query(Chart).filter(Chart.dataset_id == dataset.id)
+                    for chart in charts:
+                        chart.schema = name
+            """,
+            path="app/services/schemas.py",
+            expect="DAO702 at 3:18",
+            title="a query kept, then iterated in the loop",
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
