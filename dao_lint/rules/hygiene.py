@@ -50,6 +50,7 @@ class SessionNotClosed(Rule):
     """
 
     code = "DAO109"
+    migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
     name = "session-not-closed"
     seed = "R10"
     message = "session `{name}` is created without `with` and not closed in a `finally`; use `{keyword} {factory} as {name}:`"
@@ -133,8 +134,12 @@ class SessionNotClosed(Rule):
         if use is None or use.action is not Action.CREATE or "scoped" in use.method:
             return
         scope = self.fact(DaoFacts, value)
-        if scope is None or scope.function is None or scope.migration_module:
-            return  # migrations run once, in their own process
+        if scope is None or scope.function is None:
+            return
+        if _bound_to_a_connection(value):
+            # `Session(bind=connection)`: it owns no connection of its own to give back (a
+            # migration's `op.get_bind()`, a listener's connection); nothing leaks
+            return
         name = node.targets[0].target.value
         function = scope.function
         if _escapes(function, name) or _closed_in_finally(function, name):
@@ -223,6 +228,20 @@ def _closed_in_finally(function: cst.FunctionDef, name: str) -> bool:
     return bool(found)
 
 
+def _bound_to_a_connection(call: cst.Call) -> bool:
+    """`Session(bind=connection)` / `Session(bind=op.get_bind())`: bound to a connection
+    someone else opened (not to an engine, whose pool it would draw from)."""
+    for arg in call.args:
+        if arg.keyword is None or arg.keyword.value != "bind":
+            continue
+        value = arg.value
+        if isinstance(value, cst.Call):
+            value = value.func
+        text = (dotted_name(value) or "").rsplit(".", 1)[-1].lower()
+        return "conn" in text or text in ("get_bind", "bind")
+    return False
+
+
 class StaleRead(Rule):
     """Flags a name read in one transaction block and written in a later, separate one.
 
@@ -236,6 +255,7 @@ class StaleRead(Rule):
         return ".begin(" in text
 
     code = "DAO110"
+    migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
     name = "stale-read"
     seed = "R10"
     message = "`{name}` was read in the transaction of line {line} and is written in a later one; read and write it in the same transaction"
@@ -358,6 +378,7 @@ class RefreshExpire(Rule):
     """
 
     code = "DAO111"
+    migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
     name = "refresh-expire"
     seed = "R10"
     message = "`{session}.{method}()` reloads state by hand; keep reads and writes in one short unit of work instead"

@@ -36,6 +36,7 @@ class RedundantMerge(Rule):
     """
 
     code = "DAO401"
+    migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
     name = "redundant-merge"
     seed = "R10"
     message = "`{session}.{method}({name})`: `{name}` was loaded through the session on line {line} and is already persistent"
@@ -141,6 +142,7 @@ class ManualCascade(Rule):
     """
 
     code = "DAO501"
+    migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
     name = "manual-cascade"
     seed = "R5"
     message = "`{parent}`'s children are removed by hand before `{parent}` is deleted; declare the cascade in the schema and the relationship"
