@@ -40,9 +40,11 @@ def main() -> None:
         counts = collections.Counter(code for _, _, code in current)
         judged = {k: v for k, v in verdicts[project].items() if k in current}
         gone = {k: v for k, v in verdicts[project].items() if k not in current}
-        print(f"## {project}: {len(current)} findings; judged {len(judged)} still present "
+        print(f"#### {project}: {len(current)} findings; judged {len(judged)} still present "
               f"({sum(1 for v in gone.values() if v == 'WRONG')} wrong ones fixed, {sum(1 for v in gone.values() if v == 'RIGHT')} right ones gone)")
         weighted, total = 0.0, 0
+        if counts:
+            print("\n| code | findings | judged | right | precision |\n|---|---:|---:|---:|---:|")
         for code in sorted(counts):
             sample = [v for (_, _, c), v in judged.items() if c == code]
             right = sum(1 for v in sample if v == "RIGHT")
@@ -53,7 +55,7 @@ def main() -> None:
             shown = f"{ratio:.0%}" if ratio is not None else "not judged"
             print(f"| {code} | {counts[code]} | {len(sample)} | {right} | {shown} |")
         if total:
-            print(f"weighted precision: {weighted / total:.1%} (over {total} of {sum(counts.values())} findings whose code was judged)")
+            print(f"\nWeighted precision: {weighted / total:.1%} (over {total} of {sum(counts.values())} findings whose code was judged)")
         print()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
+from ..analysis.cascade import manual_cascades
 from ..analysis.dao import dao_call
 from ..analysis.names import dotted_name
 from ..analysis.persistence import PersistenceFacts
@@ -186,6 +187,17 @@ class WriteInLoop(Rule):
         ),
         Valid(
             """
+            class DashboardDAO(BaseDAO):
+                @classmethod
+                def delete(cls, dashboard):
+                    for tag in dashboard.tags:
+                        db.session.delete(tag)
+                    db.session.delete(dashboard)
+            """,
+            title="children deleted before their parent are DAO501's (declare the cascade)",
+        ),
+        Valid(
+            """
             class TagDAO(BaseDAO):
                 @classmethod
                 def bulk_create(cls, tags):
@@ -244,6 +256,22 @@ class WriteInLoop(Rule):
         ),
     ]
 
+    def __init__(self, context) -> None:  # noqa: ANN001
+        super().__init__(context)
+        self.cascade_loops: set = set()  # ids of loops that are steps of a hand-made cascade
+        self.pending: list = []  # (loop, report arguments): reported when the module is left
+
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        # the session facts of a block's calls exist once the block has been walked
+        dao = lambda call: (dao_call(self.config, call) or (None, None))[1]  # noqa: E731
+        for cascade in manual_cascades(node.body, lambda call: self.fact(SessionFacts, call), dao):
+            self.cascade_loops.update(id(loop) for loop in cascade.loops)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for loop, (args, fields) in self.pending:
+            if id(loop) not in self.cascade_loops:  # a hand-made cascade is DAO501's: the cascade is the answer
+                self.report(*args, **fields)
+
     def visit_Call(self, node: cst.Call) -> None:
         use = self.fact(SessionFacts, node)
         dao = None
@@ -264,7 +292,7 @@ class WriteInLoop(Rule):
         else:
             call, bulk = f"{dao[0]}.{dao[1]}()", f"a `bulk_` method of `{dao[0]}`"
         fix = self._fix(loop, node, use)
-        self.report(node, fix=fix, fix_target=loop if fix is not None else None, call=call, bulk=bulk)
+        self.pending.append((loop, ((node,), dict(fix=fix, fix_target=loop if fix is not None else None, call=call, bulk=bulk))))
 
     def _fix(self, loop: cst.CSTNode, node: cst.Call, use) -> object:  # noqa: ANN001
         if use is None or use.method != "add" or not isinstance(loop, cst.For) or loop.asynchronous or loop.orelse:

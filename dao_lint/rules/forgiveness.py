@@ -14,7 +14,7 @@ from ..rule import Invalid, Rule, Valid
 __all__ = ["CheckThenWrite"]
 
 _CHECK_METHODS = ("find", "exists", "get_by", "validate")
-_ENTITY_WRITES = ("create", "upsert", "insert", "add")
+_ENTITY_WRITES = ("create", "upsert", "insert", "add", "bulk_create", "bulk_insert")
 
 
 def _first_capitalized(node: cst.CSTNode) -> Optional[str]:
@@ -83,6 +83,38 @@ class CheckThenWrite(Rule):
             path="app/commands/register.py",
             title="checks another entity",
         ),
+        Valid(
+            """
+            def rename(user_id, name):
+                user = db.session.get(User, user_id)
+                if user is None:
+                    raise UnknownUserError(user_id)
+                user.name = name
+            """,
+            path="app/commands/users.py",
+            title="a lookup that guards an update of the row it found",
+        ),
+        Valid(
+            """
+            def ensure_profile(user_id):
+                user = db.session.get(User, user_id)
+                if not user:
+                    db.session.add(Profile(user_id=user_id))
+            """,
+            path="app/commands/users.py",
+            title="the name is checked, another entity is written",
+        ),
+        Valid(
+            """
+            def favorite(pk):
+                chart = ChartDAO.find_by_id(pk)
+                if not chart:
+                    return response_404()
+                ChartDAO.add_favorite(chart)
+            """,
+            path="app/charts/api.py",
+            title="a 404 guard before writing something else about the row found",
+        ),
     ]
     invalid = [
         Invalid(
@@ -119,6 +151,31 @@ class CheckThenWrite(Rule):
             path="app/commands/chart.py",
             expect="DAO601 at 3:12",
             title="through DAOs",
+        ),
+        Invalid(
+            """
+            def follow(user_id, board_id):
+                follow = db.session.query(Follow).filter_by(user_id=user_id, board_id=board_id).first()
+                if not follow:
+                    db.session.add(Follow(user_id=user_id, board_id=board_id))
+                return follow
+            """,
+            path="app/services/follows.py",
+            expect="DAO601 at 2:14",
+            title="the check's result kept in a name",
+        ),
+        Invalid(
+            """
+            class EnsureTagCommand(BaseCommand):
+                def run(self):
+                    tag = TagDAO.find_by_name(self._name)
+                    if tag is None:
+                        tag = TagDAO.create({"name": self._name})
+                    return tag
+            """,
+            path="app/commands/tags.py",
+            expect="DAO601 at 3:15",
+            title="kept in a name, through DAOs",
         ),
     ]
 
@@ -185,7 +242,9 @@ class CheckThenWrite(Rule):
                     elif isinstance(value, cst.Name) and value.value in rule.constructed:
                         entities.add(rule.constructed[value.value])
                 dao = dao_call(rule.config, call)
-                if dao is not None and dao[1].startswith(_ENTITY_WRITES):
+                # a new row of the DAO's entity: `create(...)`, `create_chart(...)`; not
+                # `add_favorite(chart)`, which writes something else about the row it is given
+                if dao is not None and (dao[1] in _ENTITY_WRITES or dao[1].startswith("create")):
                     entities.add(dao_entity(dao[0]))
 
         visit_in_place(node, Finder())
@@ -197,14 +256,39 @@ class CheckThenWrite(Rule):
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         statements = list(node.body)
+        results: Dict[str, Tuple[cst.Call, str]] = {}  # name -> the existence check it holds
         for number, statement in enumerate(statements):
             if isinstance(statement, cst.If):
-                self._if(statement, statements[number + 1 :])
+                self._if(statement, statements[number + 1 :], results)
             elif isinstance(statement, cst.Try):
                 self._try(statement)
+            for name in _assigned_names(statement):
+                results.pop(name, None)
+            held = self._held_check(statement)
+            if held is not None:
+                results[held[0]] = held[1]
 
-    def _if(self, node: cst.If, after: List[cst.BaseStatement]) -> None:
+    def _held_check(self, statement: cst.CSTNode) -> Optional[Tuple[str, Tuple[cst.Call, str]]]:
+        """`x = <existence check>` (`q.first()`, `session.get(M, pk)`, `SomeDAO.find_by_name(...)`)."""
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        small = statement.body[0]
+        if not isinstance(small, cst.Assign) or len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
+            return None
+        value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+        if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+            return None
+        method = value.func.attr.value
+        if method not in _EXISTENCE and not method.startswith(_CHECK_METHODS) and method != "get":
+            return None
+        checked = self._checked(value)
+        return (small.targets[0].target.value, checked) if checked is not None else None
+
+    def _if(self, node: cst.If, after: List[cst.BaseStatement], results: Dict[str, Tuple[cst.Call, str]]) -> None:
         checked = self._checked(node.test)
+        if checked is None:
+            tested = _tested_name(node.test)
+            checked = results.get(tested) if tested is not None else None
         if checked is None:
             return
         call, entity = checked
@@ -233,6 +317,31 @@ class CheckThenWrite(Rule):
         call, entity = checked
         if any(entity in self._written(h.body) for h in node.handlers):
             self.report(call, entity=entity)
+
+
+_EXISTENCE = ("first", "one_or_none", "scalar", "scalar_one_or_none", "count", "exists")
+
+
+def _tested_name(test: cst.BaseExpression) -> Optional[str]:
+    """`x` for the tests `x`, `not x`, `x is None`, `x is not None`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.operator, (cst.Is, cst.IsNot)) and isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
+            test = test.left
+    return test.value if isinstance(test, cst.Name) else None
+
+
+def _assigned_names(statement: cst.CSTNode) -> List[str]:
+    names: List[str] = []
+    if isinstance(statement, cst.SimpleStatementLine):
+        for small in statement.body:
+            targets = small.targets if isinstance(small, cst.Assign) else [small] if isinstance(small, (cst.AnnAssign, cst.AugAssign)) else []
+            for target in targets:
+                if isinstance(target.target, cst.Name):
+                    names.append(target.target.value)
+    return names
 
 
 def _exits(body: cst.BaseSuite) -> bool:

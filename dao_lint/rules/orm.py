@@ -1,11 +1,13 @@
 """ORM-use and schema rules: redundant merges (DAO401) and hand-made cascades (DAO501)."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import libcst as cst
 
 from ..analysis import DaoFacts, SessionFacts
+from ..analysis.cascade import manual_cascades
+from ..analysis.dao import dao_call
 from ..analysis.names import dotted_name
 from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts, statement_call
@@ -113,25 +115,6 @@ def _removal(rule: Rule, line: cst.SimpleStatementLine) -> object:
     return cst.RemovalSentinel.REMOVE
 
 
-def _clearing(statement: cst.CSTNode) -> Optional[str]:
-    """The parent whose relationship `statement` empties: `p.children = []`, `p.children.clear()`."""
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        small = statement.body[0]
-        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target = small.targets[0].target
-            empty = isinstance(small.value, (cst.List, cst.Set)) and not small.value.elements
-            empty = empty or (
-                isinstance(small.value, cst.Call) and not small.value.args and dotted_name(small.value.func) in ("list", "set")
-            )
-            if empty and isinstance(target, cst.Attribute):
-                return dotted_name(target.value)
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            func = small.value.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "clear" and isinstance(func.value, cst.Attribute):
-                return dotted_name(func.value.value)
-    return None
-
-
 class ManualCascade(Rule):
     """Flags emptying a relationship, or deleting children one by one, right before deleting the parent.
 
@@ -142,10 +125,11 @@ class ManualCascade(Rule):
     """
 
     code = "DAO501"
+    requires = "any"  # a DAO's delete may be the only database call in the file
     migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
     name = "manual-cascade"
     seed = "R5"
-    message = "`{parent}`'s children are removed by hand before `{parent}` is deleted; declare the cascade in the schema and the relationship"
+    message = "the relationships of `{parent}` are emptied by hand before `{parent}` is deleted; declare the cascade in the schema and the relationship"
     needs = (SessionFacts,)
     valid = [
         Valid(
@@ -156,7 +140,28 @@ class ManualCascade(Rule):
                     with db.session.begin_nested():
                         db.session.delete(dashboard)
             """
-        )
+        ),
+        Valid(
+            """
+            class ReportDAO(BaseDAO):
+                @staticmethod
+                def archive(reports, stale_ids):
+                    for report in reports:
+                        report.recipients = []
+                    db.session.query(Log).filter(Log.report_id.in_(stale_ids)).delete()
+            """,
+            title="the bulk delete removes other rows",
+        ),
+        Valid(
+            """
+            def reassign(board, new_board):
+                board.moderators = []
+                new_board.moderators = [current_user]
+                db.session.delete(board)
+            """,
+            path="app/commands/boards.py",
+            title="more than the clearing stands between it and the delete",
+        ),
     ]
     invalid = [
         Invalid(
@@ -171,36 +176,42 @@ class ManualCascade(Rule):
                     db.session.delete(dashboard)
             """,
             expect=("DAO501 at 4:9", "DAO501 at 5:9", "DAO501 at 6:9"),
-        )
+        ),
+        Invalid(
+            """
+            class ReportDAO(BaseDAO):
+                @staticmethod
+                def bulk_delete(reports):
+                    ids = [report.id for report in reports]
+                    for report in reports:
+                        report.recipients = []
+                        report.owners = []
+                        db.session.merge(report)
+                    db.session.query(Report).filter(Report.id.in_(ids)).delete(synchronize_session="fetch")
+            """,
+            expect=("DAO501 at 6:13", "DAO501 at 7:13"),
+            title="cleared in a loop, then deleted in bulk",
+        ),
+        Invalid(
+            """
+            def remove_board(board):
+                board.moderators.clear()
+                BoardDAO.delete(board)
+            """,
+            path="app/commands/boards.py",
+            expect="DAO501 at 2:5",
+            title="then deleted by a DAO",
+        ),
     ]
 
-    def _deleted_children(self, statement: cst.CSTNode) -> Optional[str]:
-        """`for child in parent.children: session.delete(child)` -> "parent"."""
-        if not isinstance(statement, cst.For) or not isinstance(statement.iter, cst.Attribute):
-            return None
-        body = statement.body
-        if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1:
-            return None
-        call = _session_write(self, body.body[0], ("delete",))
-        if call is None or not call.args or dotted_name(call.args[0].value) != dotted_name(statement.target):
-            return None
-        return dotted_name(statement.iter.value)
-
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        statements = list(node.body)
-        pending: List[tuple] = []  # (statement, parent)
-        for statement in statements:
-            parent = _clearing(statement) or self._deleted_children(statement)
-            if parent is not None:
-                pending.append((statement, parent))
-                continue
-            deleted = _session_write(self, statement, ("delete",))
-            if deleted is not None and deleted.args:
-                target = dotted_name(deleted.args[0].value)
-                for step, parent in pending:
-                    if parent == target:
-                        self.report(step, parent=parent)
-                pending = []
-                continue
-            if _session_write(self, statement, ("flush",)) is None:
-                pending = []  # only flushes may stand between the steps and the delete
+        for cascade in manual_cascades(node.body, self._use, self._dao_method):
+            for step in cascade.steps:
+                self.report(step, parent=cascade.parent)
+
+    def _use(self, call: cst.Call):  # noqa: ANN202
+        return self.fact(SessionFacts, call)
+
+    def _dao_method(self, call: cst.Call) -> Optional[str]:
+        found = dao_call(self.config, call)
+        return found[1] if found is not None else None
