@@ -164,10 +164,15 @@ def lint_paths(
     forget_project_facts()
     files = collect_files(paths, resolver)
     if not cache:
-        results = _check_all([(p, c, None) for p, c in files], jobs)
-        return sorted(add_project_findings(results, dict(files)), key=lambda r: r.path)
+        return lint_files(files, jobs)
     results, _ = _lint_cached(files, jobs, cache_dir)
     return sorted(results.values(), key=lambda r: r.path)
+
+
+def lint_files(files: List[Tuple[str, Config]], jobs: Optional[int] = None) -> List[FileResult]:
+    """Check these files, each with its configuration, as one project (no cache)."""
+    results = _check_all([(p, c, None) for p, c in files], jobs)
+    return sorted(add_project_findings(results, dict(files)), key=lambda r: r.path)
 
 
 def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int]) -> List[FileResult]:

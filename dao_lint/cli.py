@@ -410,12 +410,14 @@ def baseline_command(file: str, paths: Sequence[str], config_file: Optional[str]
 @click.option("--force", is_flag=True, help="Replace an existing [tool.dao-lint] section.")
 def init(path: str, print_only: bool, force: bool) -> None:
     """Survey the project at PATH and write its [tool.dao-lint] section to PATH/pyproject.toml."""
-    from .survey import SectionExists, plan_boundaries, report, section, survey, write_section
+    from .survey import SectionExists, count_findings, plan_boundaries, report, section, survey, write_section
 
     found = survey(path)
     click.echo("dao-lint: surveyed; planning `fix` to find the boundaries to declare...", err=True)
     plan_boundaries(found, section(found))
     text = section(found)
+    click.echo("dao-lint: checking the project with the proposed section...", err=True)
+    count_findings(found, text)
     for line in report(found):
         click.echo(line, err=True)
     if print_only:

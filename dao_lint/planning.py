@@ -134,7 +134,8 @@ class Coverage:
                     f"{describe(key)} has no call site in the project outside tests (an entry point, or "
                     "called from code dao-lint does not see)",
                     # a listener or a private helper is never a unit of work of its own
-                    () if info is None or self.index.listener(key) or info.name.startswith("_") else (key,),
+                    # neither is a function already declared one
+                    () if info is None or self.index.listener(key) or info.name.startswith("_") or info.boundary_pattern else (key,),
                 )
             for caller, site in callers:
                 # every caller, not only the first uncovered one: the boundaries to suggest
@@ -190,7 +191,10 @@ class Coverage:
         if caller.has_decorator:
             covers.add(f"{describe(caller_key)} carries the transaction decorator (or is a unit-of-work context manager)")
             return None
-        if caller.boundary_pattern and self.can_decorate:
+        if caller.boundary_pattern and not self.can_decorate:
+            # declared already: declaring it again would not help, a decorator would
+            return Gap(f"{describe(caller_key)} is a boundary, but no transaction decorator is configured to commit it").then(line)
+        if caller.boundary_pattern:
             why = self.decoration(caller_key)
             if why is None:
                 needs.add(caller_key)

@@ -16,12 +16,12 @@ from typing import Dict, List, Optional, Tuple
 from .config import ConfigResolver
 from .presets import PRESETS
 
-__all__ = ["Survey", "survey", "section", "write_section", "SectionExists", "plan_boundaries"]
+__all__ = ["Survey", "survey", "section", "write_section", "SectionExists", "plan_boundaries", "count_findings"]
 
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w\.]*)", re.M)
 _CLASS = re.compile(r"^\s*class\s+(\w+)\s*(?:\(([^)]*)\))?\s*:", re.M)
 _SESSION_USE = re.compile(
-    r"(?<![\w\.])((?:[A-Za-z_]\w*\.)*(?:[A-Za-z_]\w*_)?session|(?:[A-Za-z_]\w*\.)*get_session|db)"
+    r"(?<![\w\.])((?:[A-Za-z_]\w*\.)*(?:[A-Za-z_]\w*_)?[Ss]ession|(?:[A-Za-z_]\w*\.)*get_session|db)"
     r"\.(?:query|add|add_all|commit|rollback|delete|merge|flush|execute|scalars|scalar|exec|begin_nested)\("
 )
 # sessions that are not database sessions: Flask's cookie session, HTTP clients
@@ -29,6 +29,14 @@ _NOT_DATABASE = ("flask", "request", "http", "cookie", "client", "aiohttp")
 _DECORATOR_DEF = re.compile(r"^def\s+(transaction|transactional|unit_of_work|atomic)\s*\(", re.M)
 _RUN = re.compile(r"^\s+def\s+run\s*\(\s*self", re.M)
 _DAO_DIRS = ("daos", "dao", "repositories", "crud")
+_WRITE = re.compile(
+    r"(?<![\w\.])(?:(?:[A-Za-z_]\w*\.)*(?:[A-Za-z_]\w*_)?[Ss]ession|(?:[A-Za-z_]\w*\.)*get_session\(\))"
+    r"\.(?:add|add_all|delete|merge|execute|flush|bulk_save_objects|bulk_insert_mappings|bulk_update_mappings)\("
+)
+_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
+_ADD_SELF = re.compile(r"[Ss]ession\.add\(self\)")
+# directories whose modules are units of work or their callers, never the data layer
+_NOT_DATA_LAYER = ("commands", "command", "api", "apis", "views", "routes", "routers", "endpoints", "cli", "tests", "test", "migrations", "alembic", "scripts", "examples")
 
 
 class SectionExists(Exception):
@@ -52,6 +60,12 @@ class Survey:
     commands: int = 0  # classes with `run(self)` under a commands directory
     #: boundaries that would let `fix` remove more commits: (entry, kept findings it unblocks)
     boundaries: List[Tuple[str, int]] = field(default_factory=list)
+    #: DAO-named classes in modules that never touch a session: (relpath, class)
+    not_daos: List[Tuple[str, str]] = field(default_factory=list)
+    #: modules with no DAO class that are the data layer by evidence: relpath -> why
+    data_modules: Dict[str, str] = field(default_factory=dict)
+    #: findings the proposed section gives: code -> count (filled by `count_findings`)
+    findings: Counter = field(default_factory=Counter)
 
     @property
     def preset(self) -> Optional[str]:
@@ -83,9 +97,16 @@ def survey(root: str) -> Survey:
         parts = rel.split("/")
         for module in {m.split(".")[0] for m in _IMPORT.findall(text)}:
             found.imports[module] += 1
+        uses_session = bool(_SESSION_USE.search(text) or _WRITE.search(text))
+        evidence = _data_layer_evidence(text, parts)
+        if evidence is not None:
+            found.data_modules[rel] = evidence
         for name, bases in _CLASS.findall(text):
             base_names = [b.strip().split("[")[0].split(".")[-1] for b in bases.split(",") if b.strip()]
             if re.search(r"(DAO|Dao|Repository)$", name) or any(re.search(r"(DAO|Dao)$", b) for b in base_names):
+                if not uses_session and not any(re.search(r"(DAO|Dao)$", b) for b in base_names):
+                    found.not_daos.append((rel, name))  # a git repository, an HTTP client...
+                    continue
                 found.dao_classes.append((rel, name))
                 for base in base_names:
                     if re.search(r"(DAO|Dao)$", base):
@@ -95,6 +116,10 @@ def survey(root: str) -> Survey:
                     found.dao_dirs[f"**/{directory}/**"] += 1
                 elif re.search(r"(_dao|dao|_repository)\.py$", parts[-1]):
                     found.dao_dirs["**/" + ("*_dao.py" if parts[-1].endswith("_dao.py") else parts[-1])] += 1
+                elif parts[-1] == "__init__.py" and len(parts) > 1:
+                    found.dao_dirs["/".join(parts[:-1]) + "/**"] += 1  # the package it fronts
+                else:
+                    found.dao_dirs[rel] += 1
         for expression in _SESSION_USE.findall(text):
             if not any(word in expression.lower() for word in _NOT_DATABASE):
                 found.sessions[expression] += 1
@@ -104,6 +129,10 @@ def survey(root: str) -> Survey:
             found.decorator_candidates.append((path, f"{module}.{match.group(1)}"))
         if "commands" in parts[:-1]:
             found.commands += len(_RUN.findall(text))
+    if found.dao_classes:
+        # a DAO layer exists: modules that write through a session elsewhere are findings
+        # (DAO201), not more of the layer; only active-record models join it
+        found.data_modules = {rel: why for rel, why in found.data_modules.items() if why.startswith("active record")}
     for path, dotted in found.decorator_candidates:
         why = _not_a_unit_of_work(path, dotted)
         if why is None:
@@ -111,6 +140,29 @@ def survey(root: str) -> Survey:
         else:
             found.rejected.append((dotted, why))
     return found
+
+
+def _data_layer_evidence(text: str, parts: List[str]) -> Optional[str]:
+    """Why a module is part of the data layer though it has no DAO class, or None: its
+    models save themselves through the session (active record), or most of its functions
+    write through a session (a `database.py` of helpers, a service module over the ORM)."""
+    if any(part in _NOT_DATA_LAYER for part in parts[:-1]) or parts[-1].startswith(("test_", "conftest")):
+        return None
+    starts = [(m.start(), len(m.group(1)), m.group(2)) for m in _DEF.finditer(text)]
+    if not starts:
+        return None
+    writing = saves = 0
+    for number, (start, indent, name) in enumerate(starts):
+        end = next((s for s, i, _ in starts[number + 1 :] if i <= indent), len(text))
+        if _WRITE.search(text, start, end):
+            writing += 1
+        if name == "save" and indent and _ADD_SELF.search(text, start, end):
+            saves += 1
+    if saves:
+        return f"active record: {saves} `save()` method(s) add the object to the session"
+    if writing >= 2 and writing * 2 >= len(starts):
+        return f"{writing} of its {len(starts)} functions write through a session"
+    return None
 
 
 def _not_a_unit_of_work(path: str, dotted: str) -> Optional[str]:
@@ -152,6 +204,7 @@ def section(found: Survey) -> str:
     if preset:
         lines.append(f'preset = "{preset}"')
     dao_modules = sorted(found.dao_dirs, key=lambda g: (-found.dao_dirs[g], g))
+    dao_modules += sorted(found.data_modules)
     known = list(base.get("dao-modules", ["**/dao.py", "**/daos/**", "**/*_dao.py", "**/dao/**", "**/repositories/**"]))
     if dao_modules and not set(dao_modules) <= set(known):
         lines.append(f"dao-modules = {_toml_list(sorted(set(known) | set(dao_modules)))}")
@@ -179,10 +232,14 @@ def report(found: Survey) -> List[str]:
     preset = found.preset
     out.append(f"stack: {preset} (preset = \"{preset}\")" if preset else "stack: no SQLAlchemy import found; using the defaults")
     if found.dao_classes:
-        where = ", ".join(f"{g} ({n})" for g, n in found.dao_dirs.most_common()) or "outside DAO directories"
-        out.append(f"DAOs: {len(found.dao_classes)} classes, in {where}")
+        where = "in " + ", ".join(f"{g} ({n})" for g, n in found.dao_dirs.most_common()) if found.dao_dirs else "outside DAO directories"
+        out.append(f"DAOs: {len(found.dao_classes)} classes, {where}")
     else:
-        out.append("DAOs: none found (classes named *DAO, *Dao or *Repository)")
+        out.append("DAOs: no classes named *DAO, *Dao or *Repository that use a session")
+    for rel, name in found.not_daos:
+        out.append(f"  not a DAO: {name} in {rel} (named like one, but the module never uses a session)")
+    for rel, why in sorted(found.data_modules.items()):
+        out.append(f"data layer: {rel} ({why})")
     if found.sessions:
         top = ", ".join(f"{e} ({n})" for e, n in found.sessions.most_common(4))
         out.append(f"sessions: {top}")
@@ -192,24 +249,45 @@ def report(found: Survey) -> List[str]:
     out.append(f"commands: {found.commands} `run` methods under commands/ (boundaries)" if found.commands else "commands: none found")
     for entry, count in found.boundaries:
         out.append(f"boundary: {entry} (where {count} commit(s) that `fix` must keep are called from)")
+    if found.findings:
+        codes = ", ".join(f"{code} {n}" for code, n in sorted(found.findings.items()))
+        out.append(f"with this section, `dao-lint check` finds {sum(found.findings.values())}: {codes}")
     return out
 
 
-def plan_boundaries(found: Survey, text: str) -> None:
-    """Fill `found.boundaries`: where the call paths start that keep `fix` from removing a
-    commit under the proposed section (what `dao-lint fix` would suggest too)."""
-    from .discovery import collect_files
-    from .config import ConfigResolver, parse_table
-    from .fixer import fix_files
-    from .planning import suggest_boundaries
+def count_findings(found: Survey, text: str) -> None:
+    """Fill `found.findings`: what `dao-lint check` reports under the proposed section."""
+    from .api import lint_files
+
+    config = _parsed(found, text)
+    results = lint_files([(path, config) for path, _ in _files(found)], os.cpu_count() or 1)
+    found.findings = Counter(d.code for r in results for d in r.diagnostics)
+
+
+def _parsed(found: Survey, text: str):  # noqa: ANN202 - a Config
+    from .config import parse_table
 
     try:
         import tomllib
     except ImportError:  # Python < 3.11
         import tomli as tomllib
-    table = tomllib.loads(text)["tool"]["dao-lint"]
-    config = parse_table(table, "<init>", found.root)
-    files = [(path, config) for path, _ in collect_files([found.root], ConfigResolver())]
+    return parse_table(tomllib.loads(text)["tool"]["dao-lint"], "<init>", found.root)
+
+
+def _files(found: Survey):  # noqa: ANN202
+    from .discovery import collect_files
+
+    return collect_files([found.root], ConfigResolver())
+
+
+def plan_boundaries(found: Survey, text: str) -> None:
+    """Fill `found.boundaries`: where the call paths start that keep `fix` from removing a
+    commit under the proposed section (what `dao-lint fix` would suggest too)."""
+    from .fixer import fix_files
+    from .planning import suggest_boundaries
+
+    config = _parsed(found, text)
+    files = [(path, config) for path, _ in _files(found)]
     report = fix_files(files, unsafe=True, write=False, jobs=os.cpu_count() or 1)
     found.boundaries = [(entry, count) for entry, count in suggest_boundaries(report.kept)]
     for number, (entry, count) in enumerate(found.boundaries):

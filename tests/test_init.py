@@ -91,3 +91,55 @@ def test_init_proposes_the_boundaries_fix_would_need(in_tmp):
     # with it declared, fix can remove the commit
     fixed = cli_runner().invoke(cli, ["fix", "--unsafe-fixes", "--diff", "shop"])
     assert "+        with db.session.begin_nested():" in fixed.stdout and "+@transaction" in fixed.stdout
+
+
+def make_helper_project(root):
+    """No DAO classes: a `database.py` of helpers, active-record models, a git wrapper."""
+    (root / "forum" / "vcs").mkdir(parents=True)
+    (root / "forum" / "api").mkdir()
+    (root / "forum" / "__init__.py").write_text("")
+    (root / "forum" / "database.py").write_text(
+        "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\ndef create(obj):\n    db.session.add(obj)\n"
+        "    db.session.commit()\n    return obj\n\n\ndef remove(obj):\n    db.session.delete(obj)\n    db.session.commit()\n\n\n"
+        "def count(model):\n    return db.session.query(model).count()\n"
+    )
+    (root / "forum" / "models.py").write_text(
+        "from .database import db\n\n\nclass Topic(db.Model):\n    def save(self):\n        db.session.add(self)\n"
+        "        db.session.commit()\n        return self\n"
+    )
+    (root / "forum" / "vcs" / "repo.py").write_text(
+        "import subprocess\n\n\nclass GitRepository:\n    def commit(self, message):\n"
+        "        subprocess.run(['git', 'commit', '-m', message])\n"
+    )
+    (root / "forum" / "api" / "topics.py").write_text(
+        "from forum import database\nfrom forum.models import Topic\n\n\ndef post_topic(data):\n    Topic(**data).save()\n"
+        "    database.create(Topic(**data))\n"
+    )
+
+
+def test_init_finds_the_data_layer_from_evidence_and_says_what_it_gives(in_tmp):
+    make_helper_project(in_tmp)
+    result = cli_runner().invoke(cli, ["init", "--print"])
+    assert result.exit_code == 0, result.output
+    assert "data layer: forum/database.py (2 of its 3 functions write through a session)" in result.stderr
+    assert "data layer: forum/models.py (active record: 1 `save()` method(s)" in result.stderr
+    # a class named like a DAO whose module never touches a session is not one
+    assert "not a DAO: GitRepository in forum/vcs/repo.py" in result.stderr
+    assert "vcs" not in result.stdout
+    assert '"forum/database.py"' in result.stdout and '"forum/models.py"' in result.stdout
+    # the commits in the helpers and in save() are DAO101 under the proposal, and the
+    # helper named `remove` is DAO301 (a DAO speaks delete)
+    assert "with this section, `dao-lint check` finds 4: DAO101 3, DAO301 1" in result.stderr
+    # post_topic is a boundary already (the preset's `**/api/**`): never suggested again
+    assert "boundary: forum/api/topics.py" not in result.stderr
+
+
+def test_init_keeps_the_dao_classes_as_the_layer_when_there_are_some(in_tmp):
+    make_project(in_tmp)
+    (in_tmp / "shop" / "services.py").write_text(
+        "def ship(order):\n    db.session.add(order)\n\n\ndef cancel(order):\n    db.session.delete(order)\n"
+    )
+    result = cli_runner().invoke(cli, ["init", "--print"])
+    # writes outside the DAO classes are findings (DAO201), not more of the data layer
+    assert "services.py" not in result.stdout and "data layer:" not in result.stderr
+    assert "DAO201 2" in result.stderr
