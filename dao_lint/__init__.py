@@ -2,8 +2,8 @@
 from .api import lint_file, lint_paths, lint_source
 from .config import Config, ConfigError
 from .types import Diagnostic, FileResult, Span
+from .version import __version__
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Config",

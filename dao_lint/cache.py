@@ -18,6 +18,7 @@ from typing import Optional, Sequence, Tuple
 from .config import Config
 from .files import write_atomic
 from .types import Diagnostic, FileResult, Span
+from .version import __version__
 
 __all__ = ["ResultCache", "DEFAULT_DIRECTORY", "clean"]
 
@@ -47,7 +48,6 @@ _KEYS: dict = {}  # id(config) -> (config, key): configurations are shared and i
 
 
 def _config_key(config: Config) -> str:
-    from . import __version__
 
     known = _KEYS.get(id(config))
     if known is not None and known[0] is config:

@@ -8,7 +8,7 @@ from typing import Optional, Sequence, Tuple
 
 import click
 
-from . import __version__
+from .version import __version__
 from .api import PathError, lint_paths
 from .config import ConfigError, ConfigOverrides, ConfigResolver, validate_codes
 from .files import write_atomic

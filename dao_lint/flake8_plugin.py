@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence, Tuple
 
-from . import __version__
+from .version import __version__
 from .config import ConfigError, ConfigResolver
 
 __all__ = ["DaoLintPlugin"]

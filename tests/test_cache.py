@@ -106,9 +106,9 @@ def test_a_new_version_misses(in_tmp, monkeypatch):
     (in_tmp / "app").mkdir()
     (in_tmp / "app" / "chart_dao.py").write_text(DAO)
     check()
-    import dao_lint
+    import dao_lint.cache
 
-    monkeypatch.setattr(dao_lint, "__version__", "999.0")
+    monkeypatch.setattr(dao_lint.cache, "__version__", "999.0")
     check()
     assert len(entries(in_tmp)) == 2
     assert len(entries(in_tmp, "run-")) == 4

@@ -5,7 +5,9 @@ import json
 from typing import IO, Optional, Sequence, Set
 
 from ..docs import rule_url
+from .. import rules as _rules  # noqa: F401 - registers the rule classes
 from ..rule import TOOL_CODES, all_codes, registry
+from ..version import __version__
 from ..types import Diagnostic, FileResult
 
 __all__ = ["render", "as_sarif"]
@@ -40,7 +42,6 @@ def _rule_entries() -> list:
 def as_sarif(results: Sequence[FileResult], baselined: Optional[Set[Diagnostic]] = None) -> dict:
     """The SARIF log; with `baselined` (a baseline is in use) every result carries its
     `baselineState`: "unchanged" for a finding the baseline knows, "new" otherwise."""
-    from .. import __version__
 
     rules = _rule_entries()
     index = {entry["id"]: number for number, entry in enumerate(rules)}
