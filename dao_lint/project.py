@@ -12,7 +12,8 @@ import libcst as cst
 from libcst import BatchableCSTVisitor
 
 from .analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionFacts
-from .analysis.session import _is_docstring, is_commit_helper
+from .analysis.commit_helpers import is_commit_helper
+from .analysis.structure import is_docstring
 from .analysis.dao import action_verb, commit_flags, dao_call, registration
 from .analysis.engines import EngineFacts
 from .analysis.positions import AstPositionFacts
@@ -204,7 +205,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.loops.pop()
         self.blocks.pop()
         info.commit_sessions = tuple(frame.commit_keys)
-        body = [s for s in original_node.body.body if not _is_docstring(s)] if isinstance(original_node.body, cst.IndentedBlock) else []
+        body = [s for s in original_node.body.body if not is_docstring(s)] if isinstance(original_node.body, cst.IndentedBlock) else []
         info.only_call = len(body) == 1 and statement_call(body[0]) is not None
         info.calls = frame.covered(info.calls)
         if (info.commits or info.rollbacks) and not info.in_test:

@@ -19,113 +19,14 @@ from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 from ..globs import name_matches
 from .names import callee_name, collect_imports, dotted_name, import_bindings, qualify, root_module
-
-__all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES", "is_commit_helper"]
-
-
-class Action(enum.Enum):
-    COMMIT = "commit"
-    ROLLBACK = "rollback"
-    CLOSE = "close"
-    REMOVE = "remove"
-    BEGIN = "begin"
-    BEGIN_NESTED = "begin_nested"
-    CREATE = "create"  # a new session: Session(...), SessionLocal(), scoped_session(...)
-    ENGINE_TRANSACTION = "engine_transaction"  # engine.begin() / engine.connect()
-    WRITE = "write"
-    READ = "read"
-    REFRESH = "refresh"  # refresh(), expire(), expire_all()
-
-
-class Origin(enum.Enum):
-    """Where the session a call uses came from."""
-
-    NAME = "name"  # a configured session name, e.g. db.session
-    PARAMETER = "parameter"  # handed in to the enclosing function
-    CREATED = "created"  # created in this function (or module) by the code itself
-    OBTAINED = "obtained"  # returned by a helper such as get_session()
-    NONE = "none"  # a creation or engine call: not made on a session
-
-
-@dataclass(frozen=True)
-class SessionUse:
-    """A call made on (or creating) a session."""
-
-    action: Action
-    method: str  # `commit`, `query`, `Session`, `begin`...
-    session: str  # the session expression as written: `db.session`, `self._session`
-    origin: Origin
-    awaited: bool = False
-
-
-@dataclass(frozen=True)
-class FunctionSessions:
-    """The parameters of a function that are sessions."""
-
-    parameters: Tuple[str, ...]
-
-
-# Top-level packages whose `Session`/`session` objects are not database sessions.
-NON_DB_PACKAGES = frozenset(
-    {
-        "requests", "aiohttp", "httpx", "flask", "quart", "werkzeug", "starlette", "django",
-        "tensorflow", "tf", "onnxruntime", "boto3", "botocore", "aiobotocore", "urllib3",
-        "tornado", "sanic", "neo4j", "cassandra", "pymongo", "motor", "paramiko", "selenium",
-        "zeep", "requests_oauthlib", "grpc", "http", "ssl", "keyring", "niquests", "curl_cffi",
-    }
+from .commit_helpers import is_commit_helper
+from .queries import QueryCalls
+from .session_kinds import (
+    ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES,
+    SESSION_TYPES, Action, FunctionSessions, Origin, SessionUse, statement_kind,
 )
-SESSION_TYPES = frozenset(
-    {"Session", "AsyncSession", "scoped_session", "async_scoped_session", "SASession", "SessionType"}
-)
-SESSION_CLASSES = frozenset(
-    {
-        "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.ext.asyncio.AsyncSession",
-        "sqlalchemy.ext.asyncio.session.AsyncSession", "sqlmodel.Session", "sqlmodel.orm.session.Session",
-        "sqlmodel.ext.asyncio.session.AsyncSession", "sqlalchemy.orm.create_session",
-        "sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session",
-    }
-)
-FACTORY_MAKERS = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})
-SCOPED_MAKERS = frozenset({"scoped_session", "async_scoped_session"})
-FACTORY_NAMES = frozenset(
-    {
-        "SessionLocal", "AsyncSessionLocal", "async_session", "async_session_maker", "session_factory",
-        "async_session_factory", "session_maker", "create_scoped_session", "_session_factory",
-    }
-)
-ENGINE_MAKERS = frozenset({"create_engine", "create_async_engine", "engine_from_config"})
 
-METHOD_ACTIONS: Dict[str, Action] = {
-    "commit": Action.COMMIT,
-    "rollback": Action.ROLLBACK,
-    "close": Action.CLOSE,
-    "close_all": Action.CLOSE,
-    "remove": Action.REMOVE,
-    "begin": Action.BEGIN,
-    "begin_nested": Action.BEGIN_NESTED,
-    "add": Action.WRITE,
-    "add_all": Action.WRITE,
-    "merge": Action.WRITE,
-    "delete": Action.WRITE,
-    "flush": Action.WRITE,
-    "bulk_save_objects": Action.WRITE,
-    "bulk_insert_mappings": Action.WRITE,
-    "bulk_update_mappings": Action.WRITE,
-    "query": Action.READ,
-    "refresh": Action.REFRESH,
-    "expire": Action.REFRESH,
-    "expire_all": Action.REFRESH,
-    "scalars": Action.READ,
-    "scalar": Action.READ,
-}
-STATEMENT_KINDS = {"insert": Action.WRITE, "update": Action.WRITE, "delete": Action.WRITE, "select": Action.READ}
-MODEL_QUERY_METHODS = frozenset(
-    {
-        "filter", "filter_by", "get", "get_or_404", "all", "first", "first_or_404", "one", "one_or_none",
-        "order_by", "join", "outerjoin", "count", "options", "paginate", "limit", "with_entities",
-        "distinct", "group_by", "update", "delete", "exists", "offset",
-    }
-)
+__all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES", "is_commit_helper"]  # re-exported vocabulary
 
 
 class _Binding(enum.Enum):
@@ -140,24 +41,7 @@ class _Scope:
     parameters: List[str]
 
 
-def _statement_kind(node: cst.BaseExpression) -> Optional[Action]:
-    """READ/WRITE for `select(...)...`, `update(...)...`, `Model.__table__.insert()...`."""
-    innermost: Optional[cst.Call] = None
-    current: cst.CSTNode = node
-    while True:
-        if isinstance(current, cst.Call):
-            innermost = current
-            current = current.func
-        elif isinstance(current, cst.Attribute):
-            current = current.value
-        else:
-            break
-    if innermost is None:
-        return None
-    return STATEMENT_KINDS.get(callee_name(innermost) or "")
-
-
-class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
+class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]):
     """Attaches a `SessionUse` to every call on (or creating) a session, and a
     `FunctionSessions` to every function with session parameters."""
 
@@ -407,7 +291,7 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
         if len(self.scopes) > 1:  # a factory made inside a function: `maker = sessionmaker()`
             self._note_module_assignment(node)
         binding = self._classify_value(node.value)
-        kind = _statement_kind(node.value)
+        kind = statement_kind(node.value)
         for target in node.targets:
             self._bind(target.target, binding)
             if isinstance(target.target, cst.Name):
@@ -538,64 +422,6 @@ class SessionFacts(CachedVisitors, BatchableMetadataProvider[object]):
             method = f"{method}(...).{self.query_writes[id(node)]}"
         self.set_metadata(node, SessionUse(action, method, session, origin, awaited))
 
-    def _action(self, node: cst.Call, method: str) -> Optional[Action]:
-        if method in ("execute", "exec"):
-            if not node.args:
-                return None
-            argument = node.args[0].value
-            if isinstance(argument, cst.Name):
-                for scope in reversed(self.scopes):
-                    if argument.value in scope.statements:
-                        return scope.statements[argument.value]
-                return None
-            return _statement_kind(argument)
-        if method == "get":
-            # session.get(Model, pk); a requests-style session.get(url) is not a read
-            positional = [a for a in node.args if a.keyword is None and not a.star]
-            if len(positional) < 2:
-                return None
-            entity = dotted_name(positional[0].value) or ""
-            return Action.READ if entity.rsplit(".", 1)[-1][:1].isupper() else None
-        if method == "query" and id(node) in self.query_writes:
-            return Action.WRITE
-        return METHOD_ACTIONS.get(method)
-
-    def _mark_query_write(self, receiver: cst.BaseExpression, method: str) -> None:
-        """`session.query(X).filter(...).delete()` writes: remember the `query` call."""
-        current = receiver
-        while isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
-            if current.func.attr.value == "query":
-                self.query_writes[id(current)] = method
-                return
-            inner = current.func.value
-            # Flask-SQLAlchemy: Model.query.filter_by(...).delete()
-            if isinstance(inner, cst.Attribute) and inner.attr.value == "query":
-                self.query_writes[id(current)] = method
-                return
-            current = inner
-
-    def _model_query(self, node: cst.Call, receiver: cst.BaseExpression, method: str, awaited: bool) -> None:
-        """Flask-SQLAlchemy's `Model.query.<method>(...)`: a read (or a write for update/delete)."""
-        if method not in MODEL_QUERY_METHODS or not isinstance(receiver, cst.Attribute):
-            return
-        if receiver.attr.value != "query" or not isinstance(receiver.value, cst.Name):
-            return
-        model = receiver.value.value
-        # `Chart.query`, and `cls.query` in a class method of a model (an active record)
-        if not model[:1].isupper() and not (model == "cls" and self.classes):
-            return
-        qualified = qualify(model, self.imports) or model
-        if root_module(qualified) in NON_DB_PACKAGES:
-            return
-        if method in ("update", "delete"):
-            action = Action.WRITE
-        elif id(node) in self.query_writes:
-            action, method = Action.WRITE, f"{method}(...).{self.query_writes[id(node)]}"
-        else:
-            action = Action.READ
-        self.set_metadata(node, SessionUse(action, method, f"{model}.query", Origin.NAME, awaited))
-
-
 def _non_session_attributes(node: cst.ClassDef, facts: SessionFacts) -> Set[str]:
     """`self.<attr>` names that the class's methods assign (at their top level) from a call
     that is not a session: `self.session = requests.Session()`."""
@@ -649,30 +475,3 @@ def _provides_session(function: cst.FunctionDef, facts: "SessionFacts") -> bool:
     return bool(found)
 
 
-def is_commit_helper(function, facts) -> bool:  # noqa: ANN001 - a FunctionDef (or None), node -> SessionUse
-    """A function whose job is to commit (`def commit(): db.session.commit()`): its body,
-    docstring aside, is session commits (and closes), possibly in a `try` whose handlers
-    roll back, log or re-raise. It is `commit()` under another name: its calls are commits."""
-    if function is None or not isinstance(function.body, cst.IndentedBlock):
-        return False
-    body = [s for s in function.body.body if not _is_docstring(s)]
-    if len(body) == 1 and isinstance(body[0], cst.Try):
-        body = list(body[0].body.body) if isinstance(body[0].body, cst.IndentedBlock) else []
-    actions = []
-    for statement in body:
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(statement.body[0], cst.Expr):
-            return False
-        value = statement.body[0].value
-        value = value.expression if isinstance(value, cst.Await) else value
-        use = facts(value) if isinstance(value, cst.Call) else None
-        actions.append(getattr(use, "action", None))
-    return Action.COMMIT in actions and all(a in (Action.COMMIT, Action.CLOSE) for a in actions)
-
-
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )

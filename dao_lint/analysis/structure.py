@@ -13,7 +13,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from .visitors import CachedVisitors
 
-__all__ = ["Place", "StructureFacts", "exclusive", "raises", "statement_call", "per_item", "terminates", "literal_names"]
+__all__ = ["is_docstring", "Place", "StructureFacts", "exclusive", "raises", "statement_call", "per_item", "terminates", "literal_names"]
 
 
 @dataclass(frozen=True)
@@ -289,3 +289,12 @@ def statement_call(statement: cst.CSTNode) -> Optional[Tuple[cst.Call, bool]]:
     if isinstance(value, cst.Await):
         value, awaited = value.expression, True
     return (value, awaited) if isinstance(value, cst.Call) else None
+
+
+def is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

@@ -14,6 +14,7 @@ from typing import List, Sequence, Tuple
 import libcst as cst
 
 from ..analysis.names import dotted_name
+from ..analysis.structure import is_docstring
 
 __all__ = ["add_import"]
 
@@ -33,15 +34,6 @@ _STDLIB_NAMES = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
 def _is_import_line(statement: cst.CSTNode) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and all(
         isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
-    )
-
-
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
 
 
@@ -126,7 +118,7 @@ def add_import(module: cst.Module, module_name: str, name: str, first_party: Seq
     if not imports:
         return _insert_first(module, body, new)
     # the top block of imports: up to the first statement that is not an import
-    top = [item for item in imports if all(_is_import_line(body[i]) or _is_docstring(body[i]) for i in range(imports[0][0], item[0] + 1))]
+    top = [item for item in imports if all(_is_import_line(body[i]) or is_docstring(body[i]) for i in range(imports[0][0], item[0] + 1))]
     same = [item for item in top if item[1] == section]
     if same:
         later = [item for item in same if _sort_key(item[2], item[3]) > key]
@@ -163,7 +155,7 @@ def _without_leading_blank(lines: Sequence[cst.EmptyLine]) -> List[cst.EmptyLine
 
 def _insert_first(module: cst.Module, body: List[cst.CSTNode], new: cst.SimpleStatementLine) -> cst.Module:
     """A module without imports: after its docstring (one blank line apart), else first."""
-    position = 1 if body and _is_docstring(body[0]) else 0
+    position = 1 if body and is_docstring(body[0]) else 0
     if position == 0 and body:
         new = new.with_changes(leading_lines=body[0].leading_lines)
         body[0] = body[0].with_changes(leading_lines=[])

@@ -8,7 +8,6 @@ import libcst as cst
 from ..analysis import DaoFacts, SessionFacts
 from ..analysis.cascade import manual_cascades
 from ..analysis.dao import dao_call
-from ..analysis.names import dotted_name
 from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts, statement_call
 from ..rule import Invalid, Rule, Valid
