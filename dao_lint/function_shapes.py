@@ -10,7 +10,7 @@ from libcst import MetadataDependent
 
 from .analysis import Action, Origin, SessionFacts
 from .analysis.names import collect_imports
-from .codemods.nested_session import OWN_ORIGINS
+from .analysis.session_kinds import OWN_ORIGINS
 from .summary import CallSite, Position
 
 __all__ = ["Frame", "with_cover", "session_key", "name_position", "module_names", "signature", "decorator_form", "calls_name", "commit_only"]

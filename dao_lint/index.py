@@ -114,7 +114,7 @@ class ProjectIndex:
         """The summary of the project module called `name` (also by a unique dotted suffix)."""
         return self._module(name)
 
-    def _absolute(self, summary: FileSummary, qualified: str) -> str:
+    def absolute(self, summary: FileSummary, qualified: str) -> str:
         if not qualified.startswith("."):
             return qualified
         dots = len(qualified) - len(qualified.lstrip("."))
@@ -130,7 +130,7 @@ class ProjectIndex:
         """("class", path, name) or ("function", path, qualname) for a qualified name, else None."""
         if depth > MAX_DEPTH:
             return None
-        qualified = self._absolute(summary, qualified)
+        qualified = self.absolute(summary, qualified)
         parts = qualified.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = self._module(".".join(parts[:cut]))
@@ -179,7 +179,7 @@ class ProjectIndex:
 
     def _module_function(self, summary: FileSummary, target: str, method: str) -> Tuple[FunctionKey, ...]:
         """`database.commit()` with `from app import database`: a function of a project module."""
-        module = self._module(self._absolute(summary, target))
+        module = self._module(self.absolute(summary, target))
         if module is None:
             return ()
         found = self._in_module(module, [method], 0)
@@ -271,7 +271,7 @@ class ProjectIndex:
             start, rest = (summary, summary.variables[parts[0]]), parts[1:]
         elif site.kind == "attr":
             for cut in range(len(parts) - 1, 0, -1):
-                module = self._module(self._absolute(summary, ".".join(parts[:cut])))
+                module = self._module(self.absolute(summary, ".".join(parts[:cut])))
                 if module is not None:
                     if parts[cut] in module.variables:
                         start, rest = (module, module.variables[parts[cut]]), parts[cut + 1 :]
@@ -344,7 +344,7 @@ class ProjectIndex:
     def _outside(self, summary: FileSummary, qualified: str) -> bool:
         """`qualified` (as named in `summary`) is no class of the project: another library's."""
         return self._class_of(summary, qualified) is None and (
-            qualified == EXTERNAL or self._module(self._absolute(summary, qualified).split(".")[0]) is None
+            qualified == EXTERNAL or self._module(self.absolute(summary, qualified).split(".")[0]) is None
         )
 
     def _attribute_type(self, path: str, class_name: str, name: str, depth: int = 0) -> Optional[Tuple[FileSummary, str]]:

@@ -20,7 +20,8 @@ from .analysis.positions import AstPositionFacts
 from .analysis.structure import literal_names, per_item, raises, statement_call
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, import_bindings, qualify
-from .codemods.nested_session import OWN_ORIGINS, refusal
+from .analysis.session_kinds import OWN_ORIGINS
+from .codemods.nested_session import refusal
 from .suppress import NoqaMap
 from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, Position
 from .function_shapes import Frame, commit_only, decorator_form, module_names, name_position, session_key, signature

@@ -14,7 +14,7 @@ from .names import callee_name
 __all__ = [
     "Action", "Origin", "SessionUse", "FunctionSessions", "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES",
     "FACTORY_MAKERS", "SCOPED_MAKERS", "FACTORY_NAMES", "ENGINE_MAKERS", "METHOD_ACTIONS", "STATEMENT_KINDS",
-    "MODEL_QUERY_METHODS", "statement_kind",
+    "MODEL_QUERY_METHODS", "OWN_ORIGINS", "statement_kind",
 ]
 
 
@@ -138,3 +138,7 @@ def statement_kind(node: cst.BaseExpression) -> Optional[Action]:
     if innermost is None:
         return None
     return STATEMENT_KINDS.get(callee_name(innermost) or "")
+
+
+# sessions a function obtained itself: no caller's unit of work can commit them
+OWN_ORIGINS = (Origin.CREATED, Origin.OBTAINED)

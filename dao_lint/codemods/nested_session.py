@@ -22,28 +22,18 @@ written, and everything else keeps its nodes, so formatting stays as it was.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Origin, SessionUse
+from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, SessionUse
 from ..analysis import SessionFacts
+from ..analysis.session_kinds import OWN_ORIGINS
 from ..analysis.structure import raises, statement_call
+from .statements import WRITE_WORDS, Owed, body_of, flush_statement, is_nested_block, pure_test, removed_lines
 
-__all__ = ["FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested", "refusal", "removed_lines", "OWN_ORIGINS"]
-
-# sessions the function obtained itself: no caller's unit of work can commit them
-OWN_ORIGINS = (Origin.CREATED, Origin.OBTAINED)
-
-_WRITE_WORDS = frozenset(
-    {
-        "create", "update", "delete", "upsert", "bulk", "save", "add", "remove", "set", "insert",
-        "overwrite", "override", "merge", "persist", "store", "put", "destroy", "erase", "modify",
-        "edit", "copy", "import", "clear", "append", "extend", "discard", "pop",
-    }
-)
+__all__ = ["FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested", "refusal"]
 
 Facts = Callable[[cst.CSTNode], Optional[SessionUse]]
 
@@ -56,66 +46,6 @@ class State(enum.Enum):
     NONE = 0  # nothing changes database state
     COVERED = 1  # changes happen only inside SAVEPOINT blocks
     UNCOVERED = 2  # something changes state outside a SAVEPOINT
-
-
-@dataclass
-class _Owed:
-    """A removed commit whose writes still need a SAVEPOINT in an enclosing block."""
-
-    session: cst.BaseExpression
-    awaited: bool
-    #: the commit became `flush()` inside a `try`: the SAVEPOINT must enclose that `try`
-    with_try: bool = False
-
-
-def _comment_lines(node: cst.CSTNode) -> List[cst.EmptyLine]:
-    """The comments written inside a statement that is going away, as comment lines."""
-    found: List[cst.EmptyLine] = []
-
-    class Collector(cst.CSTVisitor):
-        def visit_Comment(self, comment: cst.Comment) -> None:
-            found.append(cst.EmptyLine(indent=True, whitespace=cst.SimpleWhitespace(""), comment=comment))
-
-    node.visit(Collector())
-    return found
-
-
-def removed_lines(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
-    """What a removed statement leaves behind: its leading blank lines and all its comments."""
-    leading = list(statement.leading_lines)
-    inner = _comment_lines(statement.with_changes(leading_lines=()))
-    return leading + inner
-
-
-def _is_nested_block(statement: cst.CSTNode) -> bool:
-    # structural on purpose: blocks this rewrite just made have no metadata
-    if not isinstance(statement, cst.With):
-        return False
-    return any(
-        isinstance(item.item, cst.Call)
-        and isinstance(item.item.func, cst.Attribute)
-        and item.item.func.attr.value == "begin_nested"
-        for item in statement.items
-    )
-
-
-def _pure_test(test: cst.BaseExpression) -> bool:
-    """A test with no side effects (`commit`, `not commit`, `self.commit`)."""
-    if isinstance(test, cst.UnaryOperation):
-        return _pure_test(test.expression)
-    return isinstance(test, (cst.Name, cst.Attribute))
-
-
-def _flush_statement(owed: _Owed) -> cst.SimpleStatementLine:
-    call: cst.BaseExpression = cst.Call(func=cst.Attribute(value=owed.session.deep_clone(), attr=cst.Name("flush")))
-    if owed.awaited:
-        call = cst.Await(expression=call)
-    return cst.SimpleStatementLine(body=[cst.Expr(value=call)])
-
-
-def _body_of(statement: cst.CSTNode) -> List[cst.BaseStatement]:
-    body = getattr(statement, "body", None)
-    return list(body.body) if isinstance(body, cst.IndentedBlock) else []
 
 
 class FunctionRewrite:
@@ -143,7 +73,7 @@ class FunctionRewrite:
 
     def _guarded_rollback(self, statement: cst.BaseStatement) -> Optional[Tuple[cst.Call, bool]]:
         """`if commit: session.rollback()`: a rollback behind a side-effect-free test."""
-        if not isinstance(statement, cst.If) or statement.orelse is not None or not _pure_test(statement.test):
+        if not isinstance(statement, cst.If) or statement.orelse is not None or not pure_test(statement.test):
             return None
         body = statement.body
         if not isinstance(body, cst.IndentedBlock) or len(body.body) != 1:
@@ -157,8 +87,8 @@ class FunctionRewrite:
 
         class Finder(cst.CSTVisitor):
             def visit_With(self, node: cst.With) -> Optional[bool]:
-                if _is_nested_block(node):
-                    if rewrite.state(_body_of(node)) is not State.NONE:
+                if is_nested_block(node):
+                    if rewrite.state(body_of(node)) is not State.NONE:
                         found["inside"] = True
                     return False
                 return None
@@ -186,7 +116,7 @@ class FunctionRewrite:
                         found["outside"] = True  # the object's own methods may write (an active record)
                     # `package_tag.delete()`, `ChartDAO.create()`: may change what the
                     # session holds (wrapping an in-memory call too costs nothing)
-                    if word in _WRITE_WORDS and not (isinstance(receiver, cst.Name) and receiver.value in ("dict", "set", "list")):
+                    if word in WRITE_WORDS and not (isinstance(receiver, cst.Name) and receiver.value in ("dict", "set", "list")):
                         found["outside"] = True
                 return None
 
@@ -217,7 +147,7 @@ class FunctionRewrite:
         return State.COVERED if found["inside"] else State.NONE
 
     # -- rewriting -------------------------------------------------------------------------
-    def _wrap(self, statements: List[cst.BaseStatement], start: int, owed: _Owed) -> List[cst.BaseStatement]:
+    def _wrap(self, statements: List[cst.BaseStatement], start: int, owed: Owed) -> List[cst.BaseStatement]:
         """Wrap statements[from the first state change at or after `start`:] in a SAVEPOINT."""
         segment = statements[start:]
         first = next((i for i, s in enumerate(segment) if self.state([s]) is State.UNCOVERED), None)
@@ -238,7 +168,7 @@ class FunctionRewrite:
 
     def block(
         self, statements: Sequence[cst.BaseStatement], guarded: bool = False, in_savepoint: bool = False
-    ) -> Tuple[List[cst.BaseStatement], Optional[_Owed], List[cst.EmptyLine]]:
+    ) -> Tuple[List[cst.BaseStatement], Optional[Owed], List[cst.EmptyLine]]:
         """Rewrite a block: (statements, a commit owed to the enclosing block, comments left over).
 
         `guarded`: the block is the body of a `try` whose handlers catch the commit's errors.
@@ -247,7 +177,7 @@ class FunctionRewrite:
         out: List[cst.BaseStatement] = []
         carry: List[cst.EmptyLine] = []
         barrier = 0  # statements before this were made durable by an earlier commit
-        owed: Optional[_Owed] = None
+        owed: Optional[Owed] = None
 
         def append(statement: cst.BaseStatement) -> None:
             nonlocal carry
@@ -256,7 +186,7 @@ class FunctionRewrite:
                 carry = []
             out.append(statement)
 
-        def settle(pending: _Owed) -> None:
+        def settle(pending: Owed) -> None:
             """A commit at this point: wrap the writes since the barrier, or owe it upward."""
             nonlocal out, owed, barrier
             state = self.state(out[barrier:])
@@ -271,7 +201,7 @@ class FunctionRewrite:
             if commit is not None:
                 call, awaited = commit
                 self.commits += 1
-                pending = _Owed(call.func.value, awaited)
+                pending = Owed(call.func.value, awaited)
                 if guarded and not in_savepoint and self.state(out[barrier:]) is State.NONE:
                     # its writes come before the `try`: keep the flush point here
                     append(statement.deep_replace(call.func.attr, cst.Name("flush")))
@@ -285,7 +215,7 @@ class FunctionRewrite:
             rewritten, child_owed, removed = self._compound(statement)
             if rewritten is None:  # `if commit: session.commit()` went
                 if guarded and child_owed is not None and self.state(out[barrier:]) is State.NONE:
-                    flush = _flush_statement(child_owed).with_changes(leading_lines=statement.leading_lines)
+                    flush = flush_statement(child_owed).with_changes(leading_lines=statement.leading_lines)
                     append(flush)
                     child_owed.with_try = True
                     owed = owed or child_owed
@@ -311,7 +241,7 @@ class FunctionRewrite:
 
     def _suite(
         self, suite: cst.BaseSuite, what: str, guarded: bool = False, in_savepoint: bool = False
-    ) -> Tuple[Optional[cst.BaseSuite], Optional[_Owed], List[cst.EmptyLine]]:
+    ) -> Tuple[Optional[cst.BaseSuite], Optional[Owed], List[cst.EmptyLine]]:
         """Rewrite an indented block; (None, ...) when nothing is left of it."""
         if not isinstance(suite, cst.IndentedBlock):
             return suite, None, []  # one-line suites (`if x: y`) are left alone (checked after)
@@ -324,13 +254,13 @@ class FunctionRewrite:
 
     def _required(
         self, suite: cst.BaseSuite, what: str, guarded: bool = False, in_savepoint: bool = False
-    ) -> Tuple[cst.BaseSuite, Optional[_Owed]]:
+    ) -> Tuple[cst.BaseSuite, Optional[Owed]]:
         body, owed, _ = self._suite(suite, what, guarded, in_savepoint)
         if body is None:
             raise Refused(f"removing the commit would leave {what} empty")
         return body, owed
 
-    def _compound(self, statement: cst.BaseStatement) -> Tuple[Optional[cst.BaseStatement], Optional[_Owed], List[cst.EmptyLine]]:
+    def _compound(self, statement: cst.BaseStatement) -> Tuple[Optional[cst.BaseStatement], Optional[Owed], List[cst.EmptyLine]]:
         """Rewrite the blocks inside a compound statement; None when it should disappear."""
         if isinstance(statement, cst.If):
             body, owed, carry = self._suite(statement.body, "an `if` branch")
@@ -346,7 +276,7 @@ class FunctionRewrite:
                 orelse = new_elif
                 owed = owed or else_owed
             if body is None:
-                if orelse is None and _pure_test(statement.test):
+                if orelse is None and pure_test(statement.test):
                     # `if commit: session.commit()` goes entirely; its comments stay
                     return None, owed, removed_lines(statement)
                 raise Refused("removing the commit would leave an `if` branch empty")
@@ -369,7 +299,7 @@ class FunctionRewrite:
                     owed = None
             return statement.with_changes(body=body, orelse=orelse), owed, []
         if isinstance(statement, cst.With):
-            if _is_nested_block(statement):
+            if is_nested_block(statement):
                 # a commit inside a SAVEPOINT block: its writes are covered already
                 outer, self.in_savepoint = self.in_savepoint, True
                 try:
@@ -383,7 +313,7 @@ class FunctionRewrite:
             return self._try(statement)
         return statement, None, []
 
-    def _try(self, statement: cst.Try) -> Tuple[Optional[cst.BaseStatement], Optional[_Owed], List[cst.EmptyLine]]:
+    def _try(self, statement: cst.Try) -> Tuple[Optional[cst.BaseStatement], Optional[Owed], List[cst.EmptyLine]]:
         guarded = bool(statement.handlers)
         body, owed = self._required(statement.body, "a `try` body", guarded)
         reraise = all(self._reraises(h) for h in statement.handlers)
@@ -409,7 +339,7 @@ class FunctionRewrite:
                         "the caller's earlier writes that this rollback discarded"
                     )
                 call, awaited = rollbacks[0]
-                body = body.with_changes(body=self._wrap(statements, 0, _Owed(call.func.value, awaited)))
+                body = body.with_changes(body=self._wrap(statements, 0, Owed(call.func.value, awaited)))
         orelse = statement.orelse
         finalbody = statement.finalbody
         if orelse is not None:

@@ -10,7 +10,8 @@ from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Sessi
 from ..analysis.names import dotted_name
 from ..analysis.structure import raises, statement_call
 from .imports import add_import
-from .nested_session import OWN_ORIGINS, removed_lines
+from ..analysis.session_kinds import OWN_ORIGINS
+from .statements import removed_lines
 
 __all__ = ["decorate_boundaries"]
 

@@ -1,5 +1,5 @@
 """Rule families; importing this package registers every rule."""
-from . import boundary, bulk, forgiveness, hygiene, orm, savepoints, sparse, testsuite, transactions, unit_of_work, vocabulary
+from . import boundary, bulk, forgiveness, hygiene, orm, ownership, savepoints, sparse, testsuite, transactions, unit_of_work, vocabulary
 
 __all__ = [
     "boundary",
@@ -7,6 +7,7 @@ __all__ = [
     "forgiveness",
     "hygiene",
     "orm",
+    "ownership",
     "savepoints",
     "sparse",
     "testsuite",
