@@ -160,13 +160,46 @@ def lint_paths(
     cache: bool = False,
     cache_dir: Optional[str] = None,
 ) -> List[FileResult]:
-    """Check every file under `paths`; results are sorted by path whatever the scheduling."""
+    """Check every file under `paths`; results are sorted by path whatever the scheduling.
+
+    Findings are a property of the file and the project, never of the command line: the
+    cross-file facts come from every file under each named file's configuration root (from
+    the cache when warm), whichever paths were named; only the named files are reported.
+    """
     forget_project_facts()
-    files = collect_files(paths, resolver)
+    named = collect_files(paths, resolver)
+    files, shown = project_files(named, resolver)
     if not cache:
-        return lint_files(files, jobs)
-    results, _ = _lint_cached(files, jobs, cache_dir)
-    return sorted(results.values(), key=lambda r: r.path)
+        results = _check_all([(p, c, None) for p, c in files], jobs)
+        merged = {r.summary.path if r.summary is not None else p: r for r, (p, _) in zip(add_project_findings(results, dict(files)), files)}
+    else:
+        merged, _ = _lint_cached(files, jobs, cache_dir)
+    return sorted((merged[p] for p in shown), key=lambda r: r.path)
+
+
+def project_files(named: List[Tuple[str, Config]], resolver: ConfigResolver) -> Tuple[List[Tuple[str, Config]], List[str]]:
+    """(every file of the projects the named files belong to, the named ones among them as
+    they appear in that list). A project is what its configuration root holds; a root below
+    the current directory is walked by a relative path, as `check .` there would."""
+    if not named:
+        return [], []
+    roots = []
+    for _, config in named:
+        root = os.path.abspath(config.root)
+        shown = os.path.relpath(root)
+        walk = shown if not shown.startswith("..") else root
+        if walk not in roots:
+            roots.append(walk)
+    files = list(collect_files(roots, resolver))
+    where = {os.path.abspath(p): p for p, _ in files}
+    shown_paths = []
+    for path, config in named:
+        found = where.get(os.path.abspath(path))
+        if found is None:  # named explicitly though excluded (or outside its root): checked all the same
+            files.append((path, config))
+            where[os.path.abspath(path)] = found = path
+        shown_paths.append(found)
+    return files, shown_paths
 
 
 def lint_files(files: List[Tuple[str, Config]], jobs: Optional[int] = None) -> List[FileResult]:
