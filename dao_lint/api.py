@@ -330,9 +330,11 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
     from .fixer import fix_files
 
     forget_project_facts()
-    files = collect_files(paths, resolver)
+    named_files = collect_files(paths, resolver)
+    files, shown = project_files(named_files, resolver)
+    named = set(shown)
     where = (lambda config: cache_directory(config, cache_dir)) if cache else None
-    report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress, cache_dir=where)
+    report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress, cache_dir=where, named=named)
     # what is left: check the files as they are now (or would be, with --diff)
     after = {f.path: f.after for f in report.files if f.after is not None and f.error is None}
     changed = [(path, config, after[path]) for path, config in files if path in after]
@@ -346,13 +348,15 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
     configs = dict(files)
     extras = project_extras(list(own.values()), configs)  # the whole check, cross-file findings too
     for path, config in files:
+        if path not in named:
+            continue  # what is left is reported for the named files only
         result = own[path]
         source = result.summary.path if result.summary is not None else path
         merged = _merged(result, extras.get(source, ()), path, config, after.get(path))
         report.remaining.extend(merged.diagnostics)
     from .fixer import fix_unused_noqa
 
-    fix_unused_noqa(report, dict(files), write)
+    fix_unused_noqa(report, {p: c for p, c in files if p in named}, write)
     return report
 
 

@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from .files import DecodeFailure, compile_quietly, decode_source, write_atomic
 from .types import Diagnostic, FileResult
 
-__all__ = ["Baseline", "BaselineError", "Entry", "entries_for"]
+__all__ = ["Baseline", "BaselineError", "Entry", "entries_for", "apply_baseline", "new_findings"]
 
 FORMAT = 1
 _SNIPPET = 160  # characters of flagged text kept in an entry
@@ -150,3 +150,66 @@ class Baseline:
         ]
         data = {"version": FORMAT, "tool": "dao-lint", "findings": findings}
         write_atomic(self.path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202
+    """(results to show, all results, the baselined diagnostics or None, notes for stderr)."""
+    from collections import Counter
+
+    from .types import FileResult
+
+    notes = []
+    if write_file:
+        written = Baseline(write_file)
+        current = Counter(written.entries(results).values())
+        if os.path.exists(write_file):
+            before = Baseline.load(write_file).counts
+            checked = {written.relative(r.path) for r in results}
+            # the ratchet: entries only go away, and only for the files checked now
+            written.counts = (Counter({e: n for e, n in before.items() if e.path in checked}) & current) + Counter(
+                {e: n for e, n in before.items() if e.path not in checked}
+            )
+            removed = sum(before.values()) - sum(written.counts.values())
+            notes.append(
+                f"{write_file}: {removed} finding(s) removed, {sum(written.counts.values())} kept"
+                " (new findings are not added: `dao-lint baseline` records them on purpose)"
+            )
+        else:
+            written.counts = current
+            notes.append(f"{write_file}: recorded {sum(current.values())} finding(s)")
+        written.write()
+        baseline_file = write_file
+    if not baseline_file:
+        return results, results, None, notes
+    baseline = Baseline.load(baseline_file)
+    covered, gone = baseline.split(baseline.entries(results))
+    checked = {baseline.relative(r.path) for r in results}
+    gone = Counter({e: n for e, n in gone.items() if e.path in checked})  # other files were not looked at
+    shown = [
+        FileResult(r.path, tuple(d for d in r.diagnostics if d not in covered), r.parsed, r.internal_errors)
+        for r in results
+    ]
+    notes.append(f"{baseline_file}: {len(covered)} known finding(s) not shown")
+    if gone:
+        notes.append(
+            f"{baseline_file}: {sum(gone.values())} baselined finding(s) no longer occur;"
+            f" `dao-lint check --write-baseline {baseline_file}` shrinks the baseline"
+        )
+    return shown, results, covered, notes
+
+
+def new_findings(remaining, resolver, paths, baseline_file):  # noqa: ANN001, ANN202
+    """The findings left that the baseline (`--baseline`, else the `baseline` key) does not know."""
+    from .types import FileResult
+
+    if baseline_file is None:
+        config = resolver.for_path((paths or (".",))[0])
+        baseline_file = os.path.join(config.root, config.baseline) if config.baseline else None
+    if not baseline_file or not remaining:
+        return list(remaining)
+    baseline = Baseline.load(baseline_file)
+    by_path: dict = {}
+    for d in remaining:
+        by_path.setdefault(d.path, []).append(d)
+    covered, _ = baseline.split(baseline.entries(FileResult(p, tuple(ds)) for p, ds in by_path.items()))
+    return [d for d in remaining if d not in covered]

@@ -99,7 +99,7 @@ def check(
     cache_dir: Optional[str],
 ) -> None:
     """Report DAO rule violations in PATHS (default: the current directory)."""
-    from .baseline import BaselineError
+    from .baseline import BaselineError, apply_baseline
 
     try:
         resolver = _resolver(select, extend_select, ignore, config_file)
@@ -108,7 +108,7 @@ def check(
             configured = resolver.for_path((paths or (".",))[0]).baseline
             root = resolver.for_path((paths or (".",))[0]).root
             baseline_file = os.path.join(root, configured) if configured else None
-        results, everything, baselined, notes = _apply_baseline(results, baseline_file, write_baseline)
+        results, everything, baselined, notes = apply_baseline(results, baseline_file, write_baseline)
     except (ConfigError, PathError, BaselineError) as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
@@ -180,53 +180,6 @@ def _add_noqa(results) -> None:  # noqa: ANN001
     raise click.exceptions.Exit(1 if left else 0)
 
 
-def _apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202
-    """(results to show, all results, the baselined diagnostics or None, notes for stderr)."""
-    from collections import Counter
-
-    from .baseline import Baseline
-    from .types import FileResult
-
-    notes = []
-    if write_file:
-        written = Baseline(write_file)
-        current = Counter(written.entries(results).values())
-        if os.path.exists(write_file):
-            before = Baseline.load(write_file).counts
-            checked = {written.relative(r.path) for r in results}
-            # the ratchet: entries only go away, and only for the files checked now
-            written.counts = (Counter({e: n for e, n in before.items() if e.path in checked}) & current) + Counter(
-                {e: n for e, n in before.items() if e.path not in checked}
-            )
-            removed = sum(before.values()) - sum(written.counts.values())
-            notes.append(
-                f"{write_file}: {removed} finding(s) removed, {sum(written.counts.values())} kept"
-                " (new findings are not added: `dao-lint baseline` records them on purpose)"
-            )
-        else:
-            written.counts = current
-            notes.append(f"{write_file}: recorded {sum(current.values())} finding(s)")
-        written.write()
-        baseline_file = write_file
-    if not baseline_file:
-        return results, results, None, notes
-    baseline = Baseline.load(baseline_file)
-    covered, gone = baseline.split(baseline.entries(results))
-    checked = {baseline.relative(r.path) for r in results}
-    gone = Counter({e: n for e, n in gone.items() if e.path in checked})  # other files were not looked at
-    shown = [
-        FileResult(r.path, tuple(d for d in r.diagnostics if d not in covered), r.parsed, r.internal_errors)
-        for r in results
-    ]
-    notes.append(f"{baseline_file}: {len(covered)} known finding(s) not shown")
-    if gone:
-        notes.append(
-            f"{baseline_file}: {sum(gone.values())} baselined finding(s) no longer occur;"
-            f" `dao-lint check --write-baseline {baseline_file}` shrinks the baseline"
-        )
-    return shown, results, covered, notes
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply the unsafe fixes (DAO103, DAO105 at boundaries).")
@@ -234,6 +187,8 @@ def _apply_baseline(results, baseline_file, write_file):  # noqa: ANN001, ANN202
 @click.option("--select", help="Comma-separated codes or prefixes to fix (replaces the configured list).")
 @click.option("--extend-select", help="Codes or prefixes to fix in addition.")
 @click.option("--ignore", help="Codes or prefixes not to fix.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Findings left that this baseline knows do not fail the run (default: the `baseline` key).")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when a file was changed, even if nothing new is left (for pre-commit and CI).")
 @_run_options("No summary.")
 def fix(
     paths: Sequence[str],
@@ -242,6 +197,8 @@ def fix(
     select: Optional[str],
     extend_select: Optional[str],
     ignore: Optional[str],
+    baseline_file: Optional[str],
+    exit_non_zero_on_fix: bool,
     jobs: Optional[int],
     config_file: Optional[str],
     quiet: bool,
@@ -249,7 +206,12 @@ def fix(
     no_cache: bool,
     cache_dir: Optional[str],
 ) -> None:
-    """Rewrite PATHS to the DAO rules: DAOs join the caller's unit of work through SAVEPOINTs."""
+    """Rewrite PATHS to the DAO rules: DAOs join the caller's unit of work through SAVEPOINTs.
+
+    Only the named files get fixes (a cross-file fix may need another file: it is listed).
+    Exit 0 when nothing new is left (findings the baseline knows do not count), 1 when new
+    findings are left (or, with --exit-non-zero-on-fix, when a file changed), 2 on errors.
+    """
     import signal
     from concurrent.futures.process import BrokenProcessPool
 
@@ -281,12 +243,19 @@ def fix(
         raise click.exceptions.Exit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+    from .baseline import BaselineError, new_findings
+
+    try:
+        new = new_findings(report.remaining, resolver, paths, baseline_file)
+    except BaselineError as exc:
+        raise _fail(str(exc)) from None
+    report.baselined = len(report.remaining) - len(new)
     render_fix(report, sys.stdout, diff=show_diff, color=color, quiet=quiet)
     if any(item.error for item in report.files):
         raise click.exceptions.Exit(2)
     if show_diff:
         raise click.exceptions.Exit(1 if report.changed else 0)
-    raise click.exceptions.Exit(1 if report.remaining else 0)
+    raise click.exceptions.Exit(1 if new or (exit_non_zero_on_fix and report.changed) else 0)
 
 
 class _progress:

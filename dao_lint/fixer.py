@@ -52,6 +52,9 @@ class FixReport:
     removed: List[Removed] = field(default_factory=list)  # what the plan removes, and its covers
     remaining: List[Diagnostic] = field(default_factory=list)
     skipped: List[Tuple[str, str]] = field(default_factory=list)  # (path, why)
+    #: files changed though not named: the cross-file fixes of the named files need them
+    also: List[str] = field(default_factory=list)
+    baselined: int = 0  # findings left that the baseline knows
 
     @property
     def changed(self) -> List[FileFix]:
@@ -118,8 +121,9 @@ def _summarize_file(item: Tuple[str, Config, bool, Optional[str]]) -> Tuple[str,
     return path, result.summary, None, digest, has_fixes
 
 
-def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple[bytes, Counter]:
-    """Apply the plan's edits for one file: (new bytes, edits per code).
+def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixes: bool = True) -> Tuple[bytes, Counter]:
+    """Apply the plan's edits for one file, and with `own_fixes` the rules' one-file fixes:
+    (new bytes, edits per code).
 
     Raises ValueError when the rewrites do not reach a fixed point.
     """
@@ -157,7 +161,7 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple
         if engines:
             module, added = add_sqlite_listeners(module, engines, plan.sqlite_literal.get(path, set()))
             edits["DAO112"] += len(added)
-        reports = rule_fixes(module, path, config, rule_fix_codes(config, plan.unsafe))
+        reports = rule_fixes(module, path, config, rule_fix_codes(config, plan.unsafe)) if own_fixes else []
         if reports:
             module = apply_rule_fixes(module, reports)
             for report in reports:
@@ -170,8 +174,8 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan) -> Tuple
     raise ValueError(f"the rewrites did not converge after {MAX_ROUNDS} rounds")
 
 
-def _fix_one(item: Tuple[str, Config, FixPlan, str]) -> FileFix:
-    path, config, plan, digest = item
+def _fix_one(item: Tuple[str, Config, FixPlan, str, bool]) -> FileFix:
+    path, config, plan, digest, own_fixes = item
     try:
         with open(path, "rb") as handle:
             source = handle.read()
@@ -180,7 +184,7 @@ def _fix_one(item: Tuple[str, Config, FixPlan, str]) -> FileFix:
     if _digest(source) != digest:
         return FileFix(path, source, None, error="changed on disk while fixing; not touched")
     try:
-        result, edits = _transform(source, path, config, plan)
+        result, edits = _transform(source, path, config, plan, own_fixes)
     except Exception as exc:  # noqa: BLE001 - one file's failure never ends the run
         return FileFix(path, source, None, error=f"fix failed ({type(exc).__name__}: {exc}); not touched")
     if result == source:
@@ -202,8 +206,13 @@ def fix_files(
     jobs: int = 1,
     progress: Optional[Callable[[str, int, int], Callable[[int], None]]] = None,
     cache_dir: Optional[Callable[[Config], str]] = None,
+    named: Optional[Set[str]] = None,
 ) -> FixReport:
-    """Fix `files` (each with its configuration) as one project. Never raises for bad input."""
+    """Fix `files` (each with its configuration) as one project. Never raises for bad input.
+
+    With `named`, only those files get fixes; another file changes only when a cross-file
+    fix of a named file needs it (the plan's call sites and boundaries), and is listed in
+    `report.also`."""
     report = FixReport()
     configs = dict(files)
     step = progress("indexing", 0, len(files)) if progress else None
@@ -231,10 +240,17 @@ def fix_files(
     }
     report.kept = plan.kept
     report.removed = plan.removed
-    targets = sorted(plan.paths() | with_fixes)
+    planned = plan.paths()
+    if named is not None:
+        with_fixes &= named
+        if not planned & named:
+            planned = set()  # no cross-file fix starts in a named file
+    targets = sorted(planned | with_fixes)
     step = progress("fixing", 0, len(targets)) if progress else None
-    work = [(path, configs[path], plan, digests[path]) for path in targets]
+    work = [(path, configs[path], plan, digests[path], named is None or path in named) for path in targets]
     report.files = map_in_processes(_fix_one, work, jobs, step)
+    if named is not None:
+        report.also = [item.path for item in report.changed if item.path not in named]
     if write:
         for number, item in enumerate(report.files):
             if item.after is None or item.error is not None:

@@ -140,9 +140,9 @@ def test_rewrites_that_do_not_converge_leave_the_file_alone(project, monkeypatch
     monkeypatch.setattr(fixer, "add_sqlite_listeners", grow)
     original = fixer._transform
 
-    def transform(source, path, config, plan):
+    def transform(source, path, config, plan, own_fixes=True):
         plan.sqlite[path] = {"engine"}
-        return original(source, path, config, plan)
+        return original(source, path, config, plan, own_fixes)
 
     monkeypatch.setattr(fixer, "_transform", transform)
     result = run("fix", "app", "--jobs", "1")
@@ -156,7 +156,7 @@ def test_a_fix_that_would_not_compile_is_refused(project, monkeypatch):
 
     target = project / "app" / "daos" / "chart.py"
     target.write_text(DAO)
-    monkeypatch.setattr(fixer, "_transform", lambda source, path, config, plan: (b"def broken(:\n", {}))
+    monkeypatch.setattr(fixer, "_transform", lambda source, path, config, plan, own_fixes=True: (b"def broken(:\n", {}))
     result = run("fix", "app", "--jobs", "1")
     assert result.exit_code == 2
     assert "would not parse" in result.output

@@ -76,4 +76,6 @@ def test_pre_commit_manifest_is_valid():
     for hook in (check, fix):
         assert hook["types"] == ["python"]
         assert hook["language"] == "python"
-    assert fix["pass_filenames"] is False and fix["require_serial"] is True
+        # one process that sees the whole project and parallelises itself
+        assert hook["require_serial"] is True
+    assert fix["pass_filenames"] is True  # fixes only the staged files

@@ -171,7 +171,12 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
                 module_glob, _, name = entry.partition("::")
                 shown = entry if module_glob.startswith("**") else f"{display_path(module_glob)}::{name}"
                 stream.write(f'  "{shown}"  ({count} kept)\n')
+    if report.also:
+        stream.write("also changed, because fixes in the named files need them (review and stage these too):\n")
+        for path in report.also:
+            stream.write(f"  {display_path(path)}\n")
     if left:
-        stream.write("findings left: " + ", ".join(f"{code} x{left[code]}" for code in sorted(left)) + " (`dao-lint check` lists them)\n")
+        known = f"; {report.baselined} of them in the baseline" if report.baselined else ""
+        stream.write("findings left: " + ", ".join(f"{code} x{left[code]}" for code in sorted(left)) + f"{known} (`dao-lint check` lists them)\n")
     else:
         stream.write("no findings left\n")
