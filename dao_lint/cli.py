@@ -216,6 +216,8 @@ def fix(
     from concurrent.futures.process import BrokenProcessPool
 
     from .api import fix_paths
+    from .baseline import BaselineError, new_findings
+    from .fixer import FixReport
     from .reporters.text import render_fix
 
     def terminate(signum, frame):  # noqa: ANN001, ANN202 - SIGTERM ends the run like Ctrl-C
@@ -224,9 +226,10 @@ def fix(
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         resolver = _resolver(select, extend_select, ignore, config_file)
+        targets, known = _files_with_new_findings(paths, resolver, baseline_file, jobs, no_cache, cache_dir)
         with _progress(color) as progress:
-            report = fix_paths(
-                paths or (".",),
+            report = FixReport() if not targets else fix_paths(
+                targets,
                 resolver,
                 unsafe=unsafe_fixes,
                 write=not show_diff,
@@ -236,15 +239,14 @@ def fix(
                 cache_dir=cache_dir,
                 on_wait=lambda: click.echo("dao-lint: waiting for another `dao-lint fix` of this project to finish", err=True),
             )
-    except (ConfigError, PathError) as exc:
+    except (ConfigError, PathError, BaselineError) as exc:
         raise _fail(str(exc)) from None
     except (KeyboardInterrupt, BrokenProcessPool):
         click.echo("dao-lint: interrupted; every file is either as it was or completely fixed", err=True)
         raise click.exceptions.Exit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    from .baseline import BaselineError, new_findings
-
+    report.skipped += [(path, "only findings the baseline knows: left as it is") for path in known]
     try:
         new = new_findings(report.remaining, resolver, paths, baseline_file)
     except BaselineError as exc:
@@ -256,6 +258,23 @@ def fix(
     if show_diff:
         raise click.exceptions.Exit(1 if report.changed else 0)
     raise click.exceptions.Exit(1 if new or (exit_non_zero_on_fix and report.changed) else 0)
+
+
+def _files_with_new_findings(paths, resolver, baseline_file, jobs, no_cache, cache_dir):  # noqa: ANN001, ANN202
+    """(what `fix` works on, the files it leaves alone): with a baseline, a file whose
+    findings the baseline all knows is legacy accepted as it is, not something to rewrite."""
+    from .baseline import new_findings
+
+    paths = list(paths or (".",))
+    config = resolver.for_path(paths[0])
+    if baseline_file is None and not config.baseline:
+        return paths, []
+    results = lint_paths(paths, resolver, jobs, cache=not no_cache, cache_dir=cache_dir)
+    fresh = {d.path for d in new_findings([d for r in results for d in r.diagnostics], resolver, paths, baseline_file)}
+    known = [r.path for r in results if r.diagnostics and r.path not in fresh]
+    if not known:
+        return paths, []
+    return [r.path for r in results if r.path not in known], known
 
 
 class _progress:
