@@ -28,6 +28,12 @@ class Diagnostic:
     message: str
     fixable: bool = False
 
+    def __post_init__(self) -> None:
+        # one line, always: a message quoting code that spans lines (a triple-quoted key)
+        # must not break `path:line:col: CODE message`
+        if "\n" in self.message or "\r" in self.message:
+            object.__setattr__(self, "message", " ".join(self.message.split()))
+
     @property
     def line(self) -> int:
         return self.span.line

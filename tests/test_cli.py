@@ -206,3 +206,17 @@ def test_python_warnings_about_the_checked_code_are_not_printed(in_tmp):
     done = subprocess.run([sys.executable, "-W", "default", "-m", "dao_lint", "check", "odd.py", "--no-cache"], capture_output=True, text=True)
     assert done.returncode == 1 and "DAO202" in done.stdout
     assert "Warning" not in done.stderr
+
+
+def test_a_message_is_one_line_even_when_it_quotes_a_multi_line_key(in_tmp):
+    (in_tmp / "app" / "daos").mkdir(parents=True)
+    (in_tmp / "app" / "daos" / "chart.py").write_text(
+        'class ChartDAO(BaseDAO):\n    @classmethod\n    def update(cls, chart, properties):\n'
+        '        chart.name = properties.get("""name\nof chart""")\n'
+    )
+    result = run("check", "app", "--no-cache")
+    lines = [line for line in result.output.splitlines() if line.startswith("app/")]
+    assert lines == [
+        "app/daos/chart.py:4:9: DAO801 `chart.name` is overwritten even when `name of chart` is absent "
+        "(`.get()` gives an empty value); update only the attributes given"
+    ]
