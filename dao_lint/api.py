@@ -74,7 +74,7 @@ def _check_one(item: Tuple[str, Config, Optional[str]]) -> FileResult:
     return lint_file(path, config, summarize=True, cache=ResultCache(cache_dir) if cache_dir else None)
 
 
-def _merged(result: FileResult, extra: Sequence[Diagnostic], source: str, config: Config, content: Optional[bytes] = None) -> FileResult:
+def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str, config: Config, content: Optional[bytes] = None) -> FileResult:
     """A file's own result plus its cross-file findings (those under `# noqa` dropped), plus
     DAO003 for `# noqa` comments naming DAO codes that silence nothing. `source` is the
     file to read when `content` is not given."""
@@ -142,7 +142,7 @@ def add_project_findings(results: List[FileResult], configs: dict) -> List[FileR
     for r in results:
         source = r.summary.path if r.summary is not None else r.path
         config = configs.get(source) or configs.get(os.path.normpath(source))
-        out.append(_merged(r, extras.get(source, ()), source, config) if config is not None else r)
+        out.append(merge_findings(r, extras.get(source, ()), source, config) if config is not None else r)
     return out
 
 
@@ -292,7 +292,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
             entries[path] = entry
             continue
         result = own[path]
-        merged = _merged(result, extras[path] if result.summary is not None else (), path, configs[path], contents[path])
+        merged = merge_findings(result, extras[path] if result.summary is not None else (), path, configs[path], contents[path])
         if contents[path] is not None and not result.internal_errors:
             shape = shapes.get(path) or SummaryShape.of(result.summary)
             slots = shape.slots(extras[path]) if result.summary is not None else ()
@@ -352,7 +352,7 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
             continue  # what is left is reported for the named files only
         result = own[path]
         source = result.summary.path if result.summary is not None else path
-        merged = _merged(result, extras.get(source, ()), path, config, after.get(path))
+        merged = merge_findings(result, extras.get(source, ()), path, config, after.get(path))
         report.remaining.extend(merged.diagnostics)
     from .fixer import fix_unused_noqa
 

@@ -70,13 +70,15 @@ def _text(lines: Sequence[str], d: Diagnostic) -> str:
     return " ".join(piece.split())[:_SNIPPET]
 
 
-def entries_for(path: str, relative: str, diagnostics: Sequence[Diagnostic]) -> List[Entry]:
-    """The baseline entries of one file's diagnostics, in the same order."""
-    try:
-        with open(path, "rb") as handle:
-            source, _ = decode_source(handle.read())
-    except (OSError, DecodeFailure):
-        source = ""
+def entries_for(path: str, relative: str, diagnostics: Sequence[Diagnostic], source: Optional[str] = None) -> List[Entry]:
+    """The baseline entries of one file's diagnostics, in the same order (of `source` when
+    given, an editor's buffer; else of the file on disk)."""
+    if source is None:
+        try:
+            with open(path, "rb") as handle:
+                source, _ = decode_source(handle.read())
+        except (OSError, DecodeFailure):
+            source = ""
     lines = source.splitlines()
     scopes = _scopes(source) if diagnostics else []
     out = []

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from .api import _lint_cached, cache_directory, lint_file
+from .api import _lint_cached, cache_directory, lint_file, merge_findings
 from .config import Config, ConfigResolver
 from .discovery import PathError, collect_files
 from .types import Diagnostic, FileResult
 
-__all__ = ["project_findings", "project_result"]
+__all__ = ["project_findings", "project_result", "buffer_result", "without_baselined"]
 
 
 _PROJECTS: dict = {}
@@ -26,6 +26,17 @@ def project_findings(path: str, config: Config) -> List[Diagnostic]:
     from .crossfile import ProjectFacts
 
     root = os.path.abspath(config.root)
+    if root not in _FACTS:
+        _FACTS[root] = ProjectFacts(_project_summaries(config))
+    return _FACTS[root].diagnostics(os.path.normpath(os.path.abspath(path)), set(config.enabled_codes(path)))
+
+
+_FACTS: dict = {}
+
+
+def _project_summaries(config: Config) -> list:
+    """The summaries of every file under the configuration root (once per process)."""
+    root = os.path.abspath(config.root)
     if root not in _PROJECTS:
         try:
             files = collect_files([root], ConfigResolver())
@@ -37,9 +48,42 @@ def project_findings(path: str, config: Config) -> List[Diagnostic]:
         # flake8's workers all need the index: the first builds it (filling the cache) while
         # the others wait, then read the cache instead of parsing the project again
         with locked(store.directory):
-            summaries = [lint_file(p, c, summarize=True, cache=store).summary for p, c in files]
-        _PROJECTS[root] = ProjectFacts(summaries)
-    return _PROJECTS[root].diagnostics(os.path.normpath(os.path.abspath(path)), set(config.enabled_codes(path)))
+            _PROJECTS[root] = [s for s in (lint_file(p, c, summarize=True, cache=store).summary for p, c in files) if s is not None]
+    return _PROJECTS[root]
+
+
+def buffer_result(path: str, config: Config, text: str) -> FileResult:
+    """An editor's buffer checked as that file of the project: its own findings, the
+    cross-file ones computed with the buffer's summary in place of the saved file's (so at
+    the buffer's lines, and including what the buffer's own calls cause), `# noqa` applied
+    and DAO003 for the comments that silence nothing."""
+    from .crossfile import ProjectFacts
+    from .engine import check_source
+    from .savepoint_use import project_uses_begin_nested
+
+    own = check_source(text, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True, summarize_always=True)
+    extras: tuple = ()
+    if own.summary is not None:
+        here = os.path.normpath(os.path.abspath(path))
+        own.summary.path = here
+        others = [s for s in _project_summaries(config) if os.path.normpath(s.path) != here]
+        extras = tuple(ProjectFacts([*others, own.summary]).diagnostics(here, set(config.enabled_codes(path))))
+    return merge_findings(own, extras, path, config, text.encode("utf-8"))
+
+
+def without_baselined(path: str, config: Config, text: str, diagnostics: List[Diagnostic]) -> List[Diagnostic]:
+    """The findings the configured baseline does not know (an editor shows what is new)."""
+    from .baseline import Baseline, BaselineError, entries_for
+
+    if not config.baseline or not diagnostics:
+        return diagnostics
+    try:
+        baseline = Baseline.load(os.path.join(config.root, config.baseline))
+    except BaselineError:
+        return diagnostics
+    entries = entries_for(path, baseline.relative(path), diagnostics, source=text)
+    covered, _ = baseline.split(dict(zip(diagnostics, entries)))
+    return [d for d in diagnostics if d not in covered]
 
 
 _RESULTS: dict = {}

@@ -79,3 +79,60 @@ def test_pre_commit_manifest_is_valid():
         # one process that sees the whole project and parallelises itself
         assert hook["require_serial"] is True
     assert fix["pass_filenames"] is True  # fixes only the staged files
+
+
+def _flake8_stdin(cwd, display_name, buffer):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "DAO", "--stdin-display-name", display_name, "-"],
+        cwd=cwd, input=buffer, capture_output=True, text=True, check=False,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    return sorted((int(line.split(":")[1]), line.split()[1]) for line in run.stdout.splitlines() if line.strip())
+
+
+def _editor_project(tmp_path):
+    import shutil
+
+    from .conftest import SAMPLE
+
+    root = tmp_path / "app"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".dao_lint_cache", "__pycache__"))
+    return root
+
+
+def test_flake8_on_an_edited_buffer_reports_at_the_buffer_lines(tmp_path):
+    root = _editor_project(tmp_path)
+    name = "blog/api/posts.py"
+    saved = (root / name).read_text()
+    on_disk = _flake8_stdin(root, name, saved)
+    # the cross-file DAO107 (a commit inside BaseDAO.update) and the unused noqa (DAO003)
+    assert (81, "DAO107") in on_disk and (81, "DAO003") in on_disk
+    # three lines inserted above, and a new handler that commits twice through a helper
+    edited = "# one\n# two\n# three\n" + saved + (
+        "\n\n@bp.post('/<int:post_id>/retitle')\ndef retitle(post_id):\n"
+        "    db.session.commit()\n"
+        "    PostDAO.update(PostDAO.find_by_id(post_id), {'title': 'x'})\n"
+    )
+    found = _flake8_stdin(root, name, edited)
+    moved = sorted((line + 3, code) for line, code in on_disk)
+    new_line = edited.splitlines().index("    PostDAO.update(PostDAO.find_by_id(post_id), {'title': 'x'})") + 1
+    assert found == sorted(moved + [(new_line, "DAO107")])
+
+
+def test_flake8_on_a_buffer_shows_only_what_the_baseline_does_not_know(tmp_path):
+    import subprocess
+    import sys
+
+    root = _editor_project(tmp_path)
+    with open(root / "pyproject.toml", "a") as handle:
+        handle.write('baseline = "known.json"\n')
+    subprocess.run([sys.executable, "-m", "dao_lint", "baseline", "known.json", "."], cwd=root, check=True, capture_output=True)
+    name = "blog/api/posts.py"
+    saved = (root / name).read_text()
+    assert _flake8_stdin(root, name, saved) == []
+    assert _flake8_stdin(root, name, "\n\n" + saved) == []  # moved lines are still known
+    edited = saved + "\n\ndef purge():\n    db.session.add(Post(title='draft'))\n"
+    assert _flake8_stdin(root, name, edited) == [(len(edited.splitlines()), "DAO201")]
