@@ -107,6 +107,11 @@ def main() -> None:
         finally:
             touched.write_bytes(original)
 
+    def one_file():
+        # what the pre-commit hook runs for one staged file: the whole project's facts, from
+        # the cache (issue 13: under 0.5 s with a warm cache)
+        return run([*dao_lint, "check", "superset/daos/chart.py", "-q", "--jobs", jobs], tree)
+
     def flake8_default():
         return run([plain_flake8, "-j", jobs, "superset"], tree)
 
@@ -124,6 +129,7 @@ def main() -> None:
     measures = {
         "check cold": cold, "flake8 (default plugins)": flake8_default, "check warm": warm,
         "check warm, one file touched": touched_one, "check warm, one file edited (lines shift)": edited_one,
+        "check warm, one file named": one_file,
         "flake8 + dao-lint plugin, cold cache": flake8_plugin_cold,
         "flake8 + dao-lint plugin, warm cache": flake8_plugin_warm, "fix --diff": fix_diff,
     }
@@ -155,6 +161,8 @@ def main() -> None:
     print(f"{'ratio':45} {'value':>7} {'target':>7}")
     for name, value, target in ratios:
         print(f"{name:45} {value:7.2f} {'<= ' + str(target):>7} {'ok' if value <= target else 'MISSED'}")
+    one = median["check warm, one file named"]
+    print(f"{'check warm, one file named (seconds)':45} {one:7.2f} {'<= 0.5':>7} {'ok' if one <= 0.5 else 'MISSED'}")
     worst = max(peaks.values())
     print(f"{'peak memory of any process (MB)':45} {worst:7.0f} {'<= 300':>7} {'ok' if worst <= 300 else 'MISSED'}")
     print()
