@@ -159,6 +159,7 @@ def lint_paths(
     jobs: Optional[int] = None,
     cache: bool = False,
     cache_dir: Optional[str] = None,
+    progress=None,  # noqa: ANN001 - (label, done, total) -> advance(n), as for `fix`
 ) -> List[FileResult]:
     """Check every file under `paths`; results are sorted by path whatever the scheduling.
 
@@ -170,10 +171,10 @@ def lint_paths(
     named = collect_files(paths, resolver)
     files, shown = project_files(named, resolver)
     if not cache:
-        results = _check_all([(p, c, None) for p, c in files], jobs)
+        results = _check_all([(p, c, None) for p, c in files], jobs, progress)
         merged = {r.summary.path if r.summary is not None else p: r for r, (p, _) in zip(add_project_findings(results, dict(files)), files)}
     else:
-        merged, _ = _lint_cached(files, jobs, cache_dir)
+        merged, _ = _lint_cached(files, jobs, cache_dir, progress=progress)
     return sorted((merged[p] for p in shown), key=lambda r: r.path)
 
 
@@ -208,11 +209,12 @@ def lint_files(files: List[Tuple[str, Config]], jobs: Optional[int] = None) -> L
     return sorted(add_project_findings(results, dict(files)), key=lambda r: r.path)
 
 
-def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int]) -> List[FileResult]:
-    return map_in_processes(_check_one, items, jobs)
+def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int], progress=None) -> List[FileResult]:  # noqa: ANN001
+    step = progress("checking", 0, len(items)) if progress is not None and len(items) >= 16 else None
+    return map_in_processes(_check_one, items, jobs, step)
 
 
-def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str], recorded_only: bool = False) -> Optional[Tuple[dict, dict]]:
+def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str], recorded_only: bool = False, progress=None) -> Optional[Tuple[dict, dict]]:  # noqa: ANN001
     """`lint_paths` with the cache: the run record first, then per-file entries, then work.
 
     Returns (path -> result, path -> digest of the content checked).
@@ -261,7 +263,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
                 found[path] = result
             else:
                 missing.append((path, config, cache_directory(config, cache_dir)))
-        for result, (path, _, _) in zip(_check_all(missing, jobs), missing):
+        for result, (path, _, _) in zip(_check_all(missing, jobs, progress), missing):
             found[path] = result
         return found
 

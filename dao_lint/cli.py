@@ -103,7 +103,8 @@ def check(
 
     try:
         resolver = _resolver(select, extend_select, ignore, config_file)
-        results = lint_paths(paths or (".",), resolver, jobs, cache=not no_cache, cache_dir=cache_dir)
+        with _progress(color) as progress:
+            results = lint_paths(paths or (".",), resolver, jobs, cache=not no_cache, cache_dir=cache_dir, progress=progress)
         if baseline_file is None and write_baseline is None:
             configured = resolver.for_path((paths or (".",))[0]).baseline
             root = resolver.for_path((paths or (".",))[0]).root
@@ -182,7 +183,7 @@ def _add_noqa(results) -> None:  # noqa: ANN001
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply the unsafe fixes (DAO103, DAO105 at boundaries).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply the unsafe fixes (DAO103 commit flags, DAO105 at boundaries, DAO301 renames).")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff and write nothing; exit 1 if anything would change.")
 @click.option("--select", help="Comma-separated codes or prefixes to fix (replaces the configured list).")
 @click.option("--extend-select", help="Codes or prefixes to fix in addition.")
@@ -340,6 +341,11 @@ def list_rules(output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
         return
+    if not sys.stdout.isatty():
+        # piped: one line per rule, whole (grep, cut and awk read it), tab-separated
+        for row in rows:
+            click.echo("\t".join((row["code"], row["name"], row["seed"], row["fixable"], "on" if row["default"] else "opt-in", row["summary"])))
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -358,10 +364,13 @@ def show_rule(code: str) -> None:
     from . import rules  # noqa: F401 - registers the rule classes
     from .rule import registry
 
+    from .docs import tool_page
+    from .rule import TOOL_CODES
+
     rule = registry.get(code.upper())
-    if rule is None:
+    if rule is None and code.upper() not in {t.code for t in TOOL_CODES}:
         raise _fail(f"unknown rule {code!r} (see `dao-lint rules`)")
-    page = rule_page(rule)
+    page = rule_page(rule) if rule is not None else tool_page(code.upper())
     if sys.stdout.isatty():
         render_markdown(page, sys.stdout)
     else:

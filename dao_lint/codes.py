@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Dict, Tuple
 
-__all__ = ["CODES", "DEFAULT_ENABLED", "NAMES"]
+__all__ = ["CODES", "DEFAULT_ENABLED", "FIXES", "NAMES", "boundary_hint"]
 
 #: code -> (name, reported unless selected otherwise); DAO111 is opt-in
 CODES: Dict[str, Tuple[str, bool]] = {
@@ -42,3 +42,20 @@ CODES: Dict[str, Tuple[str, bool]] = {
 }
 NAMES: Dict[str, str] = {code: name for code, (name, _) in CODES.items()}
 DEFAULT_ENABLED: Dict[str, bool] = {code: on for code, (_, on) in CODES.items()}
+
+
+#: code -> the safety of its fix, for the codes `dao-lint fix` can fix (the rest have none)
+FIXES: Dict[str, str] = {
+    "DAO003": "safe", "DAO101": "safe", "DAO102": "safe", "DAO103": "unsafe", "DAO105": "unsafe", "DAO109": "safe",
+    "DAO112": "safe", "DAO301": "unsafe", "DAO401": "safe", "DAO701": "safe",
+}
+
+
+def boundary_hint(qualname: str) -> str:
+    """The alternative DAO105 offers: declaring the function a unit of work, in the key that
+    does it; never for a private helper or module-level code (they are not where a command,
+    request or job starts)."""
+    last = qualname.rsplit(".", 1)[-1]
+    if not qualname or qualname == "<module>" or last.startswith("_"):
+        return ""
+    return f" (or, if `{qualname}` is where a command, request or job starts, add it to `boundaries` in [tool.dao-lint])"

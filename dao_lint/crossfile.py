@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence, Set, Tuple
 
-from .codes import NAMES
+from .codes import NAMES, boundary_hint
 from .index import ProjectIndex
 from .summary import CallSite, FileSummary, FunctionKey, Position
 from .types import Diagnostic, Span
@@ -22,7 +22,7 @@ MESSAGES = {
     "DAO106": "`{helper}()` commits, and runs on every iteration; commit once, after the loop, in the unit of work",
     "DAO107": "`{function}` commits again here (through `{helper}()`); one unit of work commits once",
     "DAO108": "listener `{function}` ({event}) {what}; write through the connection or session it is given and let the unit of work decide",
-    "DAO105": "`{helper}()` commits (a commit helper) outside a unit-of-work boundary; let the enclosing command, request or job end the transaction (or declare `{function}` a boundary)",
+    "DAO105": "`{helper}()` commits (a commit helper) outside a unit-of-work boundary; let the enclosing command, request or job end the transaction{alternative}",
     # the same words as the file rule's (ActionMethodName), for methods whose bases are elsewhere
     "DAO301": "DAO method `{method}` is named for the action `{verb}`; name it for what it does to the data: {crud}",
 }
@@ -132,7 +132,7 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
             callee = index.function(target) if target is not None else None
             if "DAO105" in enabled and target in helpers and not unit_of_work and not listener and qualname:
                 # `commit()` under another name, called where no unit of work is declared
-                out.append(_diagnostic(path, site.position, site.end, "DAO105", helper=helper, function=qualname))
+                out.append(_diagnostic(path, site.position, site.end, "DAO105", helper=helper, alternative=boundary_hint(qualname)))
             if "DAO101" in enabled and info.in_dao and qualname:
                 out.append(_diagnostic(path, site.position, site.end, "DAO101", function=qualname, helper=helper))
             if "DAO106" in enabled and site.in_loop and not info.migration_module:

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Type
 
 from .rule import TOOL_CODES, Rule, registry
 
-__all__ = ["SEEDS", "rule_page", "index_page", "render_all", "write_docs", "rule_url"]
+__all__ = ["SEEDS", "rule_page", "tool_page", "index_page", "render_all", "write_docs", "rule_url"]
 
 # Where the rule pages are published; SARIF's helpUri and the CLI point here.
 DOCS_BASE_URL = os.environ.get("DAO_LINT_DOCS_URL", "https://github.com/dao-lint/dao-lint/blob/main/docs/rules/")
@@ -92,9 +92,65 @@ def rule_page(rule: Type[Rule]) -> str:
     else:
         lines.append("None besides the common `[tool.dao-lint]` keys that decide what is a DAO and a session.")
     lines += ["", "## References", ""]
-    lines.append("- [RULES.md, the DAO rules](../../README.md#the-dao-rules)")
+    lines.append("- [The DAO rules, in the README](../../README.md#the-dao-rules)")
     lines += [f"- [{title}]({url})" for title, url in rule.references]
     return "\n".join(lines) + "\n"
+
+
+# what a user does about each code the tool itself reports (DAO0xx)
+_TOOL_ADVICE: Dict[str, List[str]] = {
+    "DAO000": [
+        "A rule raised an error on this file (the message names the rule and the error), or, in "
+        "flake8, the configuration could not be read. The other rules and files were checked; "
+        "`check` exits 2 so that CI notices.",
+        "Report it with the file (or the smallest piece of it that still fails). To go on "
+        "meanwhile, `--ignore` the named rule or exclude the file.",
+    ],
+    "DAO001": [
+        "The file does not parse as Python, so no rule could look at it; the run goes on with "
+        "the other files. flake8 reports the same file as E999.",
+        "Fix the syntax error at the reported position. A file that is not meant to be Python "
+        "(a template with a `.py` name) belongs in `exclude`.",
+    ],
+    "DAO002": [
+        "The file could not be read as text: it is binary, not valid in its declared encoding "
+        "(PEP 263), or larger than `max-file-size`. It was not checked; the run goes on.",
+        "Save it in its declared encoding (UTF-8 by default), raise `max-file-size` if it is "
+        "real source, or add it to `exclude` if it is generated.",
+    ],
+    "DAO003": [
+        "A `# noqa: DAO...` comment silences nothing on its line: the finding it was written "
+        "for is gone (fixed, or moved to another line), or the code never fires there. A stale "
+        "suppression would hide the next real finding on that line.",
+        "Remove the comment or the codes it lists; `dao-lint fix` does it (safe fix). A bare "
+        "`# noqa` without codes is never reported.",
+    ],
+}
+
+
+def tool_page(code: str) -> str:
+    """The Markdown page of a code the tool itself reports (DAO000-DAO003)."""
+    tool = next(t for t in TOOL_CODES if t.code == code)
+    what, action = _TOOL_ADVICE[code]
+    fix = "Safe fix: `dao-lint fix` removes the unused codes." if code == "DAO003" else "No automatic fix."
+    return "\n".join([
+        f"# {tool.name} ({code})",
+        "",
+        f"Status: reported by dao-lint itself, on by default (select or ignore it like a rule). {fix}",
+        "",
+        "## What it means",
+        "",
+        what,
+        "",
+        "## What to do",
+        "",
+        action,
+        "",
+        "## See also",
+        "",
+        "- [All rules and codes](README.md)",
+        "",
+    ])
 
 
 def index_page() -> str:
@@ -111,7 +167,7 @@ def index_page() -> str:
         default = "on" if rule.default_enabled else "opt-in"
         lines.append(f"| [{code}]({code}.md) | {rule.name} | {rule.seed} | {rule.fix_safety} | {default} |")
     lines += ["", "Codes the tool itself reports:", "", "| code | name | meaning |", "|---|---|---|"]
-    lines += [f"| {t.code} | {t.name} | {t.summary} |" for t in TOOL_CODES]
+    lines += [f"| [{t.code}]({t.code}.md) | {t.name} | {t.summary} |" for t in TOOL_CODES]
     return "\n".join(lines) + "\n"
 
 
@@ -120,6 +176,7 @@ def render_all() -> Dict[str, str]:
     from . import rules  # noqa: F401
 
     pages = {f"{code}.md": rule_page(rule) for code, rule in registry.items()}
+    pages.update({f"{t.code}.md": tool_page(t.code) for t in TOOL_CODES})
     pages["README.md"] = index_page()
     return pages
 

@@ -12,6 +12,7 @@ from .analysis import Action, Origin, SessionFacts
 from .analysis.names import collect_imports
 from .analysis.session_kinds import OWN_ORIGINS
 from .summary import CallSite, Position
+from .analysis.walk import visit_in_place
 
 __all__ = ["Frame", "with_cover", "session_key", "name_position", "module_names", "signature", "decorator_form", "calls_name", "commit_only"]
 
@@ -104,7 +105,7 @@ def calls_name(node: cst.CSTNode, name: str) -> bool:
             if isinstance(call.func, cst.Name) and call.func.value == name:
                 found.append(call)
 
-    node.visit(Finder())
+    visit_in_place(node, Finder())
     return bool(found)
 
 

@@ -201,7 +201,10 @@ class ValueTracking:
             if owner is None:
                 return
             dotted = owner + dotted[len(head):]
-        self.references.append((self._qualify(dotted) or dotted, self.pos(value)))
+        # where it is used, for messages: the call it is passed to, else the function (a
+        # name's own position would cost libcst's position pass over the whole module)
+        where = self.pos(self.call_stack[-1]) if self.call_stack else self.current.position
+        self.references.append((self._qualify(dotted) or dotted, where))
 
     def visit_Return(self, node: cst.Return) -> None:
         self.frame.exits.append((self.pos(node), "return"))

@@ -36,7 +36,7 @@ def test_text_output_is_plain_when_piped(project):
     assert result.output.splitlines() == [
         "app/chart_dao.py:4:9: DAO101 DAO `ChartDAO.create` commits; remove the commit and let the caller's "
         "unit of work commit (`with db.session.begin_nested():`)",
-        "Found 1 problem in 1 file.",
+        "Found 1 problem in 1 file (1 may be fixed by `dao-lint fix`).",
     ]
     assert run("check", "app", "--quiet").output.count("\n") == 1
 
@@ -46,7 +46,18 @@ def test_text_output_on_a_terminal_has_source_and_colour(project):
     assert "\x1b[" in result.output
     excerpt = result.output.split("commit-in-dao", 1)[1].split("Found")[0]
     assert "session" in excerpt and "commit" in excerpt  # the source line under the message
-    assert "Found 1 problem in 1 file." in result.output
+    assert "Found 1 problem in 1 file (1 may be fixed by `dao-lint fix`)." in result.output
+
+
+def test_the_summary_says_which_findings_fix_can_fix(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(
+        "class ChartDAO:\n    def save(self, chart, commit=True):\n        db.session.add(chart)\n"
+        "        if commit:\n            db.session.commit()\n\n    def ping(self):\n        db.session.refresh(self)\n"
+    )
+    summary = run("check", "app", "--extend-select", "DAO111").output.splitlines()[-1]
+    # DAO101 safe; DAO103 and DAO301 unsafe; DAO111 none
+    assert summary == "Found 4 problems in 1 file (1 may be fixed by `dao-lint fix`, 2 more with `--unsafe-fixes`)."
 
 
 def test_statistics(project):

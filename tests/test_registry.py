@@ -38,6 +38,10 @@ def test_static_code_table_matches_the_registry():
     expected = {t.code: (t.name, True) for t in TOOL_CODES}
     expected.update({code: (rule.name, rule.default_enabled) for code, rule in registry.items()})
     assert CODES == expected
+    from dao_lint.codes import FIXES
+
+    fixes = {code: rule.fix_safety for code, rule in registry.items() if rule.fix_safety != "none"}
+    assert FIXES == {**fixes, "DAO003": "safe"}
 
 
 def test_docs_are_up_to_date():

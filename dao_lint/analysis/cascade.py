@@ -50,8 +50,8 @@ def manual_cascades(statements: Sequence[cst.BaseStatement], use_of: UseOf, dao_
         if step is not None:
             pending.append(step)
             continue
-        deleted = _deleted(statement, use_of, dao_method_of)
-        if deleted is not None and pending:
+        deleted = _deleted(statement, use_of, dao_method_of) if pending else None
+        if deleted is not None:
             target, referenced = deleted
             derived = _derived_names(statements, {parent for kind, parent, _, _ in pending if kind == "many"})
             matched = [

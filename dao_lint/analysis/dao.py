@@ -11,6 +11,7 @@ from ..globs import name_matches, path_matches
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 from .names import collect_imports, dotted_name, qualify
+from .walk import visit_in_place
 
 __all__ = ["CodeScope", "DaoFacts", "commit_flags", "action_verb", "LOCAL_BASES"]
 
@@ -335,7 +336,7 @@ def _tested(node: cst.FunctionDef, name: str) -> bool:
             if isinstance(test, cst.Name) and test.value == name:
                 found.append(statement)
 
-    node.body.visit(Finder())
+    visit_in_place(node.body, Finder())
     return bool(found)
 
 

@@ -46,11 +46,15 @@ def _callee(node: ast.AST) -> Optional[str]:
 _FIELDS: dict = {}
 
 
-def _calls_and_functions(tree: ast.AST) -> Tuple[List[ast.Call], List[ast.AST]]:
-    """Every call and `def` of the tree (`ast.walk` visits contexts and operators too, and
-    is twice as slow)."""
+_EXITS = (ast.Return, ast.Break, ast.Continue)
+
+
+def _calls_and_functions(tree: ast.AST) -> Tuple[List[ast.Call], List[ast.AST], List[ast.AST]]:
+    """Every call, `def` and `return`/`break`/`continue` of the tree (`ast.walk` visits
+    contexts and operators too, and is twice as slow)."""
     calls: List[ast.Call] = []
     functions: List[ast.AST] = []
+    exits: List[ast.AST] = []
     stack = [tree]
     pop, push = stack.pop, stack.append
     call, function, async_function, node_type = ast.Call, ast.FunctionDef, ast.AsyncFunctionDef, ast.AST
@@ -61,6 +65,8 @@ def _calls_and_functions(tree: ast.AST) -> Tuple[List[ast.Call], List[ast.AST]]:
             calls.append(node)
         elif kind is function or kind is async_function:
             functions.append(node)
+        elif kind in _EXITS:
+            exits.append(node)
         fields = _FIELDS.get(kind)
         if fields is None:
             fields = _FIELDS[kind] = tuple(name for name in kind._fields if name not in ("ctx", "op"))
@@ -72,7 +78,7 @@ def _calls_and_functions(tree: ast.AST) -> Tuple[List[ast.Call], List[ast.AST]]:
                         push(item)
             elif isinstance(value, node_type):
                 push(value)
-    return calls, functions
+    return calls, functions, exits
 
 
 class AstPositions:
@@ -82,16 +88,18 @@ class AstPositions:
         self.lines = _LINES.split(text)
         self.calls: List[ast.Call] = []
         self.functions: List[ast.AST] = []
+        self.exits: List[ast.AST] = []
         try:
             tree = compile_quietly(text, tree_only=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             self.valid = False
             return
         self.valid = True
-        self.calls, self.functions = _calls_and_functions(tree)
+        self.calls, self.functions, self.exits = _calls_and_functions(tree)
         key = lambda n: (n.lineno, n.col_offset, -n.end_lineno, -n.end_col_offset)  # noqa: E731
         self.calls.sort(key=key)
         self.functions.sort(key=key)
+        self.exits.sort(key=key)
 
     def _column(self, line: int, offset: int) -> int:
         """Character column of a UTF-8 byte offset (ast counts bytes, libcst characters)."""
@@ -108,7 +116,8 @@ class AstPositions:
 
 
 class AstPositionFacts(CachedVisitors, BatchableMetadataProvider[NodePosition]):
-    """Attaches a NodePosition to calls and function definitions (none if the trees disagree)."""
+    """Attaches a NodePosition to calls, function definitions and `return`/`break`/`continue`
+    (none if the trees disagree)."""
 
     METADATA_DEPENDENCIES = (FileContextProvider,)
 
@@ -117,6 +126,7 @@ class AstPositionFacts(CachedVisitors, BatchableMetadataProvider[NodePosition]):
         self.positions: Optional[AstPositions] = None
         self.calls = 0
         self.functions = 0
+        self.exits = 0
         self.pending: List[Tuple[cst.CSTNode, ast.AST]] = []
         self.ok = True
 
@@ -153,11 +163,34 @@ class AstPositionFacts(CachedVisitors, BatchableMetadataProvider[NodePosition]):
         self.set_metadata(node, NodePosition(self.positions.range_of(functions[self.functions]), functions[self.functions]))
         self.functions += 1
 
+    def _exit(self, node: cst.CSTNode, kind: type) -> None:
+        if not self.ok:
+            return
+        exits = self.positions.exits
+        if self.exits >= len(exits) or type(exits[self.exits]) is not kind:
+            self._give_up()
+            return
+        self.set_metadata(node, NodePosition(self.positions.range_of(exits[self.exits]), exits[self.exits]))
+        self.exits += 1
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self._exit(node, ast.Return)
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self._exit(node, ast.Break)
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        self._exit(node, ast.Continue)
+
     def _give_up(self) -> None:
         self.ok = False
         self._computed.clear()
 
     def leave_Module(self, original_node: cst.Module) -> None:
         # all or nothing: a single disagreement means the pairing cannot be trusted
-        if self.ok and (self.calls != len(self.positions.calls) or self.functions != len(self.positions.functions)):
+        if self.ok and (
+            self.calls != len(self.positions.calls)
+            or self.functions != len(self.positions.functions)
+            or self.exits != len(self.positions.exits)
+        ):
             self._give_up()

@@ -25,6 +25,7 @@ from .session_kinds import (
     ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES,
     SESSION_TYPES, Action, FunctionSessions, Origin, SessionUse, statement_kind,
 )
+from .walk import visit_in_place
 
 __all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES", "is_commit_helper"]  # re-exported vocabulary
 
@@ -471,7 +472,7 @@ def _provides_session(function: cst.FunctionDef, facts: "SessionFacts") -> bool:
             if isinstance(node.value, cst.Name) and node.value.value in made:
                 found.append(node)
 
-    function.body.visit(Finder())
+    visit_in_place(function.body, Finder())
     return bool(found)
 
 

@@ -12,6 +12,7 @@ import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
 from .visitors import CachedVisitors
+from .walk import visit_in_place
 
 __all__ = ["is_docstring", "Place", "StructureFacts", "exclusive", "raises", "statement_call", "per_item", "terminates", "literal_names"]
 
@@ -256,7 +257,7 @@ def _leaves_early(node: cst.CSTNode) -> bool:
         def visit_Lambda(self, node: cst.Lambda) -> bool:
             return False
 
-    node.visit(Finder())
+    visit_in_place(node, Finder())
     return bool(found)
 
 

@@ -7,6 +7,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from ..analysis import DaoFacts, FileContext, FileContextProvider
+from ..analysis.walk import visit_in_place
 
 __all__ = ["drop_commit_parameters"]
 
@@ -28,7 +29,7 @@ def _uses_name(node: cst.CSTNode, name: str) -> bool:
             if node.value == name:
                 found.append(node)
 
-    node.visit(Finder())
+    visit_in_place(node, Finder())
     return bool(found)
 
 

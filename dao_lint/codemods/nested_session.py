@@ -21,7 +21,6 @@ written, and everything else keeps its nodes, so formatting stays as it was.
 """
 from __future__ import annotations
 
-import enum
 from typing import Callable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
@@ -31,7 +30,8 @@ from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, Sessi
 from ..analysis import SessionFacts
 from ..analysis.session_kinds import OWN_ORIGINS
 from ..analysis.structure import raises, statement_call
-from .statements import WRITE_WORDS, Owed, body_of, flush_statement, is_nested_block, pure_test, removed_lines
+from .statements import WRITE_WORDS, Owed, State, body_of, flush_statement, is_nested_block, pure_test, removed_lines
+from ..analysis.walk import visit_in_place
 
 __all__ = ["FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested", "refusal"]
 
@@ -40,12 +40,6 @@ Facts = Callable[[cst.CSTNode], Optional[SessionUse]]
 
 class Refused(Exception):
     """The function cannot be rewritten without changing what it does; the message says why."""
-
-
-class State(enum.Enum):
-    NONE = 0  # nothing changes database state
-    COVERED = 1  # changes happen only inside SAVEPOINT blocks
-    UNCOVERED = 2  # something changes state outside a SAVEPOINT
 
 
 class FunctionRewrite:
@@ -141,7 +135,7 @@ class FunctionRewrite:
                 return False
 
         for node in nodes:
-            node.visit(Finder())
+            visit_in_place(node, Finder())
         if found["outside"]:
             return State.UNCOVERED
         return State.COVERED if found["inside"] else State.NONE
@@ -419,7 +413,7 @@ class FunctionRewrite:
             def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
                 return False
 
-        block.visit(Finder())
+        visit_in_place(block, Finder())
         return bool(found)
 
     def _check_left(self, block: cst.IndentedBlock) -> None:
@@ -439,7 +433,7 @@ class FunctionRewrite:
             def visit_Lambda(self, node: cst.Lambda) -> bool:
                 return False
 
-        block.visit(Finder())
+        visit_in_place(block, Finder())
         if left:
             raise Refused(f"a `{left[0]}()` is not a statement of its own (or sits where no SAVEPOINT can replace it)")
 

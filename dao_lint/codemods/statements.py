@@ -3,12 +3,13 @@
 the record of a commit whose writes still need a SAVEPOINT."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import List
 
 import libcst as cst
 
-__all__ = ["WRITE_WORDS", "Owed", "comment_lines", "removed_lines", "is_nested_block", "pure_test", "flush_statement", "body_of"]
+__all__ = ["WRITE_WORDS", "State", "Owed", "comment_lines", "removed_lines", "is_nested_block", "pure_test", "flush_statement", "body_of"]
 
 
 # words of a call that may change state (a helper, a method of another object)
@@ -19,6 +20,12 @@ WRITE_WORDS = frozenset(
         "edit", "copy", "import", "clear", "append", "extend", "discard", "pop",
     }
 )
+
+
+class State(enum.Enum):
+    NONE = 0  # nothing changes database state
+    COVERED = 1  # changes happen only inside SAVEPOINT blocks
+    UNCOVERED = 2  # something changes state outside a SAVEPOINT
 
 
 @dataclass
@@ -39,7 +46,7 @@ def comment_lines(node: cst.CSTNode) -> List[cst.EmptyLine]:
         def visit_Comment(self, comment: cst.Comment) -> None:
             found.append(cst.EmptyLine(indent=True, whitespace=cst.SimpleWhitespace(""), comment=comment))
 
-    node.visit(Collector())
+    node.visit(Collector())  # (comments sit in trivia, which visit_in_place skips)
     return found
 
 

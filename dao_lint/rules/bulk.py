@@ -10,6 +10,7 @@ from ..analysis.names import dotted_name
 from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts
 from ..rule import Invalid, Rule, Valid
+from ..analysis.walk import visit_in_place
 
 __all__ = ["WriteInLoop", "ReadInLoop"]
 
@@ -70,7 +71,7 @@ def _runs_once_or_batched(line, loop: cst.For, node: cst.Call) -> bool:  # noqa:
             if func.attr.value in _RUNS and (call is node or _contains(func.value, node)):
                 runs.append(call)
 
-    line.visit(Finder())
+    visit_in_place(line, Finder())
     if found:
         return True
     # `query = session.query(Model).filter(...)` kept for later (a chain of queries): nothing
@@ -106,7 +107,7 @@ def _consumed(tree: cst.CSTNode, node, names=frozenset()) -> bool:  # noqa: ANN0
             if isinstance(func, cst.Attribute) and func.attr.value in _RUNS and isinstance(func.value, cst.Name) and func.value.value in names:
                 found.append(call)
 
-    tree.visit(Finder())
+    visit_in_place(tree, Finder())
     return bool(found)
 
 
@@ -129,7 +130,7 @@ def _assigned(node: cst.CSTNode) -> set:
         def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
             names.update(n.value for n in _names(target.target))
 
-    node.visit(Finder())
+    visit_in_place(node, Finder())
     return names
 
 
@@ -140,7 +141,7 @@ def _names(node: cst.CSTNode) -> list:
         def visit_Name(self, name: cst.Name) -> None:
             found.append(name)
 
-    node.visit(Finder())
+    visit_in_place(node, Finder())
     return found
 
 
@@ -153,7 +154,7 @@ def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
                 found.append(candidate)
             return not found
 
-    tree.visit(Finder())
+    tree.visit(Finder())  # (on_visit: every node, which visit_in_place does not offer)
     return bool(found)
 
 

@@ -1,6 +1,8 @@
 """Session hygiene rules (DAO109-DAO111): sessions are scoped, closed, and trusted."""
 from __future__ import annotations
 
+import re
+
 from typing import Dict, List, Optional, Set
 
 import libcst as cst
@@ -40,6 +42,9 @@ def _is_close(statement: cst.CSTNode, name: str) -> bool:
     )
 
 
+_MADE_HERE = re.compile(r"[A-Za-z_]*[Ss]ession[A-Za-z_]*\((?!\s*bind\s*=\s*(?:op\.get_bind\(\)|\w*conn\w*|bind)\s*[,)])")
+
+
 class SessionNotClosed(Rule):
     """Flags a session created without `with` and never closed in a `finally`.
 
@@ -48,6 +53,12 @@ class SessionNotClosed(Rule):
     And if the code between creation and `close()` raises, `close()` never runs. A `with`
     block closes the session on every path.
     """
+
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        # a session made here (`Session()`, `SessionLocal()`, a sessionmaker's product), other
+        # than one bound to a connection someone else opened (a migration's `Session(bind=bind)`)
+        return "sessionmaker" in text or _MADE_HERE.search(text) is not None
 
     code = "DAO109"
     migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
@@ -376,6 +387,10 @@ class RefreshExpire(Rule):
     made in another transaction. Keep reads and writes in one unit of work and the session
     short, and the identity map is right without being reset.
     """
+
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return ".refresh(" in text or ".expire" in text
 
     code = "DAO111"
     migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)

@@ -36,6 +36,10 @@ class RedundantMerge(Rule):
     sparingly).
     """
 
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return ".merge(" in text or ".add(" in text
+
     code = "DAO401"
     migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
     name = "redundant-merge"
@@ -122,6 +126,10 @@ class ManualCascade(Rule):
     row. Doing it by hand first is slower, easy to get wrong when a relationship is added,
     and hides a schema that does not say what it means.
     """
+
+    @classmethod
+    def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
+        return "delete(" in text  # every shape ends with a delete
 
     code = "DAO501"
     requires = "any"  # a DAO's delete may be the only database call in the file

@@ -6,7 +6,9 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, Origin, SessionFacts
 from ..analysis.session import FunctionSessions, is_commit_helper
+from ..codes import boundary_hint
 from ..rule import Invalid, Rule, Valid
+from ..analysis.walk import visit_in_place
 
 __all__ = ["DaoOwnsSession", "ExplicitTransactionControl"]
 
@@ -22,7 +24,7 @@ def _migrates(function) -> bool:  # noqa: ANN001 - a FunctionDef or None
             if name.value in ("MigrationContext", "alembic"):
                 found.append(name)
 
-    function.body.visit(Finder())
+    visit_in_place(function.body, Finder())
     return bool(found)
 
 
@@ -154,7 +156,7 @@ class ExplicitTransactionControl(Rule):
     code = "DAO105"
     name = "explicit-transaction-control"
     seed = "R4"
-    message = "`{session}.{method}()` outside a unit-of-work boundary; let the enclosing command, request or job end the transaction (or declare `{function}` a boundary)"
+    message = "`{session}.{method}()` outside a unit-of-work boundary; let the enclosing command, request or job end the transaction{alternative}"
     needs = (SessionFacts, DaoFacts)
     fix_title = "Give the boundary the transaction decorator and drop the explicit commits it covers"
     fix_safety = "unsafe"
@@ -250,4 +252,4 @@ class ExplicitTransactionControl(Rule):
             return  # a listener never owns a transaction: DAO108 reports it
         if is_commit_helper(scope.function, lambda n: self.fact(SessionFacts, n)):
             return  # `def commit(): db.session.commit()`: its callers are where the commits are
-        self.report(node, session=use.session, method=use.method, function=scope.qualname or "<module>")
+        self.report(node, session=use.session, method=use.method, alternative=boundary_hint(scope.qualname or ""))
