@@ -168,3 +168,25 @@ def test_select_and_ignore_limit_the_fixes(project):
     target.write_text(DAO)
     assert run("fix", "app", "--ignore", "DAO101", "--diff").exit_code == 0
     assert run("fix", "app", "--select", "DAO101", "--diff").exit_code == 1
+
+
+@pytest.mark.parametrize("options", [[], ["--unsafe-fixes"], ["--unsafe-fixes", "--no-cache"]])
+def test_the_diff_preview_reports_what_the_run_does(tmp_path, monkeypatch, options):
+    """`fix --diff` and `fix`: the same counts, the same kept commits, the same boundaries to
+    declare, the same findings left (only the verb differs)."""
+    import shutil
+
+    from .conftest import SAMPLE
+
+    reports = []
+    for mode in (["--diff"], []):
+        copy = tmp_path / ("preview" if mode else "real")
+        shutil.copytree(SAMPLE, copy, ignore=shutil.ignore_patterns(".dao_lint_cache", "__pycache__"))
+        monkeypatch.chdir(copy)
+        result = CliRunner().invoke(cli, ["fix", ".", "--jobs", "1", *options, *mode], catch_exceptions=False)
+        assert result.exit_code in (0, 1), result.output
+        summary = result.output[result.output.index("would fix:" if mode else "fixed:"):]
+        reports.append(summary.replace("would fix:", "fixed:", 1))
+    preview, real = reports
+    assert "kept (" in real and "findings left:" in real
+    assert preview == real

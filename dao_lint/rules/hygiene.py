@@ -12,6 +12,7 @@ from ..analysis.names import dotted_name
 from ..analysis.structure import StructureFacts, statement_call
 from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
+from .ownership import owns_session_finding
 
 __all__ = ["SessionNotClosed", "StaleRead", "RefreshExpire"]
 
@@ -90,6 +91,17 @@ class SessionNotClosed(Rule):
             path="app/api/deps.py",
             title="closed in finally",
         ),
+        Valid(
+            """
+            class ReportDAO(BaseDAO):
+                @classmethod
+                def find_expired(cls):
+                    session = SessionLocal()
+                    return session.query(Report).filter(Report.expired).all()
+            """,
+            path="app/daos/report.py",
+            title="in a DAO it is DAO104's: take the caller's session, not `with` a new one",
+        ),
     ]
     invalid = [
         Invalid(
@@ -147,6 +159,8 @@ class SessionNotClosed(Rule):
         scope = self.fact(DaoFacts, value)
         if scope is None or scope.function is None:
             return
+        if owns_session_finding(self, value) is not None:
+            return  # DAO104's: take the caller's session (a `with` here would be the wrong advice)
         if _bound_to_a_connection(value):
             # `Session(bind=connection)`: it owns no connection of its own to give back (a
             # migration's `op.get_bind()`, a listener's connection); nothing leaks

@@ -10,7 +10,7 @@ from ..codes import boundary_hint
 from ..rule import Invalid, Rule, Valid
 from ..analysis.walk import visit_in_place
 
-__all__ = ["DaoOwnsSession", "ExplicitTransactionControl"]
+__all__ = ["DaoOwnsSession", "ExplicitTransactionControl", "owns_session_finding"]
 
 
 def _migrates(function) -> bool:  # noqa: ANN001 - a FunctionDef or None
@@ -112,32 +112,40 @@ class DaoOwnsSession(Rule):
     }
 
     def visit_Call(self, node: cst.Call) -> None:
-        use = self.fact(SessionFacts, node)
-        if use is None or use.action not in self._WHAT:
-            return
-        if use.action in (Action.BEGIN, Action.CLOSE, Action.REMOVE) and use.origin in (
-            Origin.CREATED,
-            Origin.OBTAINED,
-        ):
-            return
-        scope = self.fact(DaoFacts, node)
-        if scope is None or scope.in_test or scope.in_boundary:
-            return
-        function = scope.qualname.rsplit(".", 1)[-1]
-        if use.action is Action.CREATE and use.method.rsplit(".", 1)[-1] in ("scoped_session", "async_scoped_session") and (
-            function in ("", "__init__", "__setstate__")
-        ):
-            return  # a registry set up with the module or the DAO: configuration, not a session opened
-        if function.lower().startswith(("init", "setup", "set_up", "configure")) or _migrates(scope.function):
-            return  # wiring at start-up, or schema tooling (alembic) that needs its own connection
-        if not scope.in_dao:
-            handed = scope.function is not None and self.fact(SessionFacts, scope.function)
-            if not isinstance(handed, FunctionSessions):
-                return
-            if use.action is Action.BEGIN and use.origin is not Origin.PARAMETER:
-                return
-        what = self._WHAT[use.action].format(method=use.method, session=use.session)
-        self.report(node, function=scope.qualname or "<module>", what=what)
+        scope = owns_session_finding(self, node)
+        if scope is not None:
+            use = self.fact(SessionFacts, node)
+            what = self._WHAT[use.action].format(method=use.method, session=use.session)
+            self.report(node, function=scope.qualname or "<module>", what=what)
+
+
+def owns_session_finding(rule: Rule, node: cst.Call):  # noqa: ANN201 - the DaoFacts scope, or None
+    """Where DAO104 reports `node` (a session made, a connection or top-level transaction
+    opened, a session closed, by a DAO or by a function handed a session): the scope, else
+    None. DAO109 asks too: where the answer is "take the caller's session", closing the one
+    made here is not the advice (one root cause, one finding)."""
+    use = rule.fact(SessionFacts, node)
+    if use is None or use.action not in DaoOwnsSession._WHAT:
+        return None
+    if use.action in (Action.BEGIN, Action.CLOSE, Action.REMOVE) and use.origin in (Origin.CREATED, Origin.OBTAINED):
+        return None
+    scope = rule.fact(DaoFacts, node)
+    if scope is None or scope.in_test or scope.in_boundary:
+        return None
+    function = scope.qualname.rsplit(".", 1)[-1]
+    if use.action is Action.CREATE and use.method.rsplit(".", 1)[-1] in ("scoped_session", "async_scoped_session") and (
+        function in ("", "__init__", "__setstate__")
+    ):
+        return None  # a registry set up with the module or the DAO: configuration, not a session opened
+    if function.lower().startswith(("init", "setup", "set_up", "configure")) or _migrates(scope.function):
+        return None  # wiring at start-up, or schema tooling (alembic) that needs its own connection
+    if not scope.in_dao:
+        handed = scope.function is not None and rule.fact(SessionFacts, scope.function)
+        if not isinstance(handed, FunctionSessions):
+            return None
+        if use.action is Action.BEGIN and use.origin is not Origin.PARAMETER:
+            return None
+    return scope
 
 
 class ExplicitTransactionControl(Rule):
