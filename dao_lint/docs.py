@@ -55,7 +55,7 @@ def rule_page(rule: Type[Rule]) -> str:
     if rule.fix_title:
         fix = f"{fix}: {rule.fix_title}."
     example = rule.invalid[0]
-    after = example.after if example.after is not None else rule.valid[0].code
+    after = example.remedy if example.remedy is not None else example.after
     lines = [
         f"# {rule.name} ({rule.code})",
         "",

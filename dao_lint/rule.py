@@ -52,9 +52,14 @@ class Invalid:
     after: Optional[str] = None
     title: str = ""
     options: Tuple[Tuple[str, object], ...] = ()
+    #: the code a user writes instead, at the same path (the page's "Use instead"): clean
+    #: under every default rule and doing what the example did; the fix's `after` otherwise
+    remedy: Optional[str] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", textwrap.dedent(self.code).strip("\n") + "\n")
+        if self.remedy is not None:
+            object.__setattr__(self, "remedy", textwrap.dedent(self.remedy).strip("\n") + "\n")
         if isinstance(self.options, dict):
             object.__setattr__(self, "options", tuple(self.options.items()))
         if isinstance(self.expect, str):

@@ -67,6 +67,13 @@ class WriteOutsideDao(Rule):
             """,
             path="app/api/charts.py",
             expect=("DAO201 at 4:5", "DAO201 at 5:5"),
+            remedy="""
+            @bp.route("/charts", methods=["POST"])
+            def create_chart():
+                chart = ChartDAO.create(request.json)
+                DashboardDAO.touch_all()
+                return chart.to_json()
+            """,
         ),
         Invalid(
             """
@@ -130,6 +137,12 @@ class QueryOutsideDao(Rule):
             """,
             path="app/views/charts.py",
             expect=("DAO202 at 2:13", "DAO202 at 3:14"),
+            remedy="""
+            def chart_detail(chart_id):
+                chart = ChartDAO.find_by_id(chart_id)
+                owners = UserDAO.find_by_ids(chart.owner_ids)
+                return render_template("chart.html", chart=chart, owners=owners)
+            """,
         ),
         Invalid(
             """

@@ -382,6 +382,12 @@ class ReadInLoop(Rule):
             """,
             path="app/services/owners.py",
             expect=("DAO702 at 4:23", "DAO702 at 5:23"),
+            remedy="""
+            def owners_of(charts):
+                owners = UserDAO.find_by_ids([chart.owner_id for chart in charts])
+                reviewers = UserDAO.find_by_ids([chart.reviewer_id for chart in charts])
+                return owners + reviewers
+            """,
         ),
         Invalid(
             """

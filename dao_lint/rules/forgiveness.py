@@ -126,6 +126,14 @@ class CheckThenWrite(Rule):
             """,
             path="app/commands/register.py",
             expect="DAO601 at 2:8",
+            remedy="""
+            def register(email):
+                try:
+                    with db.session.begin_nested():
+                        UserDAO.create({"email": email})
+                except IntegrityError:
+                    raise EmailTakenError(email)
+            """,
         ),
         Invalid(
             """

@@ -308,6 +308,13 @@ class StaleRead(Rule):
             """,
             path="app/services/accounts.py",
             expect="DAO110 at 6:9",
+            remedy="""
+            def withdraw(session, account_id, amount):
+                check_limits(amount)
+                with session.begin_nested():
+                    account = AccountDAO.find_by_id(session, account_id)
+                    account.balance -= amount
+            """,
         )
     ]
 
@@ -433,6 +440,10 @@ class RefreshExpire(Rule):
             """,
             path="app/services/users.py",
             expect=("DAO111 at 2:5", "DAO111 at 4:5"),
+            remedy="""
+            def rename(session, user, name):
+                user.name = name
+            """,
         )
     ]
 

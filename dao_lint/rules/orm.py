@@ -183,6 +183,14 @@ class ManualCascade(Rule):
                     db.session.delete(dashboard)
             """,
             expect=("DAO501 at 4:9", "DAO501 at 5:9", "DAO501 at 6:9"),
+            remedy="""
+            class DashboardDAO(BaseDAO):
+                # Dashboard.slices, .owners and .tags declare cascade="all, delete-orphan" (and the
+                # foreign keys ON DELETE CASCADE): deleting the dashboard removes what belongs to it
+                @classmethod
+                def delete(cls, dashboard):
+                    db.session.delete(dashboard)
+            """,
         ),
         Invalid(
             """

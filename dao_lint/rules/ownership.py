@@ -88,6 +88,13 @@ class DaoOwnsSession(Rule):
                         session.commit()
             """,
             expect=("DAO104 at 4:14", "DAO101 at 6:13"),
+            remedy="""
+            class ReportDAO(BaseDAO):
+                @classmethod
+                def create(cls, report):
+                    with db.session.begin_nested():
+                        db.session.add(report)
+            """,
         ),
         Invalid(
             """
@@ -209,6 +216,11 @@ class ExplicitTransactionControl(Rule):
             """,
             path="app/services/publishing.py",
             expect="DAO105 at 3:5",
+            remedy="""
+            def publish(dashboard):
+                # the command, request or job that calls this commits once, when it is done
+                dashboard.published = True
+            """,
         ),
         Invalid(
             """

@@ -56,9 +56,11 @@ class SqliteSavepoint(Rule):
                 connection.exec_driver_sql("BEGIN")
 
 
-            def create_user(session, user):
-                with session.begin_nested():
-                    session.add(user)
+            class UserDAO(BaseDAO):
+                @classmethod
+                def create(cls, session, user):
+                    with session.begin_nested():
+                        session.add(user)
             """,
             path="app/db.py",
         ),
@@ -80,9 +82,11 @@ class SqliteSavepoint(Rule):
             engine = create_engine("sqlite:///app.db")
 
 
-            def create_user(session, user):
-                with session.begin_nested():
-                    session.add(user)
+            class UserDAO(BaseDAO):
+                @classmethod
+                def create(cls, session, user):
+                    with session.begin_nested():
+                        session.add(user)
             """,
             path="app/db.py",
             expect="DAO112 at 3:1",
@@ -104,9 +108,11 @@ class SqliteSavepoint(Rule):
                 connection.exec_driver_sql("BEGIN")
 
 
-            def create_user(session, user):
-                with session.begin_nested():
-                    session.add(user)
+            class UserDAO(BaseDAO):
+                @classmethod
+                def create(cls, session, user):
+                    with session.begin_nested():
+                        session.add(user)
             """,
         )
     ]

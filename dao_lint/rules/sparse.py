@@ -109,6 +109,15 @@ class DenseUpdate(Rule):
                     return chart
             """,
             expect=("DAO801 at 4:9", "DAO801 at 6:9", "DAO801 at 7:9"),
+            remedy="""
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def update(cls, chart, properties):
+                    for key in ("name", "description", "params"):
+                        if key in properties:
+                            setattr(chart, key, properties[key])
+                    return chart
+            """,
         ),
         Invalid(
             """

@@ -51,6 +51,11 @@ class CommitInTest(Rule):
             """,
             path="tests/test_users.py",
             expect="DAO901 at 3:5",
+            remedy="""
+            def test_create_user(session):
+                UserDAO.create({"email": "ada@example.com"})
+                session.flush()
+            """,
         ),
         Invalid(
             """
@@ -146,6 +151,21 @@ class CleanupInsteadOfRollback(Rule):
             """,
             path="tests/conftest.py",
             expect=("DAO902 at 6:5", "DAO902 at 12:9", "DAO902 at 13:9"),
+            remedy="""
+            @pytest.fixture
+            def user(session):
+                user = UserDAO.create({"email": "ada@example.com"})
+                session.flush()
+                yield user
+
+
+            class ReportTests(unittest.TestCase):
+                def setUp(self):
+                    self.transaction = db.session.begin_nested()
+
+                def tearDown(self):
+                    self.transaction.rollback()
+            """,
         )
     ]
 
@@ -205,6 +225,20 @@ class TestSessionWithoutRollback(Rule):
             """,
             path="tests/conftest.py",
             expect="DAO903 at 7:5",
+            remedy="""
+            from sqlalchemy.orm import Session
+
+
+            @pytest.fixture
+            def session(engine):
+                connection = engine.connect()
+                transaction = connection.begin()
+                session = Session(bind=connection, join_transaction_mode="create_savepoint")
+                yield session
+                session.close()
+                transaction.rollback()
+                connection.close()
+            """,
         )
     ]
 

@@ -237,6 +237,17 @@ class DaoRollsBack(Rule):
                     except SQLAlchemyError as ex:
                         raise DAODeleteFailedError(exception=ex) from ex
             """,
+            remedy="""
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def delete(cls, charts):
+                    ids = [chart.id for chart in charts]
+                    try:
+                        with db.session.begin_nested():
+                            db.session.query(Chart).filter(Chart.id.in_(ids)).delete(synchronize_session="fetch")
+                    except SQLAlchemyError as ex:
+                        raise DAODeleteFailedError(exception=ex) from ex
+            """,
         ),
         Invalid(
             """
@@ -329,6 +340,19 @@ class CommitFlagParameter(Rule):
             def rename_dashboard(dashboard, title):
                 DashboardDAO.update(dashboard, {"dashboard_title": title})
                 db.session.commit()
+            """,
+            remedy="""
+            class DashboardDAO(BaseDAO):
+                @classmethod
+                def update(cls, item, attributes):
+                    for key, value in attributes.items():
+                        setattr(item, key, value)
+                    return item
+
+
+            @transaction()
+            def rename_dashboard(dashboard, title):
+                DashboardDAO.update(dashboard, {"dashboard_title": title})
             """,
         )
     ]

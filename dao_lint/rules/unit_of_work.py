@@ -69,7 +69,14 @@ class CommitInLoop(Rule):
                     db.session.commit()
             """,
             path="app/commands/importer.py",
+            # the function is the unit of work: the commit it keeps is its boundary's
+            options={"boundaries": ["app/commands/importer.py::import_users"]},
             expect="DAO106 at 4:9",
+            remedy="""
+            def import_users(rows):
+                UserDAO.bulk_create([User(**row) for row in rows])
+                db.session.commit()
+            """,
         ),
         Invalid(
             """
@@ -150,7 +157,15 @@ class SplitUnitOfWork(Rule):
                 db.session.commit()
             """,
             path="app/commands/transfer.py",
+            # the function is the unit of work: the commit it keeps is its boundary's
+            options={"boundaries": ["app/commands/transfer.py::transfer"]},
             expect="DAO107 at 5:5",
+            remedy="""
+            def transfer(source, target, amount):
+                source.balance -= amount
+                target.balance += amount
+                db.session.commit()
+            """,
         )
     ]
 
@@ -234,6 +249,11 @@ class ListenerTransaction(Rule):
             """,
             path="app/listeners.py",
             expect="DAO108 at 4:5",
+            remedy="""
+            @event.listens_for(Post, "after_insert")
+            def tag_new_post(mapper, connection, target):
+                connection.execute(insert(Tag.__table__).values(post_id=target.id))
+            """,
         ),
         Invalid(
             """
@@ -372,6 +392,18 @@ class SwallowedDatabaseError(Rule):
                     return user
             """,
             expect="DAO113 at 7:9",
+            remedy="""
+            class UserDAO(BaseDAO):
+                @classmethod
+                def create(cls, user):
+                    try:
+                        with db.session.begin_nested():
+                            db.session.add(user)
+                    except SQLAlchemyError:
+                        logger.exception("could not create %s", user)
+                        raise
+                    return user
+            """,
         )
     ]
 

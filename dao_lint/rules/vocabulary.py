@@ -103,6 +103,20 @@ class ActionMethodName(Rule):
                     return db.session.merge(chart)
             """,
             expect=("DAO301 at 3:9", "DAO301 at 7:9"),
+            remedy="""
+            class ChartDAO:
+                @classmethod
+                def create(cls, chart):
+                    db.session.add(chart)
+
+                @classmethod
+                def update(cls, chart):
+                    return cls._replace(chart)
+
+                @classmethod
+                def _replace(cls, chart):
+                    return db.session.merge(chart)
+            """,
         ),
         Invalid(
             """
