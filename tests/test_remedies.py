@@ -59,3 +59,41 @@ def test_the_behaviour_check_sees_a_dropped_return():
     example = "def create(user):\n    try:\n        add(user)\n    except Error:\n        return None\n    return user\n"
     assert not _does_what_the_example_did(example, "def create(user):\n    add(user)\n")
     assert _does_what_the_example_did(example, "def create(user):\n    add(user)\n    return user\n")
+
+
+FIXED = [(code, number) for code, rule in sorted(registry.items()) for number, example in enumerate(rule.invalid) if example.after is not None]
+
+
+@pytest.mark.parametrize("code,number", FIXED)
+def test_a_fix_creates_no_finding_of_another_code(code, number):
+    """What `dao-lint fix` writes, checked again with every rule: nothing that was not there."""
+    from dao_lint.testing import fixed
+
+    example = registry[code].invalid[number]
+    config = parse_table({**dict(example.options), "select": ["ALL"]}, "<fixed>", ".")
+    before = {d.code for d in check_source(example.code, example.path, config).diagnostics}
+    after = {d.code for d in check_source(fixed(example), example.path, config).diagnostics}
+    assert after - before == set(), f"{code}: the fix of example {number} creates {sorted(after - before)}"
+
+
+def _blank_line_errors(code):
+    import pycodestyle
+
+    style = pycodestyle.StyleGuide(quiet=True, select=["E3"])
+    checker = pycodestyle.Checker(lines=code.splitlines(keepends=True), options=style.options)
+    found = []
+    checker.report_error = lambda line, column, text, check: found.append(text.split()[0])  # noqa: ARG005
+    checker.check_all()
+    return set(found)
+
+
+@pytest.mark.parametrize("code,number", FIXED)
+def test_a_fix_keeps_pycodestyle_blank_lines(code, number):
+    from dao_lint.testing import fixed
+
+    example = registry[code].invalid[number]
+    assert _blank_line_errors(fixed(example)) <= _blank_line_errors(example.code)
+
+
+def test_the_blank_line_check_sees_pycodestyle_errors():
+    assert _blank_line_errors("import x\ndef a():\n    pass\n\n\n\n\ndef b():\n    pass\n") == {"E302", "E303"}

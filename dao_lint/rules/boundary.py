@@ -5,6 +5,7 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..rule import Invalid, Rule, Valid
+from .testsuite import database_cleanup
 
 __all__ = ["WriteOutsideDao", "QueryOutsideDao"]
 
@@ -18,6 +19,8 @@ def _outside_dao(rule: Rule, node: cst.Call, action: Action):  # noqa: ANN202
     # Migrations and similar modules are their own unit of work and own their data access.
     if scope is None or scope.in_dao or scope.migration_module:
         return None
+    if action is Action.WRITE and scope.in_test and database_cleanup(rule, node) is not None:
+        return None  # a test cleaning up after itself is DAO902's: roll back instead
     return use
 
 

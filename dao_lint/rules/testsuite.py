@@ -10,7 +10,7 @@ from ..analysis.names import dotted_name
 from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
-__all__ = ["CommitInTest", "CleanupInsteadOfRollback", "TestSessionWithoutRollback"]
+__all__ = ["CommitInTest", "CleanupInsteadOfRollback", "TestSessionWithoutRollback", "database_cleanup"]
 
 
 class CommitInTest(Rule):
@@ -85,8 +85,13 @@ class CommitInTest(Rule):
                     self.report(node, what='factory_boy\'s `sqlalchemy_session_persistence = "commit"`')
 
 
-def _cleanup(rule: Rule, call: cst.Call) -> Optional[str]:
-    """What a call in a fixture does to clean the database, if it does."""
+def database_cleanup(rule: Rule, call: cst.Call) -> Optional[str]:
+    """What a call in a fixture, `setUp` or `tearDown` does to clean the database, if it does
+    (DAO902's finding; DAO201 leaves it alone: the answer is to roll back, not to move the
+    delete into a DAO)."""
+    scope = rule.fact(DaoFacts, call)
+    if scope is None or scope.test_role not in ("fixture", "setup", "teardown"):
+        return None
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value in ("drop_all", "create_all"):
         return f"`{func.attr.value}()`"
@@ -170,10 +175,7 @@ class CleanupInsteadOfRollback(Rule):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        scope = self.fact(DaoFacts, node)
-        if scope is None or scope.test_role not in ("fixture", "setup", "teardown"):
-            return
-        what = _cleanup(self, node)
+        what = database_cleanup(self, node)
         if what is not None:
             self.report(node, what=what)
 
