@@ -155,8 +155,7 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
                     out.append(_diagnostic(path, position, position, "DAO107", function=qualname, helper=helper))
         if "DAO301" in enabled and info.verb is not None and info.class_name is not None and _names_its_action(index, key, info):
             verb, crud = info.verb
-            line, column = info.name_position
-            out.append(_diagnostic(path, (line, column), (line, column + len(info.name)), "DAO301", method=qualname, verb=verb,
+            out.append(_diagnostic(path, info.name_position, info.name_end, "DAO301", method=qualname, verb=verb,
                                    crud=" or ".join(f"`{w.strip()}`" for w in crud.split("/"))))
         if "DAO108" in enabled and listener and not info.listener and key in listeners:
             # registered from another module: the file's own rule did not know it is a listener

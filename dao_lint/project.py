@@ -186,6 +186,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             signature=signature(params, binding),
             returns=self._type_of(node.returns.annotation) if node.returns is not None else None,
             name_position=name_position(node, self.pos(node)),
+            name_end=_after(name_position(node, self.pos(node)), node.name.value),
         )
         if scope.in_dao and not node.name.value.startswith("_") and (scope.is_method or not self.stack):
             info.verb = action_verb(self.context.config, node.name.value)
@@ -463,3 +464,7 @@ def finish_summary(summarizer: Summarizer, text: str) -> FileSummary:
                 suppressed.add("DAO105")
             info.suppressed = tuple(sorted(suppressed))
     return summary
+
+
+def _after(position: Position, name: str) -> Position:
+    return (position[0], position[1] + len(name))

@@ -91,6 +91,7 @@ class FunctionInfo:
     #: where its name is
     verb: Optional[Tuple[str, str]] = None
     name_position: Position = (0, 0)
+    name_end: Position = (0, 0)  # (kept in the summary so that a finding there moves with its lines)
     #: it uses a session or a DAO itself (not through calls)
     db_work: bool = False
     #: its job is to commit (`def commit(): db.session.commit()`): each call is a commit
