@@ -190,3 +190,28 @@ def test_the_diff_preview_reports_what_the_run_does(tmp_path, monkeypatch, optio
     preview, real = reports
     assert "kept (" in real and "findings left:" in real
     assert preview == real
+
+
+def test_fix_touches_only_the_named_files_and_lists_what_a_cross_file_fix_needs(tmp_path, monkeypatch):
+    import shutil
+
+    from .conftest import SAMPLE
+
+    copy = tmp_path / "app"
+    shutil.copytree(SAMPLE, copy, ignore=shutil.ignore_patterns(".dao_lint_cache", "__pycache__"))
+    monkeypatch.chdir(copy)
+    before = {p: p.read_bytes() for p in copy.rglob("*.py")}
+
+    def changed():
+        return sorted(str(p.relative_to(copy)) for p in copy.rglob("*.py") if p.read_bytes() != before[p])
+
+    # a one-file fix (DAO109's `with` in the job): nothing else moves, though other files have fixes too
+    one = CliRunner().invoke(cli, ["fix", "blog/jobs.py", "--jobs", "1"], catch_exceptions=False)
+    assert changed() == ["blog/jobs.py"], one.output
+    assert "also changed" not in one.output
+    # dropping a DAO's commit flag rewrites its call sites in other files: they change, and are listed
+    flags = CliRunner().invoke(cli, ["fix", "blog/daos/base.py", "--unsafe-fixes", "--jobs", "1"], catch_exceptions=False)
+    others = [p for p in changed() if p not in ("blog/jobs.py", "blog/daos/base.py")]
+    assert "blog/daos/base.py" in changed() and others, flags.output
+    listed = flags.output.split("also changed", 1)[1].split("findings left")[0]
+    assert all(p in listed for p in others), flags.output
