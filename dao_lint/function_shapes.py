@@ -3,6 +3,7 @@ session a transaction call is on, blocks that only commit. Pure functions of the
 tree (and the session facts), used by `project.Summarizer`."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Dict, List, Set, Tuple
 
 import libcst as cst
@@ -18,10 +19,7 @@ __all__ = ["Frame", "with_cover", "session_key", "name_position", "module_names"
 
 
 def with_cover(site: CallSite, cover: str) -> CallSite:
-    return CallSite(
-        site.kind, site.target, site.method, site.position, site.commit_keyword, bool(cover),
-        site.end, site.in_loop, site.top_level, cover, site.arguments,
-    )
+    return dataclasses.replace(site, covered_here=bool(cover), cover=cover)
 
 
 def session_key(use) -> str:  # noqa: ANN001 - a SessionUse
@@ -162,6 +160,8 @@ class Frame:
             for position, commit_path, key, in_loop in self.commits:
                 if position <= site.position or path[: len(commit_path)] != commit_path:
                     continue
+                if key.startswith("made ") and key[5:] not in site.passes:
+                    continue  # a session it made covers only calls it hands that session to
                 if any(site.position < where < position and (kind == "return" or in_loop) for where, kind in self.exits):
                     continue
                 out[number] = with_cover(site, f"commit {key}")

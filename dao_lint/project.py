@@ -372,6 +372,11 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
                     self.current.flag_guarded = True
                 if self.blocks[-1] == 1 and self.loops[-1] == 0:
                     self.current.top_level_commits.append(position)
+            elif use.action is Action.COMMIT:
+                # a commit of a session it made: its own unit of work (not a commit a caller
+                # sees), but it covers the calls it hands that session to (`helper(s)`, then
+                # `s.commit()`)
+                self.frame.commits.append((self.pos(node), tuple(self.frame.open), f"made {use.session}", self.loops[-1] > 0))
             elif use.action is Action.CREATE:
                 self.current.creations.append(self.pos(node))
             elif use.action is Action.ROLLBACK and use.origin not in OWN_ORIGINS:
@@ -424,6 +429,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             self.blocks[-1] == 1,
             f"begin {self.frame.begins[-1]}" if self.frame.begins else "",
             (positional, keywords, starred),
+            tuple(a.value.value for a in node.args if isinstance(a.value, cst.Name)),
         )
 
     def summary(self) -> FileSummary:

@@ -40,6 +40,8 @@ class CallSite:
     cover: str = ""
     #: how it passes arguments: positional count, keyword names, any `*args`/`**kwargs`
     arguments: Tuple[int, Tuple[str, ...], bool] = (0, (), False)
+    #: the plain names it passes as arguments (`helper(session, x)`: session, x)
+    passes: Tuple[str, ...] = ()
 
     @property
     def span(self) -> Tuple[Position, Position]:

@@ -698,3 +698,46 @@ def test_keyword_arguments_spread_from_a_dict_literal_are_known(tmp_path):
         tmp_path, {"app/executors.py": executor, "app/daos/query.py": dao, "app/engines.py": engine, "app/commands/run.py": command}
     )
     assert "begin_nested" in fixed(out, "app/daos/query.py"), report.kept
+
+
+@pytest.mark.parametrize("handed", ["session", "db.session"])
+def test_a_session_made_by_a_caller_and_committed_after_the_call_covers_it_only_when_handed_down(tmp_path, handed):
+    """A listener makes `Session(bind=connection)`, hands it to a helper that commits, and
+    commits it itself after the call: that commit covers the helper's (the same session).
+    Handing the helper another session is no cover: removing its commit would lose a write."""
+    dao = """
+    class TagDAO(BaseDAO):
+        @classmethod
+        def find_or_create(cls, name, session):
+            tag = Tag(name=name)
+            session.add(tag)
+            session.commit()
+            return tag
+    """
+    listener = f"""
+    from sqlalchemy.orm import Session
+
+    from app.daos.tag import TagDAO
+
+
+    class Updater:
+        @classmethod
+        def after_insert(cls, mapper, connection, target):
+            session = Session(bind=connection)
+            try:
+                tag = TagDAO.find_or_create("type", {handed})
+                session.add(Tagged(tag_id=tag.id, object_id=target.id))
+                session.commit()
+            finally:
+                session.close()
+
+
+    event.listen(Chart, "after_insert", Updater.after_insert)
+    """
+    out, report = fix_project(tmp_path, {"app/daos/tag.py": dao, "app/listeners.py": listener})
+    if handed == "session":
+        assert "session.commit()" not in fixed(out, "app/daos/tag.py")
+        assert "with session.begin_nested():" in out["app/daos/tag.py"]  # the flush gives tag.id
+    else:
+        assert out["app/daos/tag.py"] == dedent(dao)
+        assert kept(report, "DAO101", "TagDAO.find_or_create")
