@@ -15,7 +15,8 @@ if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
     apt-get install -y -qq postgresql >&2
     BIN="$(find_bin)"
 fi
-PORT="${DAO_LINT_PG_PORT:-54329}"
+# a free port unless one is asked for (another server, an earlier run, may hold any fixed one)
+PORT="${DAO_LINT_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 DATA="$(mktemp -d /tmp/dao-lint-pg.XXXXXX)"
 chown postgres:postgres "$DATA"
 run_as_postgres() {
