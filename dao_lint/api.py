@@ -185,13 +185,15 @@ def project_files(named: List[Tuple[str, Config]], resolver: ConfigResolver) -> 
     if not named:
         return [], []
     roots = []
-    for _, config in named:
+    for path, config in named:
         root = os.path.abspath(config.root)
+        if os.path.commonpath([root, os.path.abspath(path)]) != root:
+            continue  # a file outside its configuration's tree (no configuration, elsewhere): itself only
         shown = os.path.relpath(root)
         walk = shown if not shown.startswith("..") else root
         if walk not in roots:
             roots.append(walk)
-    files = list(collect_files(roots, resolver))
+    files = list(collect_files(roots, resolver)) if roots else []
     where = {os.path.abspath(p): p for p, _ in files}
     shown_paths = []
     for path, config in named:
