@@ -33,3 +33,26 @@ def cli_runner():
         return CliRunner(mix_stderr=False)
     except TypeError:
         return CliRunner()
+
+
+def _fixture_digests() -> dict:
+    import hashlib
+
+    skipped = {".dao_lint_cache", "__pycache__"}
+    return {
+        str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((ROOT / "fixtures").rglob("*"))
+        if path.is_file() and not skipped.intersection(path.relative_to(ROOT).parts)
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fixtures_stay_untouched():
+    """The committed fixtures are inputs: a test that runs `fix` on them instead of on a copy
+    would rewrite them for every later test. Fail the session if any file under fixtures/
+    changed."""
+    before = _fixture_digests()
+    yield
+    after = _fixture_digests()
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, f"tests changed committed fixtures: {changed}"
