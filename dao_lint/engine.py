@@ -1,6 +1,8 @@
 """Check one file: read once, parse once, one MetadataWrapper, all rules in one pass."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import traceback
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
@@ -158,7 +160,31 @@ def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[
     return reports, errors
 
 
-def check_source(
+@contextlib.contextmanager
+def _one_young_collection():
+    """Run the block without the cyclic garbage collector, then collect only what the block
+    allocated. A parse allocates millions of nodes; with the default thresholds that sets
+    off full collections that walk every live object again and again (a fifth of a cold
+    run). Objects the block allocated and still hold stay in the youngest generation until
+    the end, so one collection of that generation frees the block's cycles."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
+
+
+def check_source(*args, **kwargs) -> FileResult:  # noqa: ANN002, ANN003
+    """Check one file's content (see `_check_source`), collecting its garbage once."""
+    with _one_young_collection():
+        return _check_source(*args, **kwargs)
+
+
+def _check_source(
     source: Union[str, bytes],
     path: str,
     config: Config,
