@@ -2,20 +2,39 @@
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, List, Optional, Sequence
 
 __all__ = ["map_in_processes"]
+
+# the interrupts held back while workers are forked (not on Windows: no fork, no sigmask)
+_BLOCKED = {signal.SIGINT, signal.SIGTERM} if hasattr(signal, "pthread_sigmask") else None
 
 
 def _quiet_worker() -> None:
     """In a worker: the main process owns interrupts. Ctrl-C (sent to the whole process
     group) is ignored here, and SIGTERM, which the main process sends to stop a worker, ends
     it at once instead of running the main process's handler, inherited through fork."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _BLOCKED:  # held back while the main process forked (see map_in_processes)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _BLOCKED)
+
+
+def _block_interrupts() -> Optional[set]:
+    """Hold back SIGINT and SIGTERM (they stay pending); returns the mask to restore. While
+    a worker is being forked, an interrupt would otherwise run the main process's handler in
+    a fork hook (where the exception is swallowed and the run goes on) or in the new worker
+    before its own handlers are set (a traceback from the worker)."""
+    if not _BLOCKED:
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
+
+
+def _restore_interrupts(mask: Optional[set]) -> None:
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def map_in_processes(function: Callable, items: Sequence, jobs: Optional[int], progress: Optional[Callable[[int], None]] = None) -> List:
@@ -35,8 +54,14 @@ def map_in_processes(function: Callable, items: Sequence, jobs: Optional[int], p
                 progress(1)
         return results
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker)
+    mask = _block_interrupts()
     try:
-        for result in pool.map(function, items, chunksize=max(1, len(items) // (jobs * 8))):
+        try:
+            # the workers are forked here, all at once, before the first result
+            done = pool.map(function, items, chunksize=max(1, len(items) // (jobs * 8)))
+        finally:
+            _restore_interrupts(mask)  # an interrupt held back is handled now, in this try
+        for result in done:
             results.append(result)
             if progress:
                 progress(1)

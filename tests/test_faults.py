@@ -53,17 +53,18 @@ def test_an_interrupted_fix_leaves_every_file_old_or_new(tmp_path, signum, delay
     time.sleep(delay)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert all(is_old_or_new(path) for path in files)
-    assert leftovers(tmp_path) == []
-    assert process.returncode in (0, 1, 130, -signum)
+    seen = f"exit {process.returncode}, stderr:\n{stderr}"
+    assert all(is_old_or_new(path) for path in files), seen
+    assert leftovers(tmp_path) == [], seen
+    assert process.returncode in (0, 1, 130, -signum), seen
     if "Traceback" in stderr:
         # only Python's own report of an interrupt that landed in its code (while starting,
         # exiting, or in a fork hook), never one from dao-lint's
-        assert "KeyboardInterrupt" in stderr and "dao_lint" not in stderr
+        assert "KeyboardInterrupt" in stderr and "dao_lint" not in stderr, seen
     if process.returncode == -signum:  # outside dao-lint's code: nothing or everything written
-        assert len({path.read_text().endswith(FIXED) for path in files}) == 1
+        assert len({path.read_text().endswith(FIXED) for path in files}) == 1, seen
     if process.returncode == 130:
-        assert "dao-lint: interrupted" in stderr
+        assert "dao-lint: interrupted" in stderr, seen
 
 
 def test_an_interrupt_between_two_writes_keeps_both_sides_whole(in_tmp, monkeypatch):
@@ -202,3 +203,15 @@ def test_a_check_killed_while_writing_its_cache_leaves_a_usable_cache(tmp_path):
     again = subprocess.run([sys.executable, "-m", "dao_lint", "check", "app", "--format", "json"], cwd=tmp_path, capture_output=True, text=True)
     assert again.stdout == expected and "Traceback" not in again.stderr
     shutil.rmtree(tmp_path / ".dao_lint_cache")
+
+
+def test_python_m_dao_lint_imports_its_work_inside_the_interrupt_handler():
+    """`python -m dao_lint` imports the package before `__main__` can catch an interrupt: the
+    package itself must import nothing heavy, so that Ctrl-C while starting ends with
+    "dao-lint: interrupted", not a traceback through dao-lint's modules."""
+    probe = "import sys, dao_lint; print(sorted(m for m in sys.modules if m.startswith('dao_lint')))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "['dao_lint', 'dao_lint.version']"
+    # the public names are still there, imported on first use
+    use = "import dao_lint; print(dao_lint.lint_source('x = 1'), dao_lint.Span.__name__)"
+    assert subprocess.run([sys.executable, "-c", use], capture_output=True, text=True, check=True).stdout.strip() == "[] Span"
