@@ -20,6 +20,25 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if _BLOCKED:  # held back while the main process forked (see map_in_processes)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _BLOCKED)
+    _end_with_parent()
+
+
+def _end_with_parent(every: float = 0.5) -> None:
+    """End this worker soon after the main process is gone (killed with SIGKILL, by the OOM
+    killer, by a hook's time limit). Without this a worker waits for work forever: its
+    siblings hold the task queue open, so it never sees the queue close."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="dao-lint-parent-watch", daemon=True).start()
 
 
 def _block_interrupts() -> Optional[set]:

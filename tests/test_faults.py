@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -190,16 +191,48 @@ def test_the_output_file_is_replaced_whole(in_tmp, monkeypatch):
     assert [name for name in os.listdir(in_tmp) if name.startswith(".dao-lint-")] == []
 
 
+def _children(pid):
+    """The processes `pid` started (Linux: /proc lists them)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _assert_gone(pids, within=10.0):
+    """Every one of `pids` has exited (orphans: init reaps them) within `within` seconds."""
+    deadline = time.monotonic() + within
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if _running(pid)]
+        time.sleep(0.1)
+    assert alive == [], f"worker processes left running after their check was killed: {alive}"
+
+
+def _running(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # (a zombie has exited)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc to find the worker processes")
 def test_a_check_killed_while_writing_its_cache_leaves_a_usable_cache(tmp_path):
     make_tree(tmp_path, count=120)
     expected = subprocess.run(
         [sys.executable, "-m", "dao_lint", "check", "app", "--format", "json", "--no-cache"], cwd=tmp_path, capture_output=True, text=True
     ).stdout
+    killed_with_workers = 0
     for delay in (0.3, 0.6, 1.0):
-        process = dao_lint("check", "app", "--format", "json", cwd=tmp_path)
+        process = dao_lint("check", "app", "--format", "json", "--jobs", "2", cwd=tmp_path)
         time.sleep(delay)
+        workers = _children(process.pid)
         process.kill()
         process.wait()
+        _assert_gone(workers)
+        killed_with_workers += bool(workers)
+    assert killed_with_workers  # (the workers' end was seen at least once)
     again = subprocess.run([sys.executable, "-m", "dao_lint", "check", "app", "--format", "json"], cwd=tmp_path, capture_output=True, text=True)
     assert again.stdout == expected and "Traceback" not in again.stderr
     shutil.rmtree(tmp_path / ".dao_lint_cache")
