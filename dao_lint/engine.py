@@ -24,7 +24,7 @@ from .rule import Report, Rule, RuleContext, registry
 from .suppress import split_suppressed
 from .types import Diagnostic, FileResult, Span
 
-__all__ = ["check_source", "decode_source", "DecodeFailure", "rules_for"]
+__all__ = ["check_source", "decode_source", "DecodeFailure", "rules_for", "one_young_collection"]
 
 _TOOL_NAMES = {"DAO000": "internal-error", "DAO001": "syntax-error", "DAO002": "unreadable-file"}
 
@@ -161,7 +161,7 @@ def _run_rules(module: cst.Module, context: FileContext, rule_classes: Sequence[
 
 
 @contextlib.contextmanager
-def _one_young_collection():
+def one_young_collection():
     """Run the block without the cyclic garbage collector, then collect only what the block
     allocated. A parse allocates millions of nodes; with the default thresholds that sets
     off full collections that walk every live object again and again (a fifth of a cold
@@ -180,7 +180,7 @@ def _one_young_collection():
 
 def check_source(*args, **kwargs) -> FileResult:  # noqa: ANN002, ANN003
     """Check one file's content (see `_check_source`), collecting its garbage once."""
-    with _one_young_collection():
+    with one_young_collection():
         return _check_source(*args, **kwargs)
 
 

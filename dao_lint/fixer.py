@@ -21,7 +21,7 @@ from .codemods.nested_session import rewrite_nested
 from .codemods.sqlite_savepoint import add_sqlite_listeners
 from .codemods.transaction_boundary import decorate_boundaries
 from .config import Config
-from .engine import apply_rule_fixes, check_source, rule_fixes
+from .engine import apply_rule_fixes, check_source, one_young_collection, rule_fixes
 from .files import compile_quietly, decode_source, write_atomic
 from .workers import map_in_processes
 from .index import ProjectIndex
@@ -175,7 +175,11 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixe
 
 
 def _fix_one(item: Tuple[str, Config, FixPlan, str, bool]) -> FileFix:
-    path, config, plan, digest, own_fixes = item
+    with one_young_collection():
+        return _fix_file(*item)
+
+
+def _fix_file(path: str, config: Config, plan: FixPlan, digest: str, own_fixes: bool) -> FileFix:
     try:
         with open(path, "rb") as handle:
             source = handle.read()
