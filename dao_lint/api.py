@@ -55,12 +55,17 @@ def lint_file(path: str, config: Config, summarize: bool = False, cache=None) ->
     cached = cache.get(path, source, config) if cache is not None else None
     if cached is not None and (cached.summary is not None or not summarize or not cached.parsed):
         result = cached
-        if result.summary is not None:
-            result.summary.path = path  # the cache may have been filled from another directory
+        if result.summary is not None and result.summary.path != path:
+            result.summary.path = path  # the cache was filled from another directory
+            result = dataclasses.replace(result, shape=None)  # (its shape names the other path)
     else:
         result = check_source(
             source, path, config, project_nested=lambda: project_uses_begin_nested(config, cache), summarize=summarize
         )
+        if result.summary is not None:
+            from .cache import SummaryShape
+
+            result = dataclasses.replace(result, shape=SummaryShape.of(result.summary))
         if cache is not None and not result.internal_errors and (result.parsed or result.diagnostics):
             # (a file no rule can match is answered again faster than a cache entry is written)
             cache.put(path, source, config, result)
@@ -213,7 +218,14 @@ def lint_files(files: List[Tuple[str, Config]], jobs: Optional[int] = None) -> L
 
 def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int], progress=None) -> List[FileResult]:  # noqa: ANN001
     step = progress("checking", 0, len(items)) if progress is not None and len(items) >= 16 else None
-    return map_in_processes(_check_one, items, jobs, step)
+    return map_in_processes(_check_one, items, jobs, step, weights=[_size(path) for path, _, _ in items])
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str], recorded_only: bool = False, progress=None) -> Optional[Tuple[dict, dict]]:  # noqa: ANN001
@@ -223,7 +235,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
     """
     import hashlib
 
-    from .cache import ResultCache, RunEntry, RunRecord, SummaryShape
+    from .cache import ResultCache, RunEntry, RunRecord
 
     contents = {}
     for path, _ in files:
@@ -258,8 +270,9 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
                 store = stores.setdefault(where, ResultCache(where))
                 cached = store.get(path, contents[path], config)
                 if cached is not None and (cached.summary is not None or not cached.parsed):
-                    if cached.summary is not None:
+                    if cached.summary is not None and cached.summary.path != path:
                         cached.summary.path = path
+                        cached = dataclasses.replace(cached, shape=None)
                     result = shown_as(cached, display_path(path))
             if result is not None:
                 found[path] = result
@@ -271,7 +284,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
 
     changed = [p for p, _ in files if p not in kept]
     own = own_results(changed)
-    shapes = {p: SummaryShape.of(own[p].summary) for p in changed}
+    shapes = {p: shape_of(own[p]) for p in changed}
     previous = record.entries if record is not None else {}
     same_files = set(previous) == set(configs) and all(isinstance(previous[p], RunEntry) for p in changed)
     detail = None
@@ -298,7 +311,7 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
         result = own[path]
         merged = merge_findings(result, extras[path] if result.summary is not None else (), path, configs[path], contents[path])
         if contents[path] is not None and not result.internal_errors:
-            shape = shapes.get(path) or SummaryShape.of(result.summary)
+            shape = shapes.get(path) or shape_of(result)
             slots = shape.slots(extras[path]) if result.summary is not None else ()
             entries[path] = RunEntry(digests[path], merged, result.nested, shape.key, extras[path], shape.structure, slots)
         else:
@@ -306,6 +319,13 @@ def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir
     if record is not None:
         record.save({p: e for p, e in entries.items() if e.digest}, detail)
     return {p: e.merged for p, e in entries.items()}, digests
+
+
+def shape_of(result: FileResult):  # noqa: ANN201 - a dao_lint.cache.SummaryShape
+    """The result's summary shape: made by the worker that checked the file, else here."""
+    from .cache import SummaryShape
+
+    return result.shape if result.shape is not None else SummaryShape.of(result.summary)
 
 
 def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = False, write: bool = True, jobs: Optional[int] = None, progress=None, cache: bool = True, cache_dir: Optional[str] = None, on_wait=None):  # noqa: ANN001, ANN201

@@ -57,6 +57,9 @@ class FileResult:
     nested: object = field(default=None, compare=False)
     #: (comment line, code) of each `# noqa` that silenced one of its findings (for DAO003)
     noqa_used: tuple = field(default=(), compare=False)
+    #: the summary's digests and positions (dao_lint.cache.SummaryShape), made in the worker
+    #: that made the summary, for the summary as it is (its path included)
+    shape: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,17 @@ def _restore_interrupts(mask: Optional[set]) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
-def map_in_processes(function: Callable, items: Sequence, jobs: Optional[int], progress: Optional[Callable[[int], None]] = None) -> List:
+def map_in_processes(
+    function: Callable,
+    items: Sequence,
+    jobs: Optional[int],
+    progress: Optional[Callable[[int], None]] = None,
+    weights: Optional[Sequence[float]] = None,
+) -> List:
     """`[function(item) for item in items]`, over `jobs` processes when there is enough work;
-    results in the order of `items` whatever the scheduling.
+    results in the order of `items` whatever the scheduling. With `weights` (a guess at each
+    item's cost), the heaviest items go first, so that no process is left with a big one
+    while the others have finished.
 
     On an interrupt (Ctrl-C, SIGTERM turned into KeyboardInterrupt) the workers are stopped
     at once instead of finishing their queue, and the caller is expected to exit soon (the
@@ -72,16 +80,20 @@ def map_in_processes(function: Callable, items: Sequence, jobs: Optional[int], p
             if progress:
                 progress(1)
         return results
+    order = list(range(len(items)))
+    if weights is not None:
+        order.sort(key=lambda number: -weights[number])
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker)
     mask = _block_interrupts()
     try:
         try:
             # the workers are forked here, all at once, before the first result
-            done = pool.map(function, items, chunksize=max(1, len(items) // (jobs * 8)))
+            done = pool.map(function, [items[number] for number in order], chunksize=max(1, len(items) // (jobs * 16)))
         finally:
             _restore_interrupts(mask)  # an interrupt held back is handled now, in this try
-        for result in done:
-            results.append(result)
+        results = [None] * len(items)
+        for number, result in zip(order, done):
+            results[number] = result
             if progress:
                 progress(1)
     except BaseException:

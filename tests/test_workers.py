@@ -1,0 +1,33 @@
+"""Spreading work over processes: order kept, heavy items first."""
+import os
+import time
+
+from dao_lint.workers import map_in_processes
+
+
+def _started(item):
+    return item, time.monotonic_ns(), os.getpid()
+
+
+def test_results_come_back_in_the_order_of_the_items_whatever_the_weights():
+    items = list(range(60))
+    plain = map_in_processes(_started, items, jobs=2)
+    weighted = map_in_processes(_started, items, jobs=2, weights=[(n * 37) % 11 for n in items])
+    assert [item for item, _, _ in plain] == items
+    assert [item for item, _, _ in weighted] == items
+    assert len({pid for _, _, pid in weighted} - {os.getpid()}) >= 1  # (really in other processes)
+
+
+def test_the_heaviest_items_start_first():
+    items = list(range(64))
+    weights = [n % 8 for n in items]  # the heaviest are scattered through the list
+    results = map_in_processes(_started, items, jobs=2, weights=weights)
+    heavy = [started for (item, started, _) in results if weights[item] == 7]
+    light = [started for (item, started, _) in results if weights[item] == 0]
+    # (on average: a process may be paused while the other one runs ahead)
+    assert sum(heavy) / len(heavy) < sum(light) / len(light)
+
+
+def test_one_process_or_few_items_run_here_in_order():
+    assert [item for item, _, pid in map_in_processes(_started, [3, 1, 2], jobs=4, weights=[1, 9, 5])] == [3, 1, 2]
+    assert {pid for _, _, pid in map_in_processes(_started, list(range(20)), jobs=1)} == {os.getpid()}
