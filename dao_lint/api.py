@@ -179,7 +179,7 @@ def lint_paths(
         results = _check_all([(p, c, None) for p, c in files], jobs, progress)
         merged = {r.summary.path if r.summary is not None else p: r for r, (p, _) in zip(add_project_findings(results, dict(files)), files)}
     else:
-        merged, _ = _lint_cached(files, jobs, cache_dir, progress=progress)
+        merged, _ = lint_project_cached(files, jobs, cache_dir, progress=progress)
     return sorted((merged[p] for p in shown), key=lambda r: r.path)
 
 
@@ -228,10 +228,13 @@ def _size(path: str) -> int:
         return 0
 
 
-def _lint_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str], recorded_only: bool = False, progress=None) -> Optional[Tuple[dict, dict]]:  # noqa: ANN001
-    """`lint_paths` with the cache: the run record first, then per-file entries, then work.
+def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str], recorded_only: bool = False, progress=None) -> Optional[Tuple[dict, dict]]:  # noqa: ANN001
+    """Check these files (a whole project, each file with its configuration) with the cache:
+    the run record first, then per-file entries, then work; as `lint_paths` does for what
+    it collected, and the editor integration for the buffer's project.
 
-    Returns (path -> result, path -> digest of the content checked).
+    Returns (path -> result, path -> digest of the content checked); with `recorded_only`,
+    None unless the run record answers for every file.
     """
     import hashlib
 

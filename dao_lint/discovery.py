@@ -64,22 +64,39 @@ def collect_files(paths: Iterable[str], resolver: ConfigResolver) -> List[Tuple[
             found[os.path.normpath(path)] = resolver.for_path(path)
             continue
         walked = []
-        for directory, dirnames, filenames in os.walk(path):
-            config = resolver.for_path(os.path.join(directory, "x.py"))
-            base = config.relpath(directory)
-            prefix = "" if base == "." else base + "/"
-            dirnames[:] = sorted(
-                d for d in dirnames
-                if not config.is_excluded_relpath(prefix + d)
-                and not os.path.islink(os.path.join(directory, d))
-            )
-            for filename in sorted(filenames):
-                if filename.endswith(".py") and not config.is_excluded_relpath(prefix + filename):
-                    full = os.path.join(directory, filename)
-                    if not os.path.islink(full):  # links (out of the tree, or loops) are not followed
-                        walked.append((os.path.normpath(full), config))
+        _walk(path, resolver, walked)
         ignored = _git_ignored(path, [p for p, _ in walked])
         for full, config in walked:
-            if os.path.abspath(full) not in ignored:
+            if not ignored or os.path.abspath(full) not in ignored:
                 found.setdefault(full, config)
     return sorted(found.items(), key=lambda item: display_path(item[0]))
+
+
+def _walk(directory: str, resolver: ConfigResolver, out: List[Tuple[str, Config]]) -> None:
+    """Append the `*.py` files under `directory` (sorted, depth first, as os.walk with sorted
+    names would list them), skipping excluded paths and symbolic links (a link may leave the
+    tree or loop). One `scandir` per directory: whether an entry is a link or a directory
+    comes with it."""
+    config = resolver.for_path(os.path.join(directory, "x.py"))
+    base = config.relpath(directory)
+    prefix = "" if base == "." else base + "/"
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return  # unreadable: as os.walk, nothing below it
+    subdirectories = []
+    for entry in entries:
+        try:
+            if entry.is_symlink():
+                continue
+            is_directory = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        if is_directory:
+            if not config.is_excluded_relpath(prefix + entry.name):
+                subdirectories.append(entry.path)
+        elif entry.name.endswith(".py") and not config.is_excluded_relpath(prefix + entry.name):
+            out.append((os.path.normpath(entry.path), config))
+    for subdirectory in subdirectories:
+        _walk(subdirectory, resolver, out)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from .api import _lint_cached, cache_directory, lint_file, merge_findings
+from .api import lint_project_cached, cache_directory, lint_file, merge_findings
 from .config import Config, ConfigResolver
 from .discovery import PathError, collect_files
 from .types import Diagnostic, FileResult
@@ -110,7 +110,7 @@ def project_result(path: str, config: Config, text: str) -> Optional[FileResult]
         except PathError:
             files = []
         with locked(cache_directory(config)):
-            answer = _lint_cached(files, None, None, recorded_only=True) if files else ({}, {})
+            answer = lint_project_cached(files, None, None, recorded_only=True) if files else ({}, {})
             if answer is None and multiprocessing.current_process().daemon:
                 # a flake8 worker is a daemon process, which may not start worker processes:
                 # a `dao-lint check` of the root fills the cache with all cores instead (the
@@ -122,7 +122,7 @@ def project_result(path: str, config: Config, text: str) -> Optional[FileResult]
                     [sys.executable, "-m", "dao_lint", "check", root, "-q", "--exit-zero"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
                 )
-            results, digests = answer if answer is not None else _lint_cached(files, None, None)
+            results, digests = answer if answer is not None else lint_project_cached(files, None, None)
         _RESULTS[root] = {os.path.abspath(p): (digests[p], results[p]) for p in results}
     known = _RESULTS[root].get(os.path.abspath(path))
     if known is None or known[0] is None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, List, Optional, Sequence
 
 __all__ = ["map_in_processes"]
@@ -80,6 +79,8 @@ def map_in_processes(
             if progress:
                 progress(1)
         return results
+    from concurrent.futures import ProcessPoolExecutor  # (multiprocessing: a warm run needs none of it)
+
     order = list(range(len(items)))
     if weights is not None:
         order.sort(key=lambda number: -weights[number])
