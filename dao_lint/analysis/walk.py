@@ -16,7 +16,7 @@ import libcst as cst
 from libcst._nodes import op as _op
 from libcst._nodes import whitespace as _whitespace
 
-__all__ = ["walk", "child_fields"]
+__all__ = ["walk", "child_fields", "visit_in_place", "contains"]
 
 _ORDER: Dict[object, Tuple[str, ...]] = {}
 _NULLABLE: Dict[type, Tuple[str, ...]] = {}
@@ -158,3 +158,19 @@ def visit_in_place(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             getattr(visitor, after)(current)
 
     visit(node)
+
+
+def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """Whether `node` (this very object) is `tree` or one of its descendants."""
+    stack = [tree]
+    while stack:
+        current = stack.pop()
+        if current is node:
+            return True
+        for field in child_fields(current):
+            value = getattr(current, field)
+            if type(value) is tuple or type(value) is list:
+                stack.extend(child for child in value if isinstance(child, cst.CSTNode))
+            elif isinstance(value, cst.CSTNode):
+                stack.append(value)
+    return False

@@ -10,7 +10,7 @@ from ..analysis.names import dotted_name
 from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts
 from ..rule import Invalid, Rule, Valid
-from ..analysis.walk import visit_in_place
+from ..analysis.walk import contains, visit_in_place
 
 __all__ = ["WriteInLoop", "ReadInLoop"]
 
@@ -64,11 +64,11 @@ def _runs_once_or_batched(line, loop: cst.For, node: cst.Call) -> bool:  # noqa:
             func = call.func
             if not isinstance(func, cst.Attribute):
                 return
-            if func.attr.value in _BUILDS and _contains(func.value, node):
+            if func.attr.value in _BUILDS and contains(func.value, node):
                 found.append(call)
             if func.attr.value == "in_" and any(n.value in bound for a in call.args for n in _names(a.value)):
                 found.append(call)
-            if func.attr.value in _RUNS and (call is node or _contains(func.value, node)):
+            if func.attr.value in _RUNS and (call is node or contains(func.value, node)):
                 runs.append(call)
 
     visit_in_place(line, Finder())
@@ -89,7 +89,7 @@ def _consumed(tree: cst.CSTNode, node, names=frozenset()) -> bool:  # noqa: ANN0
     found = []
 
     def is_it(expr: cst.BaseExpression) -> bool:
-        return (node is not None and (expr is node or _contains(expr, node))) or (isinstance(expr, cst.Name) and expr.value in names)
+        return (node is not None and (expr is node or contains(expr, node))) or (isinstance(expr, cst.Name) and expr.value in names)
 
     class Finder(cst.CSTVisitor):
         def visit_For(self, loop: cst.For) -> None:
@@ -143,19 +143,6 @@ def _names(node: cst.CSTNode) -> list:
 
     visit_in_place(node, Finder())
     return found
-
-
-def _contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, candidate: cst.CSTNode) -> bool:
-            if candidate is node:
-                found.append(candidate)
-            return not found
-
-    tree.visit(Finder())  # (on_visit: every node, which visit_in_place does not offer)
-    return bool(found)
 
 
 class WriteInLoop(Rule):

@@ -6,7 +6,7 @@ import pathlib
 import libcst as cst
 import pytest
 
-from dao_lint.analysis.walk import visit_in_place, walk
+from dao_lint.analysis.walk import contains, visit_in_place, walk
 
 ODD = '''
 import a.b as c, d
@@ -120,3 +120,30 @@ def test_visit_in_place_prunes_like_libcst():
     module.visit(theirs)
     assert ours.events == theirs.events
     assert [tag for tag, _ in ours.events] == ["call", "for body", "with", "call", "call", "call", "call"]  # g() is in a lambda
+
+
+def test_contains_is_libcsts_descendant_relation():
+    module = cst.parse_module(ODD)
+    nodes = []
+
+    class Every(cst.CSTVisitor):
+        def on_visit(self, node):
+            nodes.append(node)
+            return True
+
+    module.visit(Every())
+    function = next(n for n in nodes if isinstance(n, cst.FunctionDef))
+    inside, outside = set(), set()
+
+    class Below(cst.CSTVisitor):
+        def on_visit(self, node):
+            inside.add(id(node))
+            return True
+
+    function.visit(Below())
+    outside = [n for n in nodes if id(n) not in inside]
+    assert all(contains(function, n) for n in nodes if id(n) in inside)
+    assert not any(contains(function, n) for n in outside)
+    assert contains(module, function) and not contains(function, module)
+    # identity, not equality: an equal node elsewhere is not inside
+    assert not contains(cst.parse_module("x = 1\n"), cst.parse_module("x = 1\n").body[0])
