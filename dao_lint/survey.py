@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from .analysis.session_kinds import METHOD_ACTIONS, Action
 from .config import ConfigResolver
 from .presets import PRESETS
 
@@ -20,9 +21,12 @@ __all__ = ["Survey", "survey", "section", "write_section", "SectionExists", "pla
 
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w\.]*)", re.M)
 _CLASS = re.compile(r"^\s*class\s+(\w+)\s*(?:\(([^)]*)\))?\s*:", re.M)
+# what a session expression looks like in text; the methods are the session analysis's own
+_SESSION_EXPRESSION = r"(?:[A-Za-z_]\w*\.)*(?:[A-Za-z_]\w*_)?[Ss]ession"
+_WRITES = sorted(method for method, action in METHOD_ACTIONS.items() if action is Action.WRITE) + ["execute"]
+_USES = sorted({*METHOD_ACTIONS, "execute", "exec"} - {"close", "close_all", "remove", "refresh", "expire", "expire_all", "begin"})
 _SESSION_USE = re.compile(
-    r"(?<![\w\.])((?:[A-Za-z_]\w*\.)*(?:[A-Za-z_]\w*_)?[Ss]ession|(?:[A-Za-z_]\w*\.)*get_session|db)"
-    r"\.(?:query|add|add_all|commit|rollback|delete|merge|flush|execute|scalars|scalar|exec|begin_nested)\("
+    rf"(?<![\w\.])({_SESSION_EXPRESSION}|(?:[A-Za-z_]\w*\.)*get_session|db)\.(?:{'|'.join(_USES)})\("
 )
 # sessions that are not database sessions: Flask's cookie session, HTTP clients
 _NOT_DATABASE = ("flask", "request", "http", "cookie", "client", "aiohttp")
@@ -30,8 +34,7 @@ _DECORATOR_DEF = re.compile(r"^def\s+(transaction|transactional|unit_of_work|ato
 _RUN = re.compile(r"^\s+def\s+run\s*\(\s*self", re.M)
 _DAO_DIRS = ("daos", "dao", "repositories", "crud")
 _WRITE = re.compile(
-    r"(?<![\w\.])(?:(?:[A-Za-z_]\w*\.)*(?:[A-Za-z_]\w*_)?[Ss]ession|(?:[A-Za-z_]\w*\.)*get_session\(\))"
-    r"\.(?:add|add_all|delete|merge|execute|flush|bulk_save_objects|bulk_insert_mappings|bulk_update_mappings)\("
+    rf"(?<![\w\.])(?:{_SESSION_EXPRESSION}|(?:[A-Za-z_]\w*\.)*get_session\(\))\.(?:{'|'.join(_WRITES)})\("
 )
 _DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
 _ADD_SELF = re.compile(r"[Ss]ession\.add\(self\)")

@@ -65,6 +65,18 @@ def child_fields(node: cst.CSTNode) -> Tuple[str, ...]:
     return order
 
 
+_NODE_TYPES: Dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    """`issubclass(kind, cst.CSTNode)`, remembered: CSTNode is an ABC, and its subclass test
+    was a tenth of a traversal when asked of every child."""
+    answer = _NODE_TYPES.get(kind)
+    if answer is None:
+        answer = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return answer
+
+
 def walk(module: cst.CSTNode, visitors: Sequence[object]) -> None:
     """Run the batched visitors (objects with `get_visitors()`) over `module` in one pass."""
     table: Dict[str, List[Callable]] = {}
@@ -83,6 +95,11 @@ def walk(module: cst.CSTNode, visitors: Sequence[object]) -> None:
     skip = frozenset(cls for cls in _TRIVIA if cls.__name__ not in by_name)
     nothing: Tuple[list, list, Dict[str, list], Dict[str, list]] = ([], [], {}, {})
     plans: Dict[type, tuple] = {}
+    walkable: Dict[type, bool] = {}  # the type of a field's value -> whether to go into it
+
+    def judge(kind: type) -> bool:
+        walkable[kind] = answer = kind not in skip and _is_node(kind)
+        return answer
 
     def visit(node: cst.CSTNode) -> None:
         cls = type(node)
@@ -101,10 +118,13 @@ def walk(module: cst.CSTNode, visitors: Sequence[object]) -> None:
             kind = type(value)
             if kind is tuple or kind is list:
                 for child in value:
-                    if type(child) not in skip and isinstance(child, cst.CSTNode):
+                    go = walkable.get(type(child))
+                    if go or (go is None and judge(type(child))):
                         visit(child)
-            elif value is not None and kind not in skip and isinstance(value, cst.CSTNode):
-                visit(value)
+            else:
+                go = walkable.get(kind)
+                if go or (go is None and judge(kind)):
+                    visit(value)
             if after_field and field in after_field:
                 for function in after_field[field]:
                     function(node)
@@ -115,8 +135,10 @@ def walk(module: cst.CSTNode, visitors: Sequence[object]) -> None:
 
 
 # keyed by where the class is defined: visitors are often classes local to a function,
-# a new class object on every call but always with the same methods
-_METHODS: Dict[Tuple[str, str], Tuple[FrozenSet[str], FrozenSet[type]]] = {}
+# a new class object on every call but always with the same methods. Per class: its hook
+# names, the trivia it skips, and (filled as met) a plan per node type and whether to go
+# into a value of a given type.
+_METHODS: Dict[Tuple[str, str], Tuple[FrozenSet[str], FrozenSet[type], Dict[type, tuple], Dict[type, bool]]] = {}
 
 
 def visit_in_place(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -130,31 +152,44 @@ def visit_in_place(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             name for name in dir(cls) if (name.startswith("visit_") or name.startswith("leave_")) and not getattr(getattr(cls, name), "_is_no_op", False)
         )
         wanted = {name.split("_", 2)[1] for name in names}
-        known = _METHODS[where] = (names, frozenset(t for t in _TRIVIA if t.__name__ not in wanted))
-    methods, skip = known
+        known = _METHODS[where] = (names, frozenset(t for t in _TRIVIA if t.__name__ not in wanted), {}, {})
+    methods, skip, plans, walkable = known
+
+    def judge(kind: type) -> bool:
+        walkable[kind] = answer = kind not in skip and _is_node(kind)
+        return answer
+
+    def plan_for(kind: type) -> tuple:
+        name = kind.__name__
+        before, after = f"visit_{name}", f"leave_{name}"
+        fields = any(m.startswith(f"visit_{name}_") or m.startswith(f"leave_{name}_") for m in methods)
+        plans[kind] = plan = (before if before in methods else None, after if after in methods else None, name if fields else None)
+        return plan
 
     def visit(current: cst.CSTNode) -> None:
-        name = type(current).__name__
-        before = f"visit_{name}"
-        if before in methods and getattr(visitor, before)(current) is False:
-            pass
-        else:
+        before, after, hooked = plans.get(type(current)) or plan_for(type(current))
+        if before is None or getattr(visitor, before)(current) is not False:
             for field in child_fields(current):
-                hook = f"visit_{name}_{field}"
-                if hook in methods:
-                    getattr(visitor, hook)(current)
+                if hooked is not None:
+                    hook = f"visit_{hooked}_{field}"
+                    if hook in methods:
+                        getattr(visitor, hook)(current)
                 value = getattr(current, field)
-                if type(value) is tuple or type(value) is list:
+                kind = type(value)
+                if kind is tuple or kind is list:
                     for child in value:
-                        if type(child) not in skip and isinstance(child, cst.CSTNode):
+                        go = walkable.get(type(child))
+                        if go or (go is None and judge(type(child))):
                             visit(child)
-                elif value is not None and type(value) not in skip and isinstance(value, cst.CSTNode):
-                    visit(value)
-                hook = f"leave_{name}_{field}"
-                if hook in methods:
-                    getattr(visitor, hook)(current)
-        after = f"leave_{name}"
-        if after in methods:
+                else:
+                    go = walkable.get(kind)
+                    if go or (go is None and judge(kind)):
+                        visit(value)
+                if hooked is not None:
+                    hook = f"leave_{hooked}_{field}"
+                    if hook in methods:
+                        getattr(visitor, hook)(current)
+        if after is not None:
             getattr(visitor, after)(current)
 
     visit(node)
@@ -170,7 +205,7 @@ def contains(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
         for field in child_fields(current):
             value = getattr(current, field)
             if type(value) is tuple or type(value) is list:
-                stack.extend(child for child in value if isinstance(child, cst.CSTNode))
-            elif isinstance(value, cst.CSTNode):
+                stack.extend(child for child in value if _is_node(type(child)))
+            elif _is_node(type(value)):
                 stack.append(value)
     return False
