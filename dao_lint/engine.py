@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 import traceback
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
@@ -52,10 +53,13 @@ def _tool(path: str, code: str, message: str, line: int = 1, column: int = 0) ->
 # commit or rollback (also through helpers), SAVEPOINTs, listeners, test database set-up.
 _SESSION_TOKENS = (
     "Session", "sessionmaker", "session_factory", "session_maker", "async_session", "create_session",
-    "scoped_session", "session_persistence", ".query.", ".query(", "engine.", "create_engine",
+    "scoped_session", "session_persistence", ".query.", ".query(", "create_engine",
     "create_async_engine", "engine_from_config", ".commit(", ".rollback(", "begin_nested", "listen",
     "drop_all", "create_all", "get_db",
 )
+# an engine used: `engine.connect()`, `db.engine.execute(...)` (not `sqlalchemy.engine.url`
+# in an import, nor "engine." ending a comment's sentence)
+_ENGINE_CALL = re.compile(r"engine\.\w+\(")
 
 
 def _session_tokens(config: Config) -> Tuple[str, ...]:
@@ -78,7 +82,9 @@ def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[
     """The enabled rules that can fire in this file (a cheap test on the lowered text)."""
     lowered = text.lower()
     config = context.config
-    has_session = any(token in text for token in _session_tokens(config))
+    has_session = any(token in text for token in _session_tokens(config)) or (
+        "engine." in text and _ENGINE_CALL.search(text) is not None
+    )
     has_dao = context.is_dao_module or any(token in lowered for token in _dao_tokens(config))
     chosen = []
     for code in sorted(enabled):
