@@ -235,8 +235,15 @@ class RunRecord:
         self.path = os.path.join(directory, f"run-{name}.pickle")
         self.detail_path = os.path.join(directory, f"run-{name}.detail.pickle")
         self.digests = digests
-        self.entries: dict = self._load(self.path)
+        # the record may have been written by a run that named the same files another way
+        # (`check .` lists `app/x.py`, the flake8 plugin `/abs/app/x.py`): its paths are
+        # read as this run's own
+        self._ours = {os.path.abspath(path): path for path, _ in files}
+        self.entries: dict = self._as_ours(self._load(self.path))
         self._detail: Optional[dict] = None
+
+    def _as_ours(self, stored: dict) -> dict:
+        return {self._ours.get(os.path.abspath(path), path): value for path, value in stored.items()}
 
     @staticmethod
     def _load(path: str) -> dict:
@@ -259,7 +266,7 @@ class RunRecord:
     def own(self, path: str) -> Optional[FileResult]:
         """The file's own result (with summary) from the detail, when its content is the same."""
         if self._detail is None:
-            self._detail = self._load(self.detail_path)
+            self._detail = self._as_ours(self._load(self.detail_path))
         found = self._detail.get(path)
         return found[1] if found is not None and found[0] == self.digests.get(path) else None
 

@@ -40,6 +40,14 @@ def _end_with_parent(every: float = 0.5) -> None:
     threading.Thread(target=watch, name="dao-lint-parent-watch", daemon=True).start()
 
 
+def _in_daemon() -> bool:
+    """Whether this is a daemonic process (a flake8 worker, a multiprocessing pool's), which
+    may not start processes of its own: the work is then done here, one item after another."""
+    import multiprocessing
+
+    return multiprocessing.current_process().daemon
+
+
 def _block_interrupts() -> Optional[set]:
     """Hold back SIGINT and SIGTERM (they stay pending); returns the mask to restore. While
     a worker is being forked, an interrupt would otherwise run the main process's handler in
@@ -73,7 +81,7 @@ def map_in_processes(
     """
     jobs = jobs or os.cpu_count() or 1
     results: List = []
-    if jobs <= 1 or len(items) < 16:
+    if jobs <= 1 or len(items) < 16 or _in_daemon():
         for item in items:
             results.append(function(item))
             if progress:

@@ -221,3 +221,24 @@ def test_lines_inserted_above_move_cross_file_findings_without_rebuilding_the_in
     # the same answer as a run without the cache
     result = cli_runner().invoke(cli, ["check", "app", "--format", "json", "--jobs", "1", "--no-cache"])
     assert moved == {(r["path"], r["line"], r["code"]) for r in json.loads(result.stdout)}
+
+
+def test_the_run_record_answers_whatever_spelling_of_the_paths(in_tmp, monkeypatch):
+    """`check .` records `app/x.py`; the flake8 plugin asks for `/abs/app/x.py` (and the
+    other way round): the same files in the same directory, so the record answers."""
+    from dao_lint.api import lint_project_cached
+    from dao_lint.config import ConfigResolver
+    from dao_lint.discovery import collect_files
+
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "chart_dao.py").write_text(DAO)
+    (in_tmp / "app" / "plain.py").write_text("VALUE = 1\n")
+    first = check()
+    absolute = collect_files([str(in_tmp)], ConfigResolver())
+    assert absolute and all(os.path.isabs(path) for path, _ in absolute)
+    answer = lint_project_cached(absolute, None, None, recorded_only=True)
+    assert answer is not None
+    results, _ = answer
+    assert {(r.path, d.line, d.code) for r in results.values() for d in r.diagnostics} == first
+    forbid_parsing(monkeypatch)
+    assert check() == first

@@ -93,3 +93,25 @@ def test_ci_runs_the_readme_test_command():
     command = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
     assert readme.count("```sh\npython3 -m venv") == 2
     assert command in readme and command in ci
+
+
+def test_flake8_with_its_own_workers_and_no_cache_yet_agrees_with_the_cli(tmp_path):
+    """flake8's default run: several worker processes (daemonic: they may not start any), the
+    project never checked before. The plugin fills the cache once and every worker reads it;
+    nothing crashes, and the findings are the CLI's."""
+    import shutil
+
+    copy = tmp_path / "app"
+    shutil.copytree(SAMPLE, copy, ignore=shutil.ignore_patterns(".dao_lint_cache", "__pycache__"))
+    for number in range(20):  # modules no rule can match: never cached, so checked again when asked
+        (copy / "blog" / f"plain_{number}.py").write_text(f"VALUE = {number}\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "DAO", "-j", "2", "."], cwd=copy, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    flake8_lines = sorted(line for line in run.stdout.splitlines() if line.strip())
+    check = subprocess.run(
+        [sys.executable, "-m", "dao_lint", "check", ".", "--format", "json", "--no-cache"], cwd=copy, capture_output=True, text=True, check=False
+    )
+    records = json.loads(check.stdout)
+    assert flake8_lines == sorted(f"./{r['path']}:{r['line']}:{r['column']}: {r['code']} {r['message']}" for r in records)

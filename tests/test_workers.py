@@ -31,3 +31,17 @@ def test_the_heaviest_items_start_first():
 def test_one_process_or_few_items_run_here_in_order():
     assert [item for item, _, pid in map_in_processes(_started, [3, 1, 2], jobs=4, weights=[1, 9, 5])] == [3, 1, 2]
     assert {pid for _, _, pid in map_in_processes(_started, list(range(20)), jobs=1)} == {os.getpid()}
+
+
+def _map_inside(_):
+    return [item for item, _, _ in map_in_processes(_started, list(range(40)), jobs=2)]
+
+
+def test_a_daemonic_process_does_the_work_itself():
+    """A flake8 worker is a daemonic pool process, which may not start processes: the work
+    is done there, in order, instead of failing ("daemonic processes are not allowed to
+    have children")."""
+    import multiprocessing
+
+    with multiprocessing.Pool(1) as pool:
+        assert pool.map(_map_inside, [0]) == [list(range(40))]
