@@ -258,6 +258,11 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
                 return (_Binding.SESSION, Origin.CREATED)
             last = (func or "").rsplit(".", 1)[-1].lower()
             if "session" in last or last in ("get_db", "get_db_session"):
+                # `helper(self.session)`: the session it was handed, adapted, not a new one
+                for arg in value.args:
+                    handed = self._classify_value(arg.value) if isinstance(arg.value, (cst.Name, cst.Attribute)) else None
+                    if handed is not None and handed[0] is _Binding.SESSION:
+                        return handed
                 return (_Binding.SESSION, Origin.OBTAINED)
             return (_Binding.NOT_SESSION, Origin.NONE)
         if isinstance(value, cst.BooleanOperation):  # session or db.session

@@ -132,6 +132,26 @@ def test_parameter_origin_and_configured_names():
     assert uses(source, config=configured) == [("store.commit", Action.COMMIT, Origin.PARAMETER)]
 
 
+def test_a_helper_handed_a_session_returns_that_session_not_a_new_one():
+    source = """
+    def create(form, session):
+        current = unwrap_session(session)
+        current.add(form)
+        current.commit()
+
+    def job():
+        mine = get_session()
+        mine.commit()
+    """
+    found = uses(source)
+    # the caller's session, adapted (flask-admin's `_get_deprecated_session(self.session)`):
+    # its commit is the caller's business, not a unit of work of the function's own
+    assert ("current.commit", Action.COMMIT, Origin.PARAMETER) in found
+    assert ("current.add", Action.WRITE, Origin.PARAMETER) in found
+    # a helper handed nothing hands out a session the function obtained itself
+    assert ("mine.commit", Action.COMMIT, Origin.OBTAINED) in found
+
+
 def test_awaited_calls_are_marked():
     module = cst.parse_module("async def f(session: AsyncSession):\n    await session.commit()\n    session.add(x)\n")
     context = FileContext.for_path("a.py", Config())
