@@ -407,8 +407,13 @@ def baseline_command(file: str, paths: Sequence[str], config_file: Optional[str]
 @click.option("--force", is_flag=True, help="Replace an existing [tool.dao-lint] section.")
 def init(path: str, print_only: bool, force: bool) -> None:
     """Survey the project at PATH and write its [tool.dao-lint] section to PATH/pyproject.toml."""
-    from .survey import SectionExists, count_findings, plan_boundaries, report, section, survey, write_section
+    from .survey import SectionExists, count_findings, plan_boundaries, refuse_existing, report, section, survey, write_section
 
+    if not print_only and not force:
+        try:
+            refuse_existing(os.path.join(path, "pyproject.toml"))
+        except SectionExists as exc:
+            raise _fail(str(exc)) from None
     found = survey(path)
     click.echo("dao-lint: surveyed; planning `fix` to find the boundaries to declare...", err=True)
     plan_boundaries(found, section(found))
@@ -429,11 +434,11 @@ def init(path: str, print_only: bool, force: bool) -> None:
     click.echo(f"{done}:\n{text}", nl=False)
 
 
-@cli.command("docs")
+@cli.command("docs", hidden=True)  # (for dao-lint's own repository; `dao-lint rule CODE` is the user's)
 @click.option("--output", default=os.path.join("docs", "rules"), show_default=True, type=click.Path(file_okay=False))
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when a page is stale; write nothing.")
 def docs(output: str, check_only: bool) -> None:
-    """Write docs/rules/*.md from the rule classes."""
+    """Write dao-lint's own docs/rules/*.md from the rule classes (maintainers)."""
     from .docs import write_docs
 
     stale = write_docs(output, check=check_only)

@@ -51,6 +51,19 @@ FIXES: Dict[str, str] = {
 }
 
 
+#: the codes in FIXES whose fix `dao-lint fix` plans over the project (a finding of these
+#: is never marked fixable itself; the others' findings say whether they carry a fix)
+PLANNED_FIXES = frozenset({"DAO101", "DAO102", "DAO103", "DAO105", "DAO112", "DAO301"})
+
+
+def fix_kind(code: str, fixable: bool) -> str:
+    """"safe", "unsafe" or "none": what `fix` may do for one finding."""
+    kind = FIXES.get(code)
+    if kind is None:
+        return "safe" if fixable else "none"
+    return kind if fixable or code in PLANNED_FIXES else "none"
+
+
 def boundary_hint(qualname: str) -> str:
     """The alternative DAO105 offers: declaring the function a unit of work, in the key that
     does it; never for a private helper or module-level code (they are not where a command,

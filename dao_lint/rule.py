@@ -116,6 +116,9 @@ class Rule(CachedVisitors, BatchableCSTVisitor):
     message: ClassVar[str] = ""
     fix_title: ClassVar[Optional[str]] = None
     fix_safety: ClassVar[str] = "none"
+    #: where the fix comes from: each finding carries its own ("finding"), or `fix` plans it
+    #: over the whole project ("project": commits removed only where every caller is covered)
+    fix_scope: ClassVar[str] = "finding"
     default_enabled: ClassVar[bool] = True
     status: ClassVar[str] = "stable"
     #: analysis providers this rule asks (see dao_lint.analysis)
@@ -173,9 +176,9 @@ class Rule(CachedVisitors, BatchableCSTVisitor):
 
     @classmethod
     def summary(cls) -> str:
-        """The first sentence of the docstring."""
+        """The docstring's first paragraph, on one line (its indentation gone)."""
         doc = (cls.__doc__ or "").strip()
-        return doc.split("\n\n")[0].replace("\n", " ").split(".  ")[0].strip()
+        return " ".join(doc.split("\n\n")[0].split())
 
 
 def rule_for(code: str) -> Type[Rule]:

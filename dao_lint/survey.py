@@ -15,9 +15,10 @@ from typing import Dict, List, Optional, Tuple
 
 from .analysis.session_kinds import METHOD_ACTIONS, Action
 from .config import ConfigResolver
+from .globs import name_matches
 from .presets import PRESETS
 
-__all__ = ["Survey", "survey", "section", "write_section", "SectionExists", "plan_boundaries", "count_findings"]
+__all__ = ["Survey", "survey", "section", "write_section", "refuse_existing", "SectionExists", "plan_boundaries", "count_findings"]
 
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w\.]*)", re.M)
 _CLASS = re.compile(r"^\s*class\s+(\w+)\s*(?:\(([^)]*)\))?\s*:", re.M)
@@ -215,9 +216,12 @@ def section(found: Survey) -> str:
     if bases:
         lines.append(f"dao-base-classes = {_toml_list(['BaseDAO', *bases])}")
     names = list(base.get("session-names", ["db.session", "session", "db_session", "_session", "self.session", "self._session"]))
-    frequent = [e for e, n in found.sessions.most_common() if n >= 3 and e not in names and e != "db"]
+    frequent = [e for e, n in found.sessions.most_common() if n >= 3 and e != "db" and not name_matches(names, e)]
     if frequent:
-        lines.append(f"session-names = {_toml_list(names + frequent)}")
+        # the list replaces the preset's: restate only the preset's names this project uses
+        # (a plain name always; a dotted one such as `appbuilder.session` when it occurs)
+        used = [n for n in names if "." not in n or any(name_matches([n], e) for e in found.sessions)]
+        lines.append(f"session-names = {_toml_list(used + frequent)}")
     if found.boundaries:
         listed = list(base.get("boundaries", ["**/commands/**::*.run"]))
         lines.append(f"boundaries = {_toml_list(listed + [entry for entry, _ in found.boundaries if entry not in listed])}")
@@ -299,6 +303,21 @@ def plan_boundaries(found: Survey, text: str) -> None:
             found.boundaries[number] = (os.path.relpath(module_glob, found.root).replace(os.sep, "/") + "::" + name, count)
 
 
+_HEADER = re.compile(r"^\[tool\.dao-lint(?:\.[^\]]+)?\]\s*$", re.M)
+
+
+def refuse_existing(pyproject: str) -> None:
+    """Raise SectionExists when `pyproject` already has a `[tool.dao-lint]` section (asked
+    before the survey, which takes seconds on a large project)."""
+    try:
+        with open(pyproject, encoding="utf-8") as handle:
+            current = handle.read()
+    except (OSError, UnicodeDecodeError):
+        return
+    if _HEADER.search(current):
+        raise SectionExists(f"{pyproject} already has a [tool.dao-lint] section; use --force to replace it, or --print")
+
+
 def write_section(pyproject: str, text: str, force: bool = False) -> str:
     """Add (or with `force`, replace) the `[tool.dao-lint]` section; returns what was done."""
     from .files import write_atomic
@@ -309,13 +328,13 @@ def write_section(pyproject: str, text: str, force: bool = False) -> str:
     except FileNotFoundError:
         write_atomic(pyproject, text.encode("utf-8"))
         return f"created {pyproject}"
-    header = re.compile(r"^\[tool\.dao-lint(?:\.[^\]]+)?\]\s*$", re.M)
+    header = _HEADER
     if not header.search(current):
         joined = current if current.endswith("\n") or not current else current + "\n"
         write_atomic(pyproject, (joined + ("\n" if joined else "") + text).encode("utf-8"))
         return f"added [tool.dao-lint] to {pyproject}"
     if not force:
-        raise SectionExists(f"{pyproject} already has a [tool.dao-lint] section; use --force to replace it, or --print")
+        refuse_existing(pyproject)
     kept, skipping = [], False
     for line in current.splitlines(keepends=True):
         stripped = line.strip()

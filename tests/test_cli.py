@@ -231,3 +231,17 @@ def test_a_message_is_one_line_even_when_it_quotes_a_multi_line_key(in_tmp):
         "app/daos/chart.py:4:9: DAO801 `chart.name` is overwritten even when `name of chart` is absent "
         "(`.get()` gives an empty value); update only the attributes given"
     ]
+
+
+def test_the_summary_counts_only_findings_fix_can_fix(in_tmp):
+    """A write in a loop is fixed only in its plain shape (`for x in xs: session.add(x)`):
+    the conditional delete is reported, but not promised to `fix`."""
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "jobs.py").write_text(
+        "def purge(session, rows):\n    for row in rows:\n        if row.stale:\n            session.delete(row)\n\n\n"
+        "def store(session, rows):\n    for row in rows:\n        session.add(row)\n"
+    )
+    result = CliRunner().invoke(cli, ["check", "app", "--select", "DAO701", "--no-cache"])
+    assert result.output.strip().splitlines()[-1] == "Found 2 problems in 1 file (1 may be fixed by `dao-lint fix`)."
+    fixed = CliRunner().invoke(cli, ["fix", "app", "--select", "DAO701", "--no-cache", "--diff"])
+    assert "DAO701 x1" in fixed.output

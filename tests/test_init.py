@@ -35,6 +35,8 @@ def test_init_prints_what_it_found(in_tmp):
     assert 'preset = "flask-sqlalchemy"' in result.stdout
     assert 'transaction-decorator = "shop.utils.transaction"' in result.stdout
     assert '"self.store.session"' in result.stdout  # the session expression this code uses
+    # the preset's own names are restated only where this project uses them: no Flask-AppBuilder
+    assert "appbuilder" not in result.stdout and '"session"' in result.stdout
     assert 'dao-base-classes = ["BaseDAO", "StoreDao"]' in result.stdout
     assert "DAOs: 1 classes, in **/repositories/** (1)" in result.stderr
     assert "commands: 2 `run` methods" in result.stderr
@@ -52,6 +54,7 @@ def test_init_writes_a_section_that_loads_and_never_overwrites_without_force(in_
     (in_tmp / "pyproject.toml").write_text('[project]\nname = "shop"\n\n[tool.dao-lint]\nignore = ["DAO301"]\n\n[tool.other]\nx = 1\n')
     again = cli_runner().invoke(cli, ["init"])
     assert again.exit_code == 2 and "already has a [tool.dao-lint] section" in again.stderr
+    assert "surveyed" not in again.stderr  # said before the survey, not after seconds of it
     assert 'ignore = ["DAO301"]' in (in_tmp / "pyproject.toml").read_text()
     assert cli_runner().invoke(cli, ["init", "--force"]).exit_code == 0
     text = (in_tmp / "pyproject.toml").read_text()

@@ -42,6 +42,9 @@ def test_static_code_table_matches_the_registry():
 
     fixes = {code: rule.fix_safety for code, rule in registry.items() if rule.fix_safety != "none"}
     assert FIXES == {**fixes, "DAO003": "safe"}
+    from dao_lint.codes import PLANNED_FIXES
+
+    assert PLANNED_FIXES == {code for code, rule in registry.items() if rule.fix_scope == "project" and rule.fix_safety != "none"}
 
 
 def test_docs_are_up_to_date():
@@ -106,3 +109,13 @@ def test_internal_error_exits_2_from_the_cli(monkeypatch, in_tmp):
     result = CliRunner().invoke(cli, ["check", ".", "--jobs", "1"])
     assert result.exit_code == 2
     assert result.output.count("DAO000") == 2 and result.output.count("DAO101") == 2
+
+
+def test_every_rule_summary_is_one_line_with_single_spaces():
+    """`dao-lint rules` prints one line per rule: a docstring's wrapped first paragraph must
+    not carry its indentation into it."""
+    from dao_lint.rule import registry
+
+    for code, rule in registry.items():
+        summary = rule.summary()
+        assert summary and "\n" not in summary and "  " not in summary, (code, summary)

@@ -14,14 +14,14 @@ def plain_line(d: Diagnostic) -> str:
 
 
 def _summary(results: Sequence[FileResult]) -> str:
-    from ..codes import FIXES
+    from ..codes import fix_kind
 
     total = sum(len(r.diagnostics) for r in results)
     files = sum(1 for r in results if r.diagnostics)
     if total == 0:
         return f"All checks passed ({len(results)} file{'s' if len(results) != 1 else ''} checked)."
     found = f"Found {total} problem{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''}"
-    safety = Counter(FIXES.get(d.code, "safe" if d.fixable else "none") for r in results for d in r.diagnostics)
+    safety = Counter(fix_kind(d.code, d.fixable) for r in results for d in r.diagnostics)
     fixes = []
     if safety["safe"]:
         fixes.append(f"{safety['safe']} may be fixed by `dao-lint fix`")

@@ -169,6 +169,8 @@ class ExplicitTransactionControl(Rule):
         return not context.is_test and not context.is_migration_module and (".commit(" in text or ".rollback(" in text)
 
     code = "DAO105"
+
+    fix_scope = "project"
     name = "explicit-transaction-control"
     seed = "R4"
     message = "`{session}.{method}()` outside a unit-of-work boundary; let the enclosing command, request or job end the transaction{alternative}"

@@ -28,6 +28,8 @@ class SqliteSavepoint(Rule):
         return "create_engine" in text or "create_async_engine" in text
 
     code = "DAO112"
+
+    fix_scope = "project"
     migration_modules = "check"
     name = "sqlite-savepoint"
     seed = "R4"

@@ -43,6 +43,8 @@ class DaoCommits(Rule):
         return ".commit(" in text
 
     code = "DAO101"
+
+    fix_scope = "project"
     migration_modules = "dao"
     name = "commit-in-dao"
     seed = "R3"
@@ -189,6 +191,8 @@ class DaoRollsBack(Rule):
         return ".rollback(" in text
 
     code = "DAO102"
+
+    fix_scope = "project"
     migration_modules = "dao"
     name = "rollback-in-dao"
     seed = "R3"
@@ -280,6 +284,7 @@ class CommitFlagParameter(Rule):
 
     requires = "dao"
     code = "DAO103"
+    fix_scope = "project"
     migration_modules = "dao"
     name = "commit-flag-parameter"
     seed = "R3"

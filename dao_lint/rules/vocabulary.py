@@ -27,6 +27,7 @@ class ActionMethodName(Rule):
 
     requires = "dao"
     code = "DAO301"
+    fix_scope = "project"
     migration_modules = "dao"
     name = "action-method-name"
     seed = "R2"
