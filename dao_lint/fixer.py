@@ -131,14 +131,14 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixe
     context = FileContext.for_path(path, config, decode_source(source)[0])
     edits: Counter = Counter()
     # edits located by position first, while positions still match the indexed source
-    module, dropped, renamed = edit_call_sites(
+    # (the call sites follow their definition's fix: counted there, as one finding)
+    module, _, renamed = edit_call_sites(
         module,
         context,
         plan.drop_keywords.get(path, set()),
         plan.rename_calls.get(path, {}),
         plan.rename_defs.get(path, {}),
     )
-    edits["DAO103"] += dropped
     edits["DAO301"] += renamed
     previous = None
     for _ in range(MAX_ROUNDS):

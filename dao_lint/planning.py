@@ -431,7 +431,9 @@ def _plan_renames(index: ProjectIndex, plan: FixPlan, renames: Tuple[Tuple[str, 
             if class_name in summary.classes and method in summary.classes[class_name].methods
         ]
         if not definitions:
-            plan.kept.append(Kept("DAO301", "", (0, 0), old, "no such method in the checked paths"))
+            done = any(class_name in summary.classes and new in summary.classes[class_name].methods for summary in index.files.values())
+            if not done:  # (renamed already: nothing to say)
+                plan.kept.append(Kept("DAO301", "", (0, 0), f"{old} -> {new}", "no such method in the checked paths"))
             continue
         for path, summary in definitions:
             info = summary.functions.get(f"{class_name}.{method}")

@@ -56,7 +56,6 @@ class _CallSiteEdits(cst.CSTTransformer):
             where = found.range
         span = ((where.start.line, where.start.column), (where.end.line, where.end.column))
         if span in self.rename_calls and isinstance(updated_node.func, cst.Attribute):
-            self.renamed += 1
             updated_node = updated_node.with_changes(
                 func=updated_node.func.with_changes(attr=cst.Name(self.rename_calls[span]))
             )
@@ -79,7 +78,8 @@ def edit_call_sites(
     rename_calls: Dict[Span, str],
     rename_defs: Dict[str, str],
 ) -> Tuple[cst.Module, int, int]:
-    """Returns (module, `commit=` arguments dropped, names renamed)."""
+    """Returns (module, `commit=` arguments dropped, definitions renamed): the call sites a
+    rename or a dropped flag changes follow the one finding, at the definition."""
     if not drop and not rename_calls and not rename_defs:
         return module, 0, 0
     transformer = _CallSiteEdits(drop, rename_calls, rename_defs)

@@ -169,17 +169,21 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
             stream.write(f"{display_path(item.path)}: not fixed: {item.error}\n")
     for path, why in report.skipped:
         stream.write(f"{display_path(path)}: skipped: {why}\n")
-    if report.kept:
+    placed = [kept for kept in report.kept if kept.path]
+    if placed:
         stream.write("kept (no unit of work could be shown for every caller):\n")
-        for kept in sorted(report.kept, key=lambda k: (k.path, k.position)):
+        for kept in sorted(placed, key=lambda k: (k.path, k.position)):
             stream.write(f"  {display_path(kept.path)}:{kept.position[0]}:{kept.position[1] + 1}: {kept.code} in {kept.function}: {kept.reason}\n")
-        suggested = suggest_boundaries(report.kept)
+        suggested = suggest_boundaries(placed)
         if suggested:
             stream.write("boundaries to declare (`boundaries` in [tool.dao-lint], with `transaction-decorator`), where those call paths start:\n")
             for entry, count in suggested:
                 module_glob, _, name = entry.partition("::")
                 shown = entry if module_glob.startswith("**") else f"{display_path(module_glob)}::{name}"
                 stream.write(f'  "{shown}"  ({count} kept)\n')
+    for kept in report.kept:
+        if not kept.path:  # a configured rename with nothing to rename
+            stream.write(f"not done: [tool.dao-lint.rename] {kept.function}: {kept.reason}\n")
     if report.also:
         stream.write("also changed, because fixes in the named files need them (review and stage these too):\n")
         for path in report.also:

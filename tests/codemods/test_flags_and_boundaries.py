@@ -251,6 +251,30 @@ def test_rename_follows_resolved_call_sites_across_modules(tmp_path):
     assert safe["app/daos/chart.py"] == dedent(dao)
 
 
+def test_a_rename_is_one_fix_and_once_done_is_nothing_to_report(tmp_path):
+    dao = """
+    class ChartDAO:
+        @staticmethod
+        def save(chart):
+            db.session.add(chart)
+    """
+    caller = """
+    from app.daos.chart import ChartDAO
+
+
+    def post(chart):
+        ChartDAO.save(chart)
+    """
+    options = {"rename": {"ChartDAO.save": "create"}}
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": dao, "app/api.py": caller}, options=options, write=True)
+    assert "ChartDAO.create(chart)" in out["app/api.py"]
+    assert report.fixed_counts()["DAO301"] == 1  # the definition and its call site: one finding
+    again, second = fix_project(tmp_path, {"app/daos/chart.py": out["app/daos/chart.py"], "app/api.py": out["app/api.py"]}, options=options)
+    assert again == out and second.kept == []  # renamed already: not "kept", not an error
+    _, stale = fix_project(tmp_path / "stale", {"app/daos/chart.py": dao}, options={"rename": {"ChartDAO.gone": "create"}})
+    assert [(k.code, k.function, k.reason) for k in stale.kept] == [("DAO301", "ChartDAO.gone -> create", "no such method in the checked paths")]
+
+
 def test_rename_is_refused_when_a_subclass_overrides_the_method(tmp_path):
     dao = """
     class ChartDAO:
