@@ -24,16 +24,19 @@ VERSION = "3.0.0"
 WRAPPER = r"""
 import resource, subprocess, sys, time
 start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 elapsed = time.perf_counter() - start
-print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, done.returncode)
+print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, done.returncode, int(b"Traceback" in done.stderr))
 """
 
 
 def run(command, cwd):
     """(seconds, peak RSS of the largest process in MB) for one command."""
     out = subprocess.run([sys.executable, "-c", WRAPPER, *command], cwd=cwd, capture_output=True, text=True, check=True)
-    seconds, rss, _ = out.stdout.split()
+    seconds, rss, code, crashed = out.stdout.split()
+    if int(code) not in (0, 1) or int(crashed):
+        # a crash is fast: it must never pass for a measure (flake8 with the plugin once did)
+        raise SystemExit(f"{' '.join(command)} failed (exit {code}{', traceback' if int(crashed) else ''}): not a measure")
     return float(seconds), int(rss) / 1024
 
 
