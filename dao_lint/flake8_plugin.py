@@ -29,11 +29,23 @@ class DaoLintPlugin:
     name = "dao-lint"
     version = __version__
 
+    #: none of the DAO codes can be reported with flake8's --select/--ignore: nothing to do
+    unwanted = False
+
     def __init__(self, tree: object, lines: Sequence[str], filename: str) -> None:
         self.lines = lines
         self.filename = filename
 
+    @classmethod
+    def parse_options(cls, options: object) -> None:
+        """flake8 runs every installed plugin on every file whatever is selected: with a
+        selection that leaves out every DAO code (`flake8 --select E9`), checking the project
+        would be work nobody sees."""
+        cls.unwanted = not _any_code_selected(options)
+
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
+        if self.unwanted:
+            return
         try:
             config = _config_for(self.filename)
         except ConfigError as exc:
@@ -47,3 +59,17 @@ class DaoLintPlugin:
         result = project_result(self.filename, config, text) or buffer_result(self.filename, config, text)
         for d in without_baselined(self.filename, config, text, list(result.diagnostics)):
             yield d.span.line, d.span.column, f"{d.code} {d.message}", type(self)
+
+
+def _any_code_selected(options: object) -> bool:
+    """Whether flake8's own decision (select, extend-select, ignore, extend-ignore) keeps any
+    DAO code; when its interface cannot be asked, assume it does."""
+    from .codes import CODES
+
+    try:
+        from flake8.style_guide import Decision, DecisionEngine
+
+        engine = DecisionEngine(options)
+        return any(engine.decision_for(code) is Decision.Selected for code in CODES)
+    except Exception:  # noqa: BLE001 - another flake8: run as before
+        return True

@@ -1,5 +1,8 @@
 """The flake8 plugin class and the pre-commit hook manifest."""
 
+import subprocess
+import sys
+
 from dao_lint.flake8_plugin import DaoLintPlugin
 
 from .conftest import ROOT
@@ -136,3 +139,16 @@ def test_flake8_on_a_buffer_shows_only_what_the_baseline_does_not_know(tmp_path)
     assert _flake8_stdin(root, name, "\n\n" + saved) == []  # moved lines are still known
     edited = saved + "\n\ndef purge():\n    db.session.add(Post(title='draft'))\n"
     assert _flake8_stdin(root, name, edited) == [(len(edited.splitlines()), "DAO201")]
+
+
+def test_flake8_without_any_dao_code_selected_does_no_dao_lint_work(tmp_path):
+    """flake8 runs every installed plugin whatever is selected: with a selection that leaves
+    out every DAO code, the plugin checks nothing (no project run, no cache written)."""
+    root = _editor_project(tmp_path)
+    for selection in (["--select", "E9,F"], ["--extend-ignore", "DAO"]):
+        run = subprocess.run([sys.executable, "-m", "flake8", *selection, "."], cwd=root, capture_output=True, text=True, check=False)
+        assert "DAO" not in run.stdout and "Traceback" not in run.stderr, run.stderr
+        assert not (root / ".dao_lint_cache").exists(), selection
+    some = subprocess.run([sys.executable, "-m", "flake8", "--select", "DAO1", "."], cwd=root, capture_output=True, text=True, check=False)
+    codes = {line.split()[1][:4] for line in some.stdout.splitlines() if line.strip()}
+    assert codes == {"DAO1"}
