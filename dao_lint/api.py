@@ -381,6 +381,9 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
         source = result.summary.path if result.summary is not None else path
         merged = merge_findings(result, extras.get(source, ()), path, config, after.get(path))
         report.remaining.extend(merged.diagnostics)
+        if unsafe and config.transaction_decorator is None:
+            waiting = sum(1 for d in merged.diagnostics if d.code == "DAO105")
+            report.undecorated += waiting
     from .fixer import fix_unused_noqa
 
     fix_unused_noqa(report, {p: c for p, c in files if p in named}, write)

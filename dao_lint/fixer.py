@@ -55,6 +55,9 @@ class FixReport:
     #: files changed though not named: the cross-file fixes of the named files need them
     also: List[str] = field(default_factory=list)
     baselined: int = 0  # findings left that the baseline knows
+    #: DAO105 findings left (with --unsafe-fixes) in files whose configuration names no
+    #: `transaction-decorator`: the one thing that fix needs
+    undecorated: int = 0
 
     @property
     def changed(self) -> List[FileFix]:

@@ -245,3 +245,19 @@ def test_the_summary_counts_only_findings_fix_can_fix(in_tmp):
     assert result.output.strip().splitlines()[-1] == "Found 2 problems in 1 file (1 may be fixed by `dao-lint fix`)."
     fixed = CliRunner().invoke(cli, ["fix", "app", "--select", "DAO701", "--no-cache", "--diff"])
     assert "DAO701 x1" in fixed.output
+
+
+def test_fix_says_why_it_leaves_dao105_without_a_transaction_decorator(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "jobs.py").write_text("def nightly():\n    db.session.add(Report())\n    db.session.commit()\n")
+    unsafe = CliRunner().invoke(cli, ["fix", "app", "--unsafe-fixes", "--diff", "--no-cache"])
+    assert "not done: DAO105 x1" in unsafe.output and "transaction-decorator" in unsafe.output
+    (in_tmp / "app" / "utils.py").write_text(
+        "def transaction(func):\n    def wrapped(*a, **k):\n        result = func(*a, **k)\n        db.session.commit()\n"
+        "        return result\n    return wrapped\n"
+    )
+    (in_tmp / "pyproject.toml").write_text('[tool.dao-lint]\ntransaction-decorator = "app.utils.transaction"\n')
+    configured = CliRunner().invoke(cli, ["fix", "app", "--unsafe-fixes", "--diff", "--no-cache"])
+    assert "not done: DAO105" not in configured.output
+    # without --unsafe-fixes DAO105 is not attempted: nothing to explain
+    assert "not done" not in CliRunner().invoke(cli, ["fix", "app", "--diff", "--no-cache"]).output

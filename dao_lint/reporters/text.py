@@ -184,6 +184,11 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
     for kept in report.kept:
         if not kept.path:  # a configured rename with nothing to rename
             stream.write(f"not done: [tool.dao-lint.rename] {kept.function}: {kept.reason}\n")
+    if report.undecorated:
+        stream.write(
+            f"not done: DAO105 x{report.undecorated}: `fix` ends a boundary's transaction with the "
+            "`transaction-decorator` of [tool.dao-lint], and none is configured (`dao-lint init` looks for one)\n"
+        )
     if report.also:
         stream.write("also changed, because fixes in the named files need them (review and stage these too):\n")
         for path in report.also:
