@@ -261,3 +261,13 @@ def test_fix_says_why_it_leaves_dao105_without_a_transaction_decorator(in_tmp):
     assert "not done: DAO105" not in configured.output
     # without --unsafe-fixes DAO105 is not attempted: nothing to explain
     assert "not done" not in CliRunner().invoke(cli, ["fix", "app", "--diff", "--no-cache"]).output
+
+
+def test_the_summary_promises_dao105_only_where_a_transaction_decorator_is_configured(in_tmp):
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "jobs.py").write_text("def nightly():\n    db.session.add(Report())\n    db.session.commit()\n")
+    plain = CliRunner().invoke(cli, ["check", "app", "--select", "DAO105", "--no-cache"])
+    assert plain.output.strip().splitlines()[-1] == "Found 1 problem in 1 file."
+    (in_tmp / "pyproject.toml").write_text('[tool.dao-lint]\ntransaction-decorator = "app.utils.transaction"\n')
+    configured = CliRunner().invoke(cli, ["check", "app", "--select", "DAO105", "--no-cache"])
+    assert configured.output.strip().splitlines()[-1] == "Found 1 problem in 1 file (1 more with `--unsafe-fixes`)."

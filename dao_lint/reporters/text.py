@@ -13,7 +13,7 @@ def plain_line(d: Diagnostic) -> str:
     return f"{d.path}:{d.line}:{d.column + 1}: {d.code} {d.message}"
 
 
-def _summary(results: Sequence[FileResult]) -> str:
+def _summary(results: Sequence[FileResult], undecorated: frozenset = frozenset()) -> str:
     from ..codes import fix_kind
 
     total = sum(len(r.diagnostics) for r in results)
@@ -21,7 +21,10 @@ def _summary(results: Sequence[FileResult]) -> str:
     if total == 0:
         return f"All checks passed ({len(results)} file{'s' if len(results) != 1 else ''} checked)."
     found = f"Found {total} problem{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''}"
-    safety = Counter(fix_kind(d.code, d.fixable) for r in results for d in r.diagnostics)
+    safety = Counter(
+        "none" if d.code == "DAO105" and r.path in undecorated else fix_kind(d.code, d.fixable)
+        for r in results for d in r.diagnostics
+    )
     fixes = []
     if safety["safe"]:
         fixes.append(f"{safety['safe']} may be fixed by `dao-lint fix`")
@@ -73,7 +76,10 @@ def render(
     statistics: bool = False,
     quiet: bool = False,
     color: Optional[bool] = None,
+    undecorated: frozenset = frozenset(),
 ) -> None:
+    """`undecorated`: the paths whose configuration names no `transaction-decorator` (their
+    DAO105 findings are not promised to `fix --unsafe-fixes`)."""
     fancy = color is True or (color is None and _terminal(stream))
     if fancy:
         from rich.console import Console
@@ -115,9 +121,9 @@ def render(
     if not quiet:
         if fancy:
             total = sum(len(r.diagnostics) for r in results)
-            console.print(f"[bold {'red' if total else 'green'}]{_summary(results)}[/]")
+            console.print(f"[bold {'red' if total else 'green'}]{_summary(results, undecorated)}[/]")
         else:
-            stream.write(_summary(results) + "\n")
+            stream.write(_summary(results, undecorated) + "\n")
 
 
 def render_markdown(markdown: str, stream: IO[str]) -> None:
