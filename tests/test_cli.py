@@ -270,4 +270,4 @@ def test_the_summary_promises_dao105_only_where_a_transaction_decorator_is_confi
     assert plain.output.strip().splitlines()[-1] == "Found 1 problem in 1 file."
     (in_tmp / "pyproject.toml").write_text('[tool.dao-lint]\ntransaction-decorator = "app.utils.transaction"\n')
     configured = CliRunner().invoke(cli, ["check", "app", "--select", "DAO105", "--no-cache"])
-    assert configured.output.strip().splitlines()[-1] == "Found 1 problem in 1 file (1 more with `--unsafe-fixes`)."
+    assert configured.output.strip().splitlines()[-1] == "Found 1 problem in 1 file (1 may be fixed by `dao-lint fix --unsafe-fixes`)."

@@ -28,8 +28,10 @@ def _summary(results: Sequence[FileResult], undecorated: frozenset = frozenset()
     fixes = []
     if safety["safe"]:
         fixes.append(f"{safety['safe']} may be fixed by `dao-lint fix`")
-    if safety["unsafe"]:
+    if safety["unsafe"] and safety["safe"]:
         fixes.append(f"{safety['unsafe']} more with `--unsafe-fixes`")
+    elif safety["unsafe"]:
+        fixes.append(f"{safety['unsafe']} may be fixed by `dao-lint fix --unsafe-fixes`")
     return found + (f" ({', '.join(fixes)})." if fixes else ".")
 
 
