@@ -109,8 +109,26 @@ def map_in_processes(
         # stop the workers; the executor then finds them gone and marks the rest broken. No
         # shutdown() here: the interrupt may have landed while the executor held its own
         # lock (a deadlock), and cancelling races with its cleanup on Python 3.9
+        _quiet_thread(getattr(pool, "_executor_manager_thread", None))
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
         raise
     pool.shutdown(wait=True)
     return results
+
+
+def _quiet_thread(thread: object) -> None:
+    """Let `thread` (the executor's manager) end without printing a traceback: it trips over
+    the workers stopped on an interrupt ("Exception in thread ..." after "dao-lint:
+    interrupted"). Other threads' errors are reported as before."""
+    if thread is None:
+        return
+    import threading
+
+    previous = threading.excepthook
+
+    def hook(args: object) -> None:
+        if getattr(args, "thread", None) is not thread:
+            previous(args)
+
+    threading.excepthook = hook

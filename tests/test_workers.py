@@ -45,3 +45,27 @@ def test_a_daemonic_process_does_the_work_itself():
 
     with multiprocessing.Pool(1) as pool:
         assert pool.map(_map_inside, [0]) == [list(range(40))]
+
+
+def test_the_stopped_executors_thread_ends_without_a_traceback_others_still_report():
+    """After an interrupt the workers are stopped and the executor's manager thread trips over
+    them: its traceback must not follow "dao-lint: interrupted". Any other thread's error
+    still goes to the hook that was there before."""
+    import threading
+
+    from dao_lint.workers import _quiet_thread
+
+    def fail():
+        raise RuntimeError("boom")
+
+    saved, reported = threading.excepthook, []
+    threading.excepthook = lambda args: reported.append((args.thread.name, str(args.exc_value)))
+    try:
+        manager, other = threading.Thread(target=fail, name="manager"), threading.Thread(target=fail, name="other")
+        _quiet_thread(manager)
+        for thread in (manager, other):
+            thread.start()
+            thread.join()
+    finally:
+        threading.excepthook = saved
+    assert reported == [("other", "boom")]
