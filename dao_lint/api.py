@@ -54,10 +54,7 @@ def lint_file(path: str, config: Config, summarize: bool = False, cache=None) ->
         return FileResult(shown, (_tool(shown, "DAO002", f"cannot read file: {exc.strerror}"),))
     cached = cache.get(path, source, config) if cache is not None else None
     if cached is not None and (cached.summary is not None or not summarize or not cached.parsed):
-        result = cached
-        if result.summary is not None and result.summary.path != path:
-            result.summary.path = path  # the cache was filled from another directory
-            result = dataclasses.replace(result, shape=None)  # (its shape names the other path)
+        result = _rehomed(cached, path)
     else:
         result = check_source(
             source, path, config, project_nested=lambda: project_uses_begin_nested(config, cache), summarize=summarize
@@ -70,6 +67,15 @@ def lint_file(path: str, config: Config, summarize: bool = False, cache=None) ->
             # (a file no rule can match is answered again faster than a cache entry is written)
             cache.put(path, source, config, result)
     return shown_as(result, shown)
+
+
+def _rehomed(cached: FileResult, path: str) -> FileResult:
+    """A cached result for `path`: an entry filled from another directory names the file
+    another way in its summary (and so in its shape, which is dropped)."""
+    if cached.summary is None or cached.summary.path == path:
+        return cached
+    cached.summary.path = path
+    return dataclasses.replace(cached, shape=None)
 
 
 def _check_one(item: Tuple[str, Config, Optional[str]]) -> FileResult:
@@ -273,10 +279,7 @@ def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], ca
                 store = stores.setdefault(where, ResultCache(where))
                 cached = store.get(path, contents[path], config)
                 if cached is not None and (cached.summary is not None or not cached.parsed):
-                    if cached.summary is not None and cached.summary.path != path:
-                        cached.summary.path = path
-                        cached = dataclasses.replace(cached, shape=None)
-                    result = shown_as(cached, display_path(path))
+                    result = shown_as(_rehomed(cached, path), display_path(path))
             if result is not None:
                 found[path] = result
             else:
@@ -354,6 +357,7 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
 
 def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir):  # noqa: ANN001, ANN202
     from .cache import ResultCache
+    from .codes import NEEDS_DECORATOR
     from .fixer import fix_files
 
     forget_project_facts()
@@ -382,8 +386,7 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
         merged = merge_findings(result, extras.get(source, ()), path, config, after.get(path))
         report.remaining.extend(merged.diagnostics)
         if unsafe and config.transaction_decorator is None:
-            waiting = sum(1 for d in merged.diagnostics if d.code == "DAO105")
-            report.undecorated += waiting
+            report.undecorated.update(d.code for d in merged.diagnostics if d.code in NEEDS_DECORATOR)
     from .fixer import fix_unused_noqa
 
     fix_unused_noqa(report, {p: c for p, c in files if p in named}, write)

@@ -123,9 +123,9 @@ def check(
     render = FORMATS[output_format]
     extra = {}
     if output_format == "text":
-        # DAO105's fix needs the transaction decorator: not promised where none is configured
+        # some fixes need the transaction decorator: not promised where none is configured
         extra["undecorated"] = frozenset(
-            r.path for r in results if any(d.code == "DAO105" for d in r.diagnostics) and resolver.for_path(r.path).transaction_decorator is None
+            r.path for r in results if r.diagnostics and resolver.for_path(r.path).transaction_decorator is None
         )
     if output_format == "sarif" and baselined is not None:
         results, extra = everything, {"baselined": baselined}  # SARIF shows them, marked unchanged

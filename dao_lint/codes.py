@@ -56,11 +56,19 @@ FIXES: Dict[str, str] = {
 PLANNED_FIXES = frozenset({"DAO101", "DAO102", "DAO103", "DAO105", "DAO112", "DAO301"})
 
 
-def fix_kind(code: str, fixable: bool) -> str:
-    """"safe", "unsafe" or "none": what `fix` may do for one finding."""
+#: the codes whose planned fix ends a boundary's transaction with the configured
+#: `transaction-decorator`: without one, `fix` cannot do them
+NEEDS_DECORATOR = frozenset({"DAO105"})
+
+
+def fix_kind(code: str, fixable: bool, decorator: bool = True) -> str:
+    """"safe", "unsafe" or "none": what `fix` may do for one finding (`decorator`: whether
+    its file's configuration names a `transaction-decorator`)."""
     kind = FIXES.get(code)
     if kind is None:
         return "safe" if fixable else "none"
+    if code in NEEDS_DECORATOR and not decorator:
+        return "none"
     return kind if fixable or code in PLANNED_FIXES else "none"
 
 

@@ -55,9 +55,9 @@ class FixReport:
     #: files changed though not named: the cross-file fixes of the named files need them
     also: List[str] = field(default_factory=list)
     baselined: int = 0  # findings left that the baseline knows
-    #: DAO105 findings left (with --unsafe-fixes) in files whose configuration names no
-    #: `transaction-decorator`: the one thing that fix needs
-    undecorated: int = 0
+    #: findings left (with --unsafe-fixes) whose fix needs a `transaction-decorator`, in files
+    #: whose configuration names none (codes.NEEDS_DECORATOR): code -> count
+    undecorated: Counter = field(default_factory=Counter)
 
     @property
     def changed(self) -> List[FileFix]:
@@ -135,7 +135,7 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixe
     edits: Counter = Counter()
     # edits located by position first, while positions still match the indexed source
     # (the call sites follow their definition's fix: counted there, as one finding)
-    module, _, renamed = edit_call_sites(
+    module, renamed = edit_call_sites(
         module,
         context,
         plan.drop_keywords.get(path, set()),

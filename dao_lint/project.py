@@ -167,6 +167,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         params = node.params
         commit_params = commit_flags(node)
         commit_param = bool(commit_params)
+        named_at = name_position(node, self.pos(node))
         info = FunctionInfo(
             qualname=scope.qualname,
             name=node.name.value,
@@ -185,8 +186,8 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             binding=binding,
             signature=signature(params, binding),
             returns=self._type_of(node.returns.annotation) if node.returns is not None else None,
-            name_position=name_position(node, self.pos(node)),
-            name_end=_after(name_position(node, self.pos(node)), node.name.value),
+            name_position=named_at,
+            name_end=_after(named_at, node.name.value),
         )
         if scope.in_dao and not node.name.value.startswith("_") and (scope.is_method or not self.stack):
             info.verb = action_verb(self.context.config, node.name.value)

@@ -315,7 +315,11 @@ def refuse_existing(pyproject: str) -> None:
     except (OSError, UnicodeDecodeError):
         return
     if _HEADER.search(current):
-        raise SectionExists(f"{pyproject} already has a [tool.dao-lint] section; use --force to replace it, or --print")
+        raise _exists(pyproject)
+
+
+def _exists(pyproject: str) -> SectionExists:
+    return SectionExists(f"{pyproject} already has a [tool.dao-lint] section; use --force to replace it, or --print")
 
 
 def write_section(pyproject: str, text: str, force: bool = False) -> str:
@@ -328,18 +332,17 @@ def write_section(pyproject: str, text: str, force: bool = False) -> str:
     except FileNotFoundError:
         write_atomic(pyproject, text.encode("utf-8"))
         return f"created {pyproject}"
-    header = _HEADER
-    if not header.search(current):
+    if not _HEADER.search(current):
         joined = current if current.endswith("\n") or not current else current + "\n"
         write_atomic(pyproject, (joined + ("\n" if joined else "") + text).encode("utf-8"))
         return f"added [tool.dao-lint] to {pyproject}"
     if not force:
-        refuse_existing(pyproject)
+        raise _exists(pyproject)
     kept, skipping = [], False
     for line in current.splitlines(keepends=True):
         stripped = line.strip()
         if stripped.startswith("[") and not stripped.startswith("[["):
-            skipping = bool(header.match(stripped))
+            skipping = bool(_HEADER.match(stripped))
         if not skipping:
             kept.append(line)
     rest = "".join(kept).rstrip("\n")

@@ -33,7 +33,6 @@ class _CallSiteEdits(cst.CSTTransformer):
         self.drop = drop
         self.rename_calls = rename_calls
         self.rename_defs = rename_defs
-        self.dropped = 0
         self.renamed = 0
         self.slow = None
         self.fallback = None
@@ -63,7 +62,6 @@ class _CallSiteEdits(cst.CSTTransformer):
             args = list(updated_node.args)
             kept = [a for a in args if not is_commit_argument(a)]
             if len(kept) != len(args):
-                self.dropped += len(args) - len(kept)
                 if kept and args[-1] not in kept:
                     # the removed argument was last: the new last one takes its comma (or none)
                     kept[-1] = kept[-1].with_changes(comma=args[-1].comma)
@@ -77,13 +75,13 @@ def edit_call_sites(
     drop: Set[Span],
     rename_calls: Dict[Span, str],
     rename_defs: Dict[str, str],
-) -> Tuple[cst.Module, int, int]:
-    """Returns (module, `commit=` arguments dropped, definitions renamed): the call sites a
-    rename or a dropped flag changes follow the one finding, at the definition."""
+) -> Tuple[cst.Module, int]:
+    """Returns (module, definitions renamed): the call sites a rename or a dropped flag
+    changes follow the one finding, at the definition, and are not counted."""
     if not drop and not rename_calls and not rename_defs:
-        return module, 0, 0
+        return module, 0
     transformer = _CallSiteEdits(drop, rename_calls, rename_defs)
     wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
     transformer.fallback = lambda: wrapper.resolve(PositionProvider)
     result = wrapper.visit(transformer)
-    return result, transformer.dropped, transformer.renamed
+    return result, transformer.renamed

@@ -21,10 +21,7 @@ def _summary(results: Sequence[FileResult], undecorated: frozenset = frozenset()
     if total == 0:
         return f"All checks passed ({len(results)} file{'s' if len(results) != 1 else ''} checked)."
     found = f"Found {total} problem{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''}"
-    safety = Counter(
-        "none" if d.code == "DAO105" and r.path in undecorated else fix_kind(d.code, d.fixable)
-        for r in results for d in r.diagnostics
-    )
+    safety = Counter(fix_kind(d.code, d.fixable, r.path not in undecorated) for r in results for d in r.diagnostics)
     fixes = []
     if safety["safe"]:
         fixes.append(f"{safety['safe']} may be fixed by `dao-lint fix`")
@@ -80,8 +77,8 @@ def render(
     color: Optional[bool] = None,
     undecorated: frozenset = frozenset(),
 ) -> None:
-    """`undecorated`: the paths whose configuration names no `transaction-decorator` (their
-    DAO105 findings are not promised to `fix --unsafe-fixes`)."""
+    """`undecorated`: the paths whose configuration names no `transaction-decorator` (see
+    codes.NEEDS_DECORATOR: those findings are not promised to `fix --unsafe-fixes`)."""
     fancy = color is True or (color is None and _terminal(stream))
     if fancy:
         from rich.console import Console
@@ -192,9 +189,9 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
     for kept in report.kept:
         if not kept.path:  # a configured rename with nothing to rename
             stream.write(f"not done: [tool.dao-lint.rename] {kept.function}: {kept.reason}\n")
-    if report.undecorated:
+    for code, count in sorted(report.undecorated.items()):
         stream.write(
-            f"not done: DAO105 x{report.undecorated}: `fix` ends a boundary's transaction with the "
+            f"not done: {code} x{count}: `fix` ends a boundary's transaction with the "
             "`transaction-decorator` of [tool.dao-lint], and none is configured (`dao-lint init` looks for one)\n"
         )
     if report.also:
