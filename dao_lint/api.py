@@ -8,6 +8,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 from .config import Config, ConfigResolver
 from .discovery import PathError, collect_files, display_path
 from .savepoint_use import forget_project_facts, project_uses_begin_nested
+from .session_index import attach_sessions
 from .types import Diagnostic, FileResult
 from .workers import map_in_processes
 
@@ -182,6 +183,7 @@ def lint_paths(
     named = collect_files(paths, resolver)
     files, shown = project_files(named, resolver)
     if not cache:
+        files = attach_sessions(files, jobs)
         results = _check_all([(p, c, None) for p, c in files], jobs, progress)
         merged = {r.summary.path if r.summary is not None else p: r for r, (p, _) in zip(add_project_findings(results, dict(files)), files)}
     else:
@@ -218,6 +220,7 @@ def project_files(named: List[Tuple[str, Config]], resolver: ConfigResolver) -> 
 
 def lint_files(files: List[Tuple[str, Config]], jobs: Optional[int] = None) -> List[FileResult]:
     """Check these files, each with its configuration, as one project (no cache)."""
+    files = attach_sessions(files, jobs)
     results = _check_all([(p, c, None) for p, c in files], jobs)
     return sorted(add_project_findings(results, dict(files)), key=lambda r: r.path)
 
@@ -254,6 +257,7 @@ def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], ca
         except OSError:
             contents[path] = None
     digests = {p: hashlib.sha256(c).hexdigest() if c is not None else None for p, c in contents.items()}
+    files = attach_sessions(files, jobs, lambda config: cache_directory(config, cache_dir), contents)
     configs = dict(files)
     record = RunRecord(cache_directory(files[0][1], cache_dir), files, digests) if files else None
     kept = {}  # path -> RunEntry still valid
@@ -365,6 +369,7 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
     files, shown = project_files(named_files, resolver)
     named = set(shown)
     where = (lambda config: cache_directory(config, cache_dir)) if cache else None
+    files = attach_sessions(files, jobs, where)
     report = fix_files(files, unsafe=unsafe, write=write, jobs=jobs or os.cpu_count() or 1, progress=progress, cache_dir=where, named=named)
     # what is left: check the files as they are now (or would be, with --diff)
     after = {f.path: f.after for f in report.files if f.after is not None and f.error is None}

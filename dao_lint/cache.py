@@ -29,7 +29,7 @@ _FORMAT = 1
 _CODE: list = []
 
 
-def _code_fingerprint() -> str:
+def code_fingerprint() -> str:
     """dao-lint's own source files (names, sizes, times): a changed rule is a changed key even
     without a version bump, which matters for editable installs and for our own tests."""
     if not _CODE:
@@ -52,7 +52,7 @@ def _config_key(config: Config) -> str:
     known = _KEYS.get(id(config))
     if known is not None and known[0] is config:
         return known[1]
-    identity = (_FORMAT, __version__, _code_fingerprint(), config, sorted(config.enabled_codes()))
+    identity = (_FORMAT, __version__, code_fingerprint(), config, sorted(config.enabled_codes()))
     key = hashlib.sha256(repr(identity).encode()).hexdigest()
     if len(_KEYS) > 256:  # a long-lived process checking many projects
         _KEYS.clear()
@@ -63,7 +63,7 @@ def _config_key(config: Config) -> str:
 _MADE: set = set()  # directories this process knows exist
 
 
-def _prepare(directory: str, top: str) -> None:
+def prepare_directory(directory: str, top: str) -> None:
     """Make `directory` (inside the cache directory `top`, which gets a .gitignore)."""
     if directory in _MADE:
         return
@@ -98,7 +98,7 @@ class ResultCache:
     def put(self, path: str, content: bytes, config: Config, result: FileResult) -> None:
         entry = self._entry(path, content, config)
         try:
-            _prepare(os.path.dirname(entry), self.directory)
+            prepare_directory(os.path.dirname(entry), self.directory)
             write_atomic(entry, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
         except OSError:
             _MADE.clear()  # removed under us (`dao-lint clean`)? make it again next time  # a read-only tree still gets its results, just not cached
@@ -273,7 +273,7 @@ class RunRecord:
     def save(self, entries: dict, own: Optional[dict] = None) -> None:
         """Write the entries (path -> RunEntry) and, when given, the detail (path -> own result)."""
         try:
-            _prepare(self.directory, self.directory)
+            prepare_directory(self.directory, self.directory)
             if own is not None:
                 detail = {p: (self.digests[p], result) for p, result in own.items() if p in entries}
                 write_atomic(self.detail_path, pickle.dumps(detail, protocol=pickle.HIGHEST_PROTOCOL), durable=False)

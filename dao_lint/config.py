@@ -88,6 +88,9 @@ class Config:
     preset: Optional[str] = None
     #: files larger than this (KiB) are not parsed (DAO002): libcst needs ~600 MB for 1 MB
     max_file_size: int = 1024
+    #: not a key of the file: the project's session model (dao_lint.sessions.ProjectSessions),
+    #: attached for a run over the project, so that every file's analysis and cache key see it
+    project_sessions: Optional[object] = None
 
     @property
     def boundary_entries(self) -> Tuple[str, ...]:

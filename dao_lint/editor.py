@@ -3,10 +3,12 @@ a run over the whole configuration root (cached), so that a file's findings are 
 as in `dao-lint check` of the project."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import List, Optional
 
 from .api import lint_project_cached, cache_directory, lint_file, merge_findings
+from .session_index import attach_sessions
 from .config import Config, ConfigResolver
 from .discovery import PathError, collect_files
 from .types import Diagnostic, FileResult
@@ -32,6 +34,7 @@ def project_findings(path: str, config: Config) -> List[Diagnostic]:
 
 
 _FACTS: dict = {}
+_MODELS: dict = {}  # configuration root -> its session model
 
 
 def _project_summaries(config: Config) -> list:
@@ -48,6 +51,9 @@ def _project_summaries(config: Config) -> list:
         # flake8's workers all need the index: the first builds it (filling the cache) while
         # the others wait, then read the cache instead of parsing the project again
         with locked(store.directory):
+            files = attach_sessions(files, None, cache_directory)
+            if files:
+                _MODELS[root] = files[0][1].project_sessions
             _PROJECTS[root] = [s for s in (lint_file(p, c, summarize=True, cache=store).summary for p, c in files) if s is not None]
     return _PROJECTS[root]
 
@@ -61,12 +67,16 @@ def buffer_result(path: str, config: Config, text: str) -> FileResult:
     from .engine import check_source
     from .savepoint_use import project_uses_begin_nested
 
+    summaries = _project_summaries(config)
+    model = _MODELS.get(os.path.abspath(config.root))
+    if model is not None:  # the buffer is a file of the project: the project's sessions
+        config = dataclasses.replace(config, project_sessions=model)
     own = check_source(text, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True, summarize_always=True)
     extras: tuple = ()
     if own.summary is not None:
         here = os.path.normpath(os.path.abspath(path))
         own.summary.path = here
-        others = [s for s in _project_summaries(config) if os.path.normpath(s.path) != here]
+        others = [s for s in summaries if os.path.normpath(s.path) != here]
         extras = tuple(ProjectFacts([*others, own.summary]).diagnostics(here, set(config.enabled_codes(path))))
     return merge_findings(own, extras, path, config, text.encode("utf-8"))
 

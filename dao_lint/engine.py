@@ -22,6 +22,7 @@ from .analysis.walk import walk
 from .config import Config
 from .files import DecodeFailure, compile_quietly, decode_source
 from .rule import Report, Rule, RuleContext, registry
+from .session_index import own_sessions
 from .suppress import split_suppressed
 from .types import Diagnostic, FileResult, Span
 
@@ -60,13 +61,27 @@ _SESSION_TOKENS = (
 # an engine used: `engine.connect()`, `db.engine.execute(...)` (not `sqlalchemy.engine.url`
 # in an import, nor "engine." ending a comment's sentence)
 _ENGINE_CALL = re.compile(r"engine\.\w+\(")
+# a model's query in any form: `Chart.query.get(1)`, `(Chart.query\n .filter(...))`, `f(Chart.query)`
+_MODEL_QUERY = re.compile(r"\b(?:[A-Z]\w*|cls)\.query\b")
+_TOKENS: Dict[int, Tuple[Config, Tuple[str, ...]]] = {}
 
 
 def _session_tokens(config: Config) -> Tuple[str, ...]:
     """Tokens that can make a session rule relevant: `<name>.` for every configured session
-    name (`session.`, `db_session.`), plus the fixed set above."""
+    name (`session.`, `db_session.`), the names the project's session model knows to give
+    sessions (`open_db`, `SessionLocal`), plus the fixed set above."""
+    known = _TOKENS.get(id(config))
+    if known is not None and known[0] is config:
+        return known[1]
     names = {n.rsplit(".", 1)[-1] + "." for n in config.session_names}
-    return tuple(sorted(names | set(_SESSION_TOKENS)))
+    model = config.project_sessions
+    if model is not None:
+        names |= {n.rsplit(".", 1)[-1] for n, entry in model.names.items() if entry != ("type", False) and entry[1] != ("not",)}
+    tokens = tuple(sorted(names | set(_SESSION_TOKENS)))
+    if len(_TOKENS) > 64:
+        _TOKENS.clear()
+    _TOKENS[id(config)] = (config, tokens)
+    return tokens
 
 
 def _dao_tokens(config: Config) -> Tuple[str, ...]:
@@ -82,8 +97,10 @@ def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[
     """The enabled rules that can fire in this file (a cheap test on the lowered text)."""
     lowered = text.lower()
     config = context.config
-    has_session = any(token in text for token in _session_tokens(config)) or (
-        "engine." in text and _ENGINE_CALL.search(text) is not None
+    has_session = (
+        any(token in text for token in _session_tokens(config))
+        or ("engine." in text and _ENGINE_CALL.search(text) is not None)
+        or (".query" in text and _MODEL_QUERY.search(text) is not None)
     )
     has_dao = context.is_dao_module or any(token in lowered for token in _dao_tokens(config))
     chosen = []
@@ -262,6 +279,10 @@ def _check_source(
         return FileResult(path, tuple(diagnostics))
     if not rule_classes and not summarize:
         return FileResult(path, parsed=True)
+    if config.project_sessions is None:
+        # checked alone (an example, an in-memory source): the file is its own project
+        config = own_sessions(config, text, path)
+        context = FileContext.for_path(path, config, text)
     summarizer = None
     if summarize:
         from .project import Summarizer
@@ -300,6 +321,8 @@ def rule_fixes(module: cst.Module, path: str, config: Config, codes: FrozenSet[s
     """The fixes that rules in `codes` offer for `module` (findings under `# noqa` excluded)."""
     from .suppress import NoqaMap
 
+    if config.project_sessions is None:
+        config = own_sessions(config, module.code, path)
     context = FileContext.for_path(path, config, module.code)
     enabled = config.enabled_codes(path) & codes
     rule_classes = [registry[c] for c in sorted(enabled) if c in registry and registry[c].fix_title]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
+from .modules import MAX_DEPTH, ModuleTable
 from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, FunctionKey, Position
 
 __all__ = ["ProjectIndex", "MAX_DEPTH", "describe"]
 
-MAX_DEPTH = 8
 EXTERNAL = "<outside>"  # the summaries' name for "another library's object"
 ClassKey = Tuple[str, str]  # (path, class name)
 Site = Tuple[FunctionKey, CallSite]  # the calling function and the call
@@ -24,13 +24,11 @@ def describe(key: FunctionKey) -> str:
     return f"{key[0]}::{key[1] or '<module>'}"
 
 
-class ProjectIndex:
+class ProjectIndex(ModuleTable[FileSummary]):
     """Joins file summaries and resolves calls across modules."""
 
     def __init__(self, summaries: Iterable[FileSummary]) -> None:
-        self.files: Dict[str, FileSummary] = {s.path: s for s in summaries}
-        self.modules: Dict[str, FileSummary] = {s.module: s for s in self.files.values() if s.module}
-        self._suffixes: Optional[Dict[str, Optional[FileSummary]]] = None
+        super().__init__(summaries)
         self._listeners: Optional[Dict[FunctionKey, str]] = None
         self.callers: Dict[FunctionKey, List[Site]] = {}
         #: callers that reach a method through `self.m()` / `cls.m()` in a base class
@@ -96,86 +94,9 @@ class ProjectIndex:
         return False
 
     # -- names ---------------------------------------------------------------------------
-    def _module(self, name: str) -> Optional[FileSummary]:
-        if name in self.modules:
-            return self.modules[name]
-        if self._suffixes is None:
-            # the configuration root may sit above the import root (src/ layouts):
-            # index every dotted suffix once; a suffix shared by two modules is ambiguous
-            self._suffixes = {}
-            for module, summary in self.modules.items():
-                parts = module.split(".")
-                for cut in range(1, len(parts)):
-                    suffix = ".".join(parts[cut:])
-                    self._suffixes[suffix] = None if suffix in self._suffixes else summary
-        return self._suffixes.get(name)
-
-    def module_of(self, name: str) -> Optional[FileSummary]:
-        """The summary of the project module called `name` (also by a unique dotted suffix)."""
-        return self._module(name)
-
-    def absolute(self, summary: FileSummary, qualified: str) -> str:
-        if not qualified.startswith("."):
-            return qualified
-        dots = len(qualified) - len(qualified.lstrip("."))
-        parts = summary.module.split(".") if summary.module else []
-        if not summary.is_package:
-            parts = parts[:-1]
-        if dots > 1:
-            parts = parts[: len(parts) - (dots - 1)]
-        rest = qualified[dots:]
-        return ".".join([*parts, rest] if rest else parts)
-
-    def resolve_symbol(self, summary: FileSummary, qualified: str, depth: int = 0):  # noqa: ANN201
-        """("class", path, name) or ("function", path, qualname) for a qualified name, else None."""
-        if depth > MAX_DEPTH:
-            return None
-        qualified = self.absolute(summary, qualified)
-        parts = qualified.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            module = self._module(".".join(parts[:cut]))
-            if module is None:
-                continue
-            return self._in_module(module, parts[cut:], depth)
-        # a name defined in this very module
-        return self._in_module(summary, parts, depth)
-
-    def _in_module(self, module: FileSummary, symbol: List[str], depth: int):  # noqa: ANN202
-        head = symbol[0]
-        if head in module.classes:
-            if len(symbol) == 1:
-                return ("class", module.path, head)
-            return None
-        if len(symbol) == 1 and head in module.functions and module.functions[head].class_name is None:
-            return ("function", module.path, head)
-        if head in module.imports:  # re-exported
-            target = module.imports[head] + ("." + ".".join(symbol[1:]) if len(symbol) > 1 else "")
-            return self.resolve_symbol(module, target, depth + 1)
-        return None
-
     def class_info(self, path: str, name: str) -> Optional[ClassInfo]:
         summary = self.files.get(path)
         return summary.classes.get(name) if summary else None
-
-    def find_method(self, path: str, class_name: str, method: str, depth: int = 0, skip_self: bool = False) -> Optional[FunctionKey]:
-        """The definition `cls.method` reaches, following base classes (first match, depth-first)."""
-        if depth > MAX_DEPTH:
-            return None
-        info = self.class_info(path, class_name)
-        if info is None:
-            return None
-        if not skip_self and method in info.methods:
-            return (path, f"{class_name}.{method}")
-        summary = self.files[path]
-        for base in info.bases:
-            found = self.resolve_symbol(summary, base)
-            if found is None and base in summary.classes:
-                found = ("class", path, base)
-            if found and found[0] == "class":
-                key = self.find_method(found[1], found[2], method, depth + 1)
-                if key is not None:
-                    return key
-        return None
 
     def _module_function(self, summary: FileSummary, target: str, method: str) -> Tuple[FunctionKey, ...]:
         """`database.commit()` with `from app import database`: a function of a project module."""

@@ -19,7 +19,8 @@ def entries(root, prefix=""):
     """The per-file entries (or, with prefix="run-", the run records) in the cache."""
     found = []
     for directory, _, files in os.walk(root / ".dao_lint_cache"):
-        found += [f for f in files if f.endswith(".pickle") and f.startswith("run-") == (prefix == "run-")]
+        # (project-wide records, such as the session sketches, are neither)
+        found += [f for f in files if f.endswith(".pickle") and f.startswith("run-") == (prefix == "run-") and (prefix or len(f) == 64 + 7)]
     return found
 
 

@@ -10,8 +10,9 @@ from libcst.metadata import BatchableMetadataProvider
 from ..config import Config
 from ..globs import path_matches
 from .visitors import CachedVisitors
+from ..vocabulary import module_name
 
-__all__ = ["FileContext", "FileContextProvider"]
+__all__ = ["FileContext", "FileContextProvider", "module_name"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,7 @@ class FileContext:
     @property
     def module_name(self) -> str:
         """The dotted module name the relative path suggests (`blog.utils` for blog/utils.py)."""
-        parts = self.relpath[:-3].split("/") if self.relpath.endswith(".py") else self.relpath.split("/")
-        if parts and parts[-1] == "__init__":
-            parts = parts[:-1]
-        return ".".join(p for p in parts if p)
+        return module_name(self.relpath)
 
     @classmethod
     def for_path(cls, path: str, config: Config, text: Optional[str] = None) -> "FileContext":

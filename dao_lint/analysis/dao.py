@@ -201,6 +201,10 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
     def visit_Call(self, node: cst.Call) -> None:
         self.set_metadata(node, self.stack[-1])
 
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "query":  # `Chart.query` kept or passed on: a read of its own
+            self.set_metadata(node, self.stack[-1])
+
 
 #: ORM events whose listeners run inside someone else's flush or transaction (mapper,
 #: session, instance and attribute events); engine and pool events are not among them.

@@ -5,7 +5,9 @@ from typing import Dict, Iterable, Optional
 
 import libcst as cst
 
-__all__ = ["dotted_name", "collect_imports", "import_bindings", "qualify", "root_module", "callee_name"]
+from ..vocabulary import absolute_name
+
+__all__ = ["absolute_name", "dotted_name", "collect_imports", "import_bindings", "qualify", "root_module", "callee_name"]
 
 
 def dotted_name(node: cst.CSTNode) -> Optional[str]:
@@ -98,3 +100,4 @@ def qualify(dotted: Optional[str], imports: Dict[str, str]) -> Optional[str]:
 def root_module(qualified: str) -> str:
     """`requests` for `requests.sessions.Session`; `` for relative imports."""
     return "" if qualified.startswith(".") else qualified.split(".")[0]
+

@@ -9,7 +9,7 @@ counts unless the file shows that the name is something else: `from flask import
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -18,12 +18,13 @@ from libcst.metadata import BatchableMetadataProvider
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 from ..globs import name_matches
+from .model_view import ModelView
 from .names import callee_name, collect_imports, dotted_name, import_bindings, qualify, root_module
 from .commit_helpers import is_commit_helper
 from .queries import QueryCalls
 from .session_kinds import (
     ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES,
-    SESSION_TYPES, Action, FunctionSessions, Origin, SessionUse, statement_kind,
+    SESSION_TYPES, Action, FunctionSessions, Origin, SessionUse, 
 )
 from .walk import visit_in_place
 
@@ -33,6 +34,7 @@ __all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions",
 class _Binding(enum.Enum):
     SESSION = "session"
     NOT_SESSION = "not-session"
+    UNKNOWN = "unknown"  # bound to what the analysis cannot see: a configured name stays one
 
 
 @dataclass
@@ -40,6 +42,7 @@ class _Scope:
     names: Dict[str, Tuple[_Binding, Origin]]
     statements: Dict[str, Action]  # name -> kind of SQL statement assigned to it
     parameters: List[str]
+    queries: Dict[str, str] = field(default_factory=dict)  # name -> the session a query kept in it reads
 
 
 class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]):
@@ -56,12 +59,13 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
         self.engines: Set[str] = set()
         self.session_names: frozenset = frozenset()
         self.session_globs: Tuple[str, ...] = ()
-        self.aliases: Set[str] = set()  # names of this module that stand for a session type
-        self.providers: Set[str] = set()  # functions of this module that return or yield a session
         self.scopes: List[_Scope] = []
         self.classes: List[Set[str]] = []  # per class: self.<attr> known not to be sessions
         self.awaited: Set[int] = set()
         self.query_writes: Dict[int, str] = {}  # id of a query() call -> the bulk method
+        self.queries_seen: Set[int] = set()  # ids of `Model.query` attributes a call reported
+        self.view = ModelView(None, "", False, {})
+        self.class_names: List[str] = []
 
     # -- module and scopes ------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
@@ -70,6 +74,7 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
         # `*.db.session`: Flask-SQLAlchemy reached through a module (`models.db.session`)
         self.session_globs = tuple(n for n in context.config.session_names if "*" in n or "?" in n)
         self.imports = collect_imports(node)
+        self.view = ModelView(context.config.project_sessions, context.module_name, context.relpath.endswith("__init__.py"), self.imports)
         self.scopes = [_Scope({}, {}, [])]
         for local, qualified in self.imports.items():
             self._bind_import(local, qualified)
@@ -78,25 +83,6 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
                 for small in statement.body:
                     if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
                         self._note_module_assignment(small)
-                        self._note_alias(small)
-            elif isinstance(statement, cst.ClassDef) and any(self._annotation_is_session(b.value) for b in statement.bases):
-                # `class StoreSession(Session)`: the project's own session class
-                self.aliases.add(statement.name.value)
-                self.factories.add(statement.name.value)
-        for statement in node.body:
-            if isinstance(statement, cst.FunctionDef) and _provides_session(statement, self):
-                self.providers.add(statement.name.value)
-
-    def _note_alias(self, node: cst.CSTNode) -> None:
-        """`SessionDep = Annotated[Session, Depends(get_db)]`, `DbSession = Session`."""
-        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
-        value = node.value
-        if isinstance(value, (cst.Call, cst.Await)) or value is None:
-            return
-        if self._annotation_is_session(value):
-            for target in targets:
-                if isinstance(target, cst.Name):
-                    self.aliases.add(target.value)
 
     def _bind_import(self, local: str, qualified: str) -> None:
         scope = self.scopes[-1]
@@ -138,9 +124,36 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes.append(_non_session_attributes(node, self))
+        self.class_names.append(node.name.value)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.classes.pop()
+        self.class_names.pop()
+
+    # -- the project's session model ---------------------------------------------------
+    def _project(self, expr: cst.BaseExpression) -> Optional[tuple]:
+        dotted = dotted_name(expr)
+        if dotted is None or self._locally_bound(dotted.split(".")[0]):
+            return None
+        return self.view.entry(dotted, self.class_names[-1] if self.class_names else None)
+
+    def _provided(self, call: cst.Call, entered: bool) -> Optional[Tuple[_Binding, Origin]]:
+        """A call of a name the model knows: a session (obtained from it), not a session,
+        or None when the model does not tell."""
+        entry = self._project(call.func)
+        given = self.view.called(entry, entered)
+        if given == "not":
+            return (_Binding.NOT_SESSION, Origin.NONE)
+        if given == "handed":  # `helper(self.session)`: the session it was handed
+            for arg in call.args:
+                if isinstance(arg.value, (cst.Name, cst.Attribute)):
+                    handed = self._classify_value(arg.value)
+                    if handed is not None and handed[0] is _Binding.SESSION:
+                        return handed
+        if given is None:
+            return None
+        # a factory or session class called makes one here; a function gives what it got
+        return (_Binding.SESSION, Origin.CREATED if given == "made" and entry[0] in ("type", "value") else Origin.OBTAINED)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = _Scope({}, {}, [])
@@ -190,8 +203,9 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
         if not default.args:
             return False
         provider = dotted_name(default.args[0].value) or ""
-        if provider in self.providers:
-            return True
+        known = self.view.depended(self._project(default.args[0].value))
+        if known is not None:
+            return known
         last = provider.rsplit(".", 1)[-1].lower()
         return provider.split(".")[0] in self.imports and ("session" in last or last in ("get_db", "get_database", "db"))
 
@@ -219,8 +233,9 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
             dotted = dotted_name(annotation)
         if dotted is None:
             return False
-        if dotted in self.aliases:
-            return True
+        known = self.view.entry(dotted, None)
+        if known is not None and known[0] == "type":
+            return known[1]  # an alias or subclass of the project's, or its own `Session` model
         qualified = qualify(dotted, self.imports) or dotted
         if root_module(qualified) in NON_DB_PACKAGES:
             return False
@@ -233,11 +248,16 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
         return "Session" in last and head in self.imports and not self.imports[head].startswith(tuple(NON_DB_PACKAGES))
 
     # -- bindings ----------------------------------------------------------------------
-    def _classify_value(self, value: cst.BaseExpression) -> Optional[Tuple[_Binding, Origin]]:
-        """What a name bound to `value` is; None when the file does not tell."""
+    def _classify_value(self, value: cst.BaseExpression, entered: bool = False) -> Optional[Tuple[_Binding, Origin]]:
+        """What a name bound to `value` (or to what entering it gives) is; None when the
+        file does not tell. A guess never says "not a session" for a call it cannot see:
+        a configured name bound to it stays a session."""
         if isinstance(value, cst.Await):
             value = value.expression
         if isinstance(value, cst.Call):
+            provided = self._provided(value, entered)
+            if provided is not None:
+                return provided
             if self._creation(value) is not None:
                 return (_Binding.SESSION, Origin.CREATED)
             func = dotted_name(value.func)
@@ -264,7 +284,7 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
                     if handed is not None and handed[0] is _Binding.SESSION:
                         return handed
                 return (_Binding.SESSION, Origin.OBTAINED)
-            return (_Binding.NOT_SESSION, Origin.NONE)
+            return None
         if isinstance(value, cst.BooleanOperation):  # session or db.session
             for operand in (value.left, value.right):
                 found = self._classify_value(operand)
@@ -287,24 +307,27 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
     def _bind(self, target: cst.BaseExpression, value: Optional[Tuple[_Binding, Origin]]) -> None:
         if not isinstance(target, cst.Name):
             return
-        names = self.scopes[-1].names
-        if value is None:
-            names.pop(target.value, None)
-        else:
-            names[target.value] = value
+        self.scopes[-1].names[target.value] = value if value is not None else (_Binding.UNKNOWN, Origin.NONE)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(self.scopes) > 1:  # a factory made inside a function: `maker = sessionmaker()`
             self._note_module_assignment(node)
         binding = self._classify_value(node.value)
-        kind = statement_kind(node.value)
+        kind = self.statement_of(node.value)
+        source = self.query_source(node.value)
+        scope = self.scopes[-1]
         for target in node.targets:
             self._bind(target.target, binding)
             if isinstance(target.target, cst.Name):
+                name = target.target.value
                 if kind is not None:
-                    self.scopes[-1].statements[target.target.value] = kind
+                    scope.statements[name] = kind
                 else:
-                    self.scopes[-1].statements.pop(target.target.value, None)
+                    scope.statements.pop(name, None)
+                if source is not None:
+                    scope.queries[name] = source
+                else:
+                    scope.queries.pop(name, None)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if self._annotation_is_session(node.annotation.annotation):
@@ -314,7 +337,7 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
-            self._bind(node.asname.name, self._classify_value(node.item))
+            self._bind(node.asname.name, self._classify_value(node.item, entered=True))
 
     def visit_For(self, node: cst.For) -> None:
         self._bind(node.target, (_Binding.NOT_SESSION, Origin.NONE))
@@ -329,6 +352,8 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
         for scope in reversed(self.scopes):
             if head in scope.names:
                 binding, origin = scope.names[head]
+                if binding is _Binding.UNKNOWN:
+                    break
                 if binding is _Binding.NOT_SESSION:
                     if "." in dotted and self._configured(dotted) and head not in self.imports:
                         # `db.session` where `db` is a parameter: still the configured name
@@ -343,6 +368,8 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
             return Origin.NAME
         if dotted in self.scoped:
             return Origin.NAME
+        if dotted.endswith(".query.session") and dotted.count(".") == 2 and dotted[:1].isupper():
+            return Origin.NAME  # `Chart.query.session`: Flask-SQLAlchemy's session, reached by a model
         return None
 
     def _configured(self, dotted: str) -> bool:
@@ -360,6 +387,9 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
         dotted = dotted_name(func)
         if dotted is None:
             return None
+        known = self.view.creates(self._project(call.func))
+        if known is not None:
+            return dotted if known else None
         qualified = qualify(dotted, self.imports) or dotted
         last = qualified.rsplit(".", 1)[-1]
         if qualified in SESSION_CLASSES:
@@ -382,7 +412,7 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
             return False
         for scope in reversed(self.scopes[1:]):
             if name in scope.names:
-                return scope.names[name][0] is _Binding.NOT_SESSION
+                return scope.names[name][0] is not _Binding.SESSION
         return False
 
     def _is_engine(self, expr: cst.BaseExpression) -> bool:
@@ -418,7 +448,8 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
             return
         origin = self.session_origin(receiver)
         if origin is None:
-            self._model_query(node, receiver, method, awaited)
+            if not self._written_through(node, receiver, method, awaited):
+                self._model_query(node, receiver, method, awaited)
             return
         action = self._action(node, method)
         if action is None:
@@ -448,36 +479,4 @@ def _non_session_attributes(node: cst.ClassDef, facts: SessionFacts) -> Set[str]
                         if binding is not None and binding[0] is _Binding.NOT_SESSION:
                             found.add(dotted.split(".")[1])
     return found
-
-
-def _provides_session(function: cst.FunctionDef, facts: "SessionFacts") -> bool:
-    """The function returns a session (its annotation says so) or yields one it made:
-    `def get_db(): db = SessionLocal(); try: yield db finally: db.close()`."""
-    returns = function.returns.annotation if function.returns is not None else None
-    if returns is not None and facts._annotation_is_session(returns):
-        return True
-    made: Set[str] = set()
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Assign(self, node: cst.Assign) -> None:
-            if isinstance(node.value, cst.Call) and facts._creation(node.value) is not None:
-                made.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
-
-        def visit_WithItem(self, node: cst.WithItem) -> None:
-            if isinstance(node.item, cst.Call) and facts._creation(node.item) is not None and node.asname is not None:
-                if isinstance(node.asname.name, cst.Name):
-                    made.add(node.asname.name.value)
-
-        def visit_Yield(self, node: cst.Yield) -> None:
-            if isinstance(node.value, cst.Name) and node.value.value in made:
-                found.append(node)
-
-        def visit_Return(self, node: cst.Return) -> None:
-            if isinstance(node.value, cst.Name) and node.value.value in made:
-                found.append(node)
-
-    visit_in_place(function.body, Finder())
-    return bool(found)
-
 

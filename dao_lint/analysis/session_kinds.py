@@ -10,6 +10,7 @@ from typing import Dict, Optional, Tuple
 import libcst as cst
 
 from .names import callee_name
+from ..vocabulary import ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES, SESSION_TYPES
 
 __all__ = [
     "Action", "Origin", "SessionUse", "FunctionSessions", "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES",
@@ -59,36 +60,6 @@ class FunctionSessions:
 
     parameters: Tuple[str, ...]
 
-
-# Top-level packages whose `Session`/`session` objects are not database sessions.
-NON_DB_PACKAGES = frozenset(
-    {
-        "requests", "aiohttp", "httpx", "flask", "quart", "werkzeug", "starlette", "django",
-        "tensorflow", "tf", "onnxruntime", "boto3", "botocore", "aiobotocore", "urllib3",
-        "tornado", "sanic", "neo4j", "cassandra", "pymongo", "motor", "paramiko", "selenium",
-        "zeep", "requests_oauthlib", "grpc", "http", "ssl", "keyring", "niquests", "curl_cffi",
-    }
-)
-SESSION_TYPES = frozenset(
-    {"Session", "AsyncSession", "scoped_session", "async_scoped_session", "SASession", "SessionType"}
-)
-SESSION_CLASSES = frozenset(
-    {
-        "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.ext.asyncio.AsyncSession",
-        "sqlalchemy.ext.asyncio.session.AsyncSession", "sqlmodel.Session", "sqlmodel.orm.session.Session",
-        "sqlmodel.ext.asyncio.session.AsyncSession", "sqlalchemy.orm.create_session",
-        "sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session",
-    }
-)
-FACTORY_MAKERS = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})
-SCOPED_MAKERS = frozenset({"scoped_session", "async_scoped_session"})
-FACTORY_NAMES = frozenset(
-    {
-        "SessionLocal", "AsyncSessionLocal", "async_session", "async_session_maker", "session_factory",
-        "async_session_factory", "session_maker", "create_scoped_session", "_session_factory",
-    }
-)
-ENGINE_MAKERS = frozenset({"create_engine", "create_async_engine", "engine_from_config"})
 
 METHOD_ACTIONS: Dict[str, Action] = {
     "commit": Action.COMMIT,

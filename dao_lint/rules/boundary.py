@@ -108,7 +108,7 @@ class QueryOutsideDao(Rule):
     code = "DAO202"
     name = "query-outside-dao"
     seed = "R1"
-    message = "`{session}.{method}()` reads outside a DAO; query through a DAO method instead"
+    message = "`{what}` reads outside a DAO; query through a DAO method instead"
     needs = (SessionFacts, DaoFacts)
     valid = [
         Valid(
@@ -162,4 +162,10 @@ class QueryOutsideDao(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         use = _outside_dao(self, node, Action.READ)
         if use is not None:
-            self.report(node, session=use.session, method=use.method)
+            self.report(node, what=f"{use.session}.{use.method}()")
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `Chart.query` kept in a name, passed on or returned: the query starts here
+        use = _outside_dao(self, node, Action.READ)
+        if use is not None:
+            self.report(node, what=f"{use.session}.{use.method}")

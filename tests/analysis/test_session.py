@@ -7,11 +7,12 @@ from libcst.metadata import MetadataWrapper
 
 from dao_lint.analysis import Action, FileContext, FileContextProvider, Origin, SessionFacts
 from dao_lint.config import Config
+from dao_lint.session_index import own_sessions
 
 
 def uses(source, path="app/module.py", config=None):
     module = cst.parse_module(textwrap.dedent(source))
-    context = FileContext.for_path(path, config or Config())
+    context = FileContext.for_path(path, own_sessions(config or Config(), module.code, path))
     wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
     facts = wrapper.resolve(SessionFacts)
     found = []
@@ -172,7 +173,7 @@ def _uses(code, path="app/routes/items.py", config=None):
     from libcst.metadata import MetadataWrapper
 
     module = cst.parse_module(textwrap.dedent(code))
-    context = FileContext.for_path(path, config or Config())
+    context = FileContext.for_path(path, own_sessions(config or Config(), module.code, path))
     wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
     facts = wrapper.resolve(SessionFacts)
     return sorted(

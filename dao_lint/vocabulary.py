@@ -1,0 +1,62 @@
+"""The words of SQLAlchemy's session world and of Python's dotted names, as plain data:
+which packages' `Session` is not a database session, which names make sessions, factories
+and engines, and how a module and a relative import are named. No parser needed."""
+from __future__ import annotations
+
+__all__ = [
+    "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES", "FACTORY_MAKERS", "SCOPED_MAKERS", "FACTORY_NAMES",
+    "ENGINE_MAKERS", "module_name", "absolute_name",
+]
+
+# Top-level packages whose `Session`/`session` objects are not database sessions.
+NON_DB_PACKAGES = frozenset(
+    {
+        "requests", "aiohttp", "httpx", "flask", "quart", "werkzeug", "starlette", "django",
+        "tensorflow", "tf", "onnxruntime", "boto3", "botocore", "aiobotocore", "urllib3",
+        "tornado", "sanic", "neo4j", "cassandra", "pymongo", "motor", "paramiko", "selenium",
+        "zeep", "requests_oauthlib", "grpc", "http", "ssl", "keyring", "niquests", "curl_cffi",
+    }
+)
+SESSION_TYPES = frozenset(
+    {"Session", "AsyncSession", "scoped_session", "async_scoped_session", "SASession", "SessionType"}
+)
+SESSION_CLASSES = frozenset(
+    {
+        "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.session.AsyncSession", "sqlmodel.Session", "sqlmodel.orm.session.Session",
+        "sqlmodel.ext.asyncio.session.AsyncSession", "sqlalchemy.orm.create_session",
+        "sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session",
+    }
+)
+FACTORY_MAKERS = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})
+SCOPED_MAKERS = frozenset({"scoped_session", "async_scoped_session"})
+FACTORY_NAMES = frozenset(
+    {
+        "SessionLocal", "AsyncSessionLocal", "async_session", "async_session_maker", "session_factory",
+        "async_session_factory", "session_maker", "create_scoped_session", "_session_factory",
+    }
+)
+ENGINE_MAKERS = frozenset({"create_engine", "create_async_engine", "engine_from_config"})
+
+
+def module_name(relpath: str) -> str:
+    """The dotted module name a relative path suggests (`blog.utils` for blog/utils.py)."""
+    parts = relpath[:-3].split("/") if relpath.endswith(".py") else relpath.split("/")
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(p for p in parts if p)
+
+
+def absolute_name(module: str, is_package: bool, qualified: str) -> str:
+    """`qualified` as written in `module` with its relative dots resolved (`..db.get` in
+    `app.api.users` is `app.db.get`)."""
+    if not qualified.startswith("."):
+        return qualified
+    dots = len(qualified) - len(qualified.lstrip("."))
+    parts = module.split(".") if module else []
+    if not is_package:
+        parts = parts[:-1]
+    if dots > 1:
+        parts = parts[: len(parts) - (dots - 1)]
+    rest = qualified[dots:]
+    return ".".join([*parts, rest] if rest else parts)
