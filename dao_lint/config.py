@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Mapping, Optional, Tuple
 
 from .codes import DEFAULT_ENABLED
-from .globs import GlobError, compile_glob, path_matches
+from .globs import GlobError, compile_glob, name_matches, path_matches
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -97,6 +97,15 @@ class Config:
         """`boundaries`, and every function of the `boundary-modules` as `module::*`."""
         return self.boundaries + tuple(f"{glob}::*" for glob in self.boundary_modules)
 
+    def is_boundary(self, relpath: str, qualname: str) -> bool:
+        """The function `qualname` of the module at `relpath` is a declared unit of work
+        (`boundaries`, `boundary-modules`)."""
+        for entry in self.boundary_entries:
+            module_glob, _, name_glob = entry.partition("::")
+            if path_matches([module_glob], relpath) and name_matches([name_glob], qualname):
+                return True
+        return False
+
     def relpath(self, path: str) -> str:
         """`path` relative to the configuration root, POSIX style (absolute if outside)."""
         absolute = os.path.abspath(path)
@@ -123,6 +132,15 @@ class Config:
                 if path_matches([pattern], rel):
                     base -= {c for c in codes if _selected(c, ignored)}
         return frozenset(base)
+
+    def is_dao_module(self, relpath: str) -> bool:
+        """A module of the DAO layer: `dao-modules`, unless it is a migration or a test
+        (a migration or a test under a DAO directory is a script or a test, not a DAO)."""
+        return (
+            path_matches(self.dao_modules, relpath)
+            and not path_matches(self.migration_modules, relpath)
+            and not path_matches(self.test_paths, relpath)
+        )
 
     def is_excluded(self, path: str) -> bool:
         return self.is_excluded_relpath(self.relpath(path))

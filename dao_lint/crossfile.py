@@ -6,11 +6,12 @@ it. Listeners count wherever they are registered (`event.listen(...)` in another
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .codes import NAMES, boundary_hint
+from .vocabulary import local_base
 from .index import ProjectIndex
-from .summary import CallSite, FileSummary, FunctionKey, Position
+from .summary import CallSite, FileSummary, FunctionKey, Position, exclusive_paths, leaves_before
 from .types import Diagnostic, Span
 
 __all__ = ["ProjectFacts", "committing_functions", "registered_listeners", "project_diagnostics", "MESSAGES"]
@@ -20,7 +21,7 @@ __all__ = ["ProjectFacts", "committing_functions", "registered_listeners", "proj
 MESSAGES = {
     "DAO101": "DAO `{function}` commits through `{helper}()`; let the caller's unit of work commit",
     "DAO106": "`{helper}()` commits, and runs on every iteration; commit once, after the loop, in the unit of work",
-    "DAO107": "`{function}` commits again here (through `{helper}()`); one unit of work commits once",
+    "DAO107": "`{function}` commits again here ({how}); one unit of work commits once",
     "DAO108": "listener `{function}` ({event}) {what}; write through the connection or session it is given and let the unit of work decide",
     "DAO105": "`{helper}()` commits (a commit helper) outside a unit-of-work boundary; let the enclosing command, request or job end the transaction{alternative}",
     # the same words as the file rule's (ActionMethodName), for methods whose bases are elsewhere
@@ -54,14 +55,18 @@ def _display(key: FunctionKey) -> str:
     return key[1] or "<module>"
 
 
-def committing_functions(index: ProjectIndex) -> Dict[FunctionKey, str]:
-    """Functions that commit, directly or through calls; value: the first helper on the way."""
+def committing_functions(index: ProjectIndex, own: bool = False) -> Dict[FunctionKey, str]:
+    """Functions that commit, directly or through calls; value: the first helper on the way.
+    With `own`, also those that commit a session they opened themselves (once per call: a
+    transaction of its own, which is what DAO106 counts)."""
     committing: Dict[FunctionKey, str] = {}
     for path, summary in index.files.items():
         for qualname, info in summary.functions.items():
             # its caller's session: not one it opened itself (`with create_session() as s:`
             # commits its own unit of work), and not a unit-of-work context manager's own
             theirs = any(not key.startswith("own ") for key in info.commit_sessions)
+            if own:
+                theirs = any(what == "commits" for _, what in info.transaction_calls)
             if qualname and theirs and not info.in_test and not (info.has_decorator and not info.boundary_pattern):
                 committing[(path, qualname)] = qualname
     changed = True
@@ -96,9 +101,10 @@ def registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
     return index.registered_listeners()
 
 
-def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None, helpers=None) -> List[Diagnostic]:  # noqa: ANN001
+def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None, helpers=None, committing_own=None) -> List[Diagnostic]:  # noqa: ANN001
     """The cross-file findings for one file (before `# noqa` is applied)."""
     committing = committing if committing is not None else committing_functions(index)
+    committing_own = committing_own if committing_own is not None else committing_functions(index, own=True)
     listeners = listeners if listeners is not None else registered_listeners(index)
     helpers = helpers if helpers is not None else commit_helpers(index)
     summary = index.files.get(path)
@@ -139,20 +145,24 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
                 out.append(_diagnostic(path, site.position, site.end, "DAO106", helper=helper))
             if "DAO108" in enabled and listener:
                 out.append(_diagnostic(path, site.position, site.end, "DAO108", function=qualname, event=listener, what=f"commits through `{helper}()`"))
-        if "DAO107" in enabled and qualname and not info.migration_module and len(info.top_level_commits) < 2:
-            # (two direct commits are the file rule's finding; one finding per function)
-            items = sorted(
-                [(p, None) for p in info.top_level_commits]
-                + [(site.position, (site, helper)) for site, helper in calls if site.top_level and not site.in_loop]
-            )
-            if len(items) >= 2:
-                position, item = items[1]
-                if item is not None:
-                    site, helper = item
-                    out.append(_diagnostic(path, site.position, site.end, "DAO107", function=qualname, helper=helper))
-                else:
-                    helper = items[0][1][1]
-                    out.append(_diagnostic(path, position, position, "DAO107", function=qualname, helper=helper))
+        if "DAO106" in enabled and not info.migration_module:
+            # a function that opens its own session and commits it, called once per item:
+            # a transaction per item all the same
+            for site in info.calls:
+                if site.in_loop and site.commit_keyword != "False":
+                    targets = index.call_targets.get((path, site.span), ())
+                    if any(t in committing for t in targets):
+                        continue  # (commits the caller's session: the findings above)
+                    target = next((t for t in targets if t in committing_own and t != key), None)
+                    if target is not None:
+                        out.append(_diagnostic(path, site.position, site.end, "DAO106", helper=_display(target)))
+        if "DAO107" in enabled and qualname and not info.migration_module and not listener:
+            # (a listener's commits are DAO108's: none of them belongs there)
+            ending = [(site, helper) for site, helper in calls if not site.in_loop and not _never_returns(index, path, site)]
+            found = _second_commit(info, ending)
+            if found is not None:
+                (position, end), how = found
+                out.append(_diagnostic(path, position, end, "DAO107", function=qualname, how=how))
         if "DAO301" in enabled and info.verb is not None and info.class_name is not None and _names_its_action(index, key, info):
             verb, crud = info.verb
             out.append(_diagnostic(path, info.name_position, info.name_end, "DAO301", method=qualname, verb=verb,
@@ -164,7 +174,36 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
     return out
 
 
-LOCAL_BASES = frozenset({"object", "ABC", "Generic", "Protocol", "abc.ABC", "typing.Generic", "typing.Protocol"})
+def _never_returns(index: ProjectIndex, path: str, site: CallSite) -> bool:
+    """The call's target always raises (annotated `NoReturn`): a path through it ends there."""
+    for target in index.call_targets.get((path, site.span), ()):
+        info = index.function(target)
+        if info is not None and (info.returns or "").rsplit(".", 1)[-1] in ("NoReturn", "Never"):
+            return True
+    return False
+
+
+def _second_commit(info, calls) -> Optional[Tuple[Tuple[Position, Position], str]]:  # noqa: ANN001
+    """Where a function commits a second time on one path, through a call (two direct
+    commits are the file rule's finding): (the span to report, what to say of the two)."""
+    items = sorted(
+        [(position, branches, None) for position, branches in info.commit_paths]
+        + [(site.position, site.branches, (site, helper)) for site, helper in calls]
+    )
+    for later, (position, branches, item) in enumerate(items):
+        for earlier in items[:later]:
+            if exclusive_paths(earlier[1], branches) or leaves_before(info.leaves, (earlier[0], earlier[1]), position):
+                continue
+            if item is None and earlier[2] is None:
+                return None  # two direct commits on one path: the file rule reports them
+            first = f"after the commit on line {earlier[0][0]}" if earlier[2] is None else f"after committing through `{earlier[2][1]}()`"
+            if item is not None:
+                site, helper = item
+                return (site.position, site.end), f"through `{helper}()`, {first}"
+            return (position, position), first
+    return None
+
+
 
 
 def _names_its_action(index: ProjectIndex, key: FunctionKey, info) -> bool:  # noqa: ANN001
@@ -176,13 +215,16 @@ def _names_its_action(index: ProjectIndex, key: FunctionKey, info) -> bool:  # n
     owner = summary.classes.get(class_name)
     if owner is None:
         return False
-    elsewhere = False
+    elsewhere = False  # some base is not of this file: the file rule left the class to us
     for base in owner.bases:
-        if base.rsplit(".", 1)[-1] in LOCAL_BASES or base in LOCAL_BASES:
+        if local_base(base):
             continue
         found = index.resolve_symbol(summary, base)
         if found is None and base in summary.classes:
             found = ("class", path, base)
+        if found is None and _project_variable(index, summary, base):
+            elsewhere = True  # `Base = declarative_base()` in another module: no methods of its own
+            continue
         if found is None or found[0] != "class":
             return False  # another library's base: the name may be its
         if found[1] != path:
@@ -190,6 +232,14 @@ def _names_its_action(index: ProjectIndex, key: FunctionKey, info) -> bool:  # n
         if index.find_method(found[1], found[2], info.name) is not None:
             return False  # an override: reported at the base
     return elsewhere and _does_work(index, key, set())
+
+
+def _project_variable(index: ProjectIndex, summary: FileSummary, base: str) -> bool:
+    """`base` names a module-level variable of the project (not a class)."""
+    qualified = index.absolute(summary, base)
+    module, _, name = qualified.rpartition(".")
+    found = index.module_of(module) if module else summary
+    return found is not None and name in found.names and name not in found.classes
 
 
 def _does_work(index: ProjectIndex, key: FunctionKey, seen: Set[FunctionKey], depth: int = 0) -> bool:
@@ -214,7 +264,8 @@ class ProjectFacts:
         self.committing = committing_functions(self.index)
         self.listeners = registered_listeners(self.index)
         self.helpers = commit_helpers(self.index)
+        self.committing_own = committing_functions(self.index, own=True)
 
     def diagnostics(self, path: str, enabled: Set[str]) -> List[Diagnostic]:
         """The cross-file findings for one file (before `# noqa` is applied)."""
-        return project_diagnostics(self.index, path, enabled, self.committing, self.listeners, self.helpers)
+        return project_diagnostics(self.index, path, enabled, self.committing, self.listeners, self.helpers, self.committing_own)

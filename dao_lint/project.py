@@ -16,8 +16,9 @@ from .analysis.commit_helpers import is_commit_helper
 from .analysis.structure import is_docstring
 from .analysis.dao import action_verb, commit_flags, dao_call, registration
 from .analysis.engines import EngineFacts
+from .analysis.structure import StructureFacts
 from .analysis.positions import AstPositionFacts
-from .analysis.structure import literal_names, per_item, raises, statement_call
+from .analysis.structure import class_literals, leaves_after, literal_names, per_item, raises, statement_call
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, import_bindings, qualify
 from .analysis.session_kinds import OWN_ORIGINS
@@ -32,7 +33,7 @@ __all__ = ["Summarizer", "finish_summary"]
 class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
     """Collects a FileSummary in one traversal."""
 
-    METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, AstPositionFacts, FileContextProvider, EngineFacts)
+    METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, AstPositionFacts, FileContextProvider, EngineFacts, StructureFacts)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
@@ -65,6 +66,8 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.decorator_forms: Dict[str, str] = {}
         self.names: Tuple[str, ...] = ()
         self.class_stack: List[Optional[ClassInfo]] = []
+        self.branch_ids: Dict[int, int] = {}  # id of an `if`/`try` -> its number in the file
+        self.class_literals: List[Set[str]] = [set()]  # per enclosing class: `self.FIELDS` and the like
 
     @property
     def frame(self) -> "Frame":
@@ -112,6 +115,23 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
 
     _slow = None
 
+    def _leaves_after(self, node: cst.CSTNode) -> bool:
+        place = self.get_metadata(StructureFacts, node, None)
+        return place is not None and leaves_after(place)
+
+    def branches(self, node: cst.CSTNode) -> str:
+        """The `if`/`try` branches around `node`, as the summary writes them ("3:0/5:1")."""
+        place = self.get_metadata(StructureFacts, node, None)
+        if place is None:
+            return ""
+        ids = self.branch_ids
+        return "/".join(f"{ids.setdefault(id(owner), len(ids))}:{index}" for owner, index in place.branches)
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        for small in node.body if self.stack else ():
+            if isinstance(small, (cst.Return, cst.Raise)):
+                self.current.leaves.append((self.pos(small), self.branches(node)))
+
     def pos(self, node: cst.CSTNode) -> Position:
         start = self._range(node).start
         return (start.line, start.column)
@@ -133,6 +153,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         methods = {
             s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)
         }
+        self.class_literals.append(class_literals(node))
         if not self.stack:  # nested classes inside functions are not part of the module's API
             info = ClassInfo(node.name.value, tuple(bases), tuple(sorted(methods)), self._class_attributes(node))
             self.classes[node.name.value] = info
@@ -142,6 +163,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.class_stack.pop()
+        self.class_literals.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.get_metadata(DaoFacts, node)
@@ -175,9 +197,9 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             position=self.pos(node),
             in_dao=scope.in_dao,
             is_async=scope.is_async,
-            boundary_pattern=self._matches_boundary(scope.qualname),
+            boundary_pattern=self.context.config.is_boundary(self.context.relpath, scope.qualname),
             # a unit of work by itself: decorated, a context manager, the decorator's own body
-            has_decorator=decorated or (scope.in_boundary and not scope.migration_module and not self._matches_boundary(scope.qualname)),
+            has_decorator=decorated or (scope.in_boundary and not scope.migration_module and not self.context.config.is_boundary(self.context.relpath, scope.qualname)),
             commit_parameter=commit_param,
             commit_parameter_line=self._parameter_line(node, "commit") if commit_params else 0,
             in_test=scope.in_test,
@@ -196,7 +218,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.functions[scope.qualname] = info
         self.stack.append(info)
         self.frames.append(Frame())
-        self.frame.literals = literal_names(node.body.body if isinstance(node.body, cst.IndentedBlock) else ())
+        self.frame.literals = literal_names(node.body.body if isinstance(node.body, cst.IndentedBlock) else ()) | self.class_literals[-1]
         self.begin_depth.append(0)
         self.loops.append(0)
         self.blocks.append(0)
@@ -227,15 +249,6 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             if param.name.value == name:
                 return self.pos(param)[0]
         return 0
-
-    def _matches_boundary(self, qualname: str) -> bool:
-        from .globs import name_matches, path_matches
-
-        for entry in self.context.config.boundary_entries:
-            module_glob, _, name_glob = entry.partition("::")
-            if path_matches([module_glob], self.context.relpath) and name_matches([name_glob], qualname):
-                return True
-        return False
 
     def visit_For_body(self, node: cst.For) -> None:
         self.loops[-1] += 1
@@ -354,7 +367,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             self.frame.dict_keys.pop(func.value.value, None)  # `kwargs.update(...)`: keys unknown
         use = self.get_metadata(SessionFacts, node, None)
-        if use is not None or dao_call(self.context.config, node) is not None:
+        if use is not None or dao_call(self, node) is not None:
             self.current.db_work = True
         if use is not None:
             if use.action is Action.COMMIT:
@@ -373,6 +386,8 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
                     self.current.flag_guarded = True
                 if self.blocks[-1] == 1 and self.loops[-1] == 0:
                     self.current.top_level_commits.append(position)
+                if self.loops[-1] == 0:
+                    self.current.commit_paths.append((position, self.branches(node)))
             elif use.action is Action.COMMIT:
                 # a commit of a session it made: its own unit of work (not a commit a caller
                 # sees), but it covers the calls it hands that session to (`helper(s)`, then
@@ -426,11 +441,12 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             site.commit_keyword,
             site.covered_here,
             (end.line, end.column),
-            any(self.frame.item_loops),  # once per item (DAO106), not a retry
+            any(self.frame.item_loops) and not self._leaves_after(node),  # once per item (DAO106), not a retry
             self.blocks[-1] == 1,
             f"begin {self.frame.begins[-1]}" if self.frame.begins else "",
             (positional, keywords, starred),
             tuple(a.value.value for a in node.args if isinstance(a.value, cst.Name)),
+            self.branches(node),
         )
 
     def summary(self) -> FileSummary:

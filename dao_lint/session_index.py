@@ -95,7 +95,8 @@ def sessions_of_files(
     tokens: Tuple[bytes, ...] = _FIRST_TOKENS
     searched: set = set()
     config = files[0][1] if files else Config()
-    model = ProjectSessions({})
+    dao_modules = frozenset(where[p][1] for p, c in files if c.is_dao_module(c.relpath(p)))
+    model = ProjectSessions({}, dao_modules)
     for _ in range(_ROUNDS):
         chosen = [p for p, c in contents.items() if p not in sketched and c is not None and any(t in c for t in tokens)]
         if not chosen:
@@ -113,7 +114,7 @@ def sessions_of_files(
             if sketch is not None:
                 known[digests[item[0]]] = dataclasses.replace(sketch, path="", module="")
                 fresh = True
-        model = build_sessions([s for s in sketched.values() if s is not None], config.session_names)
+        model = build_sessions([s for s in sketched.values() if s is not None], config.session_names, dao_modules)
         names = {n.rsplit(".", 1)[-1] for n, entry in model.names.items() if entry[0] != "type" or entry[1]}
         names = {n for n in names if len(n) >= 3} - searched
         searched |= names
@@ -153,5 +154,7 @@ def own_sessions(config: Config, text: str, path: str) -> Config:
     """`config` carrying the session model of this one file (checked alone: an example, an
     in-memory source, a test of the analysis)."""
     relpath = config.relpath(path)
-    sketch = sketch_source(text, path, module_name(relpath), relpath.endswith("__init__.py"))
-    return dataclasses.replace(config, project_sessions=build_sessions([sketch] if sketch else [], config.session_names))
+    module = module_name(relpath)
+    sketch = sketch_source(text, path, module, relpath.endswith("__init__.py"))
+    daos = frozenset({module}) if config.is_dao_module(relpath) else frozenset()
+    return dataclasses.replace(config, project_sessions=build_sessions([sketch] if sketch else [], config.session_names, daos))

@@ -52,9 +52,12 @@ class ProjectSessions:
     class or alias used in annotations. Only names that bear on sessions are kept.
     """
 
-    def __init__(self, names: Dict[str, tuple]) -> None:
+    def __init__(self, names: Dict[str, tuple], dao_modules: FrozenSet[str] = frozenset()) -> None:
         self.names = names
-        text = repr(sorted(names.items()))
+        #: the modules of the DAO layer (`dao-modules`), by dotted name: their functions are
+        #: DAO calls wherever they are called from (`crud.create_user(db, ...)`)
+        self.dao_modules = dao_modules
+        text = repr((sorted(names.items()), sorted(dao_modules)))
         self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         self._suffixes: Optional[Dict[str, Optional[str]]] = None
 
@@ -68,10 +71,14 @@ class ProjectSessions:
         return hash(self.digest)
 
     def __getstate__(self) -> dict:
-        return {"names": self.names, "digest": self.digest}
+        return {"names": self.names, "dao_modules": self.dao_modules, "digest": self.digest}
 
     def __setstate__(self, state: dict) -> None:
-        self.names, self.digest, self._suffixes = state["names"], state["digest"], None
+        self.names, self.dao_modules, self.digest, self._suffixes = state["names"], state["dao_modules"], state["digest"], None
+
+    def is_dao_module(self, module: str) -> bool:
+        """`module` (absolute, or a unique dotted suffix of one) is a module of the DAO layer."""
+        return module in self.dao_modules or any(m.endswith("." + module) for m in self.dao_modules)
 
     def lookup(self, qualified: str) -> Optional[tuple]:
         """The entry for an absolute dotted name (also by a unique dotted suffix: the
@@ -399,7 +406,7 @@ def _worth_keeping(name: str, value: Value) -> bool:
     return value == NOT and ("session" in last or "db" in last or last == "query")
 
 
-def build_sessions(sketches: Iterable[FileSketch], session_names: Tuple[str, ...]) -> ProjectSessions:
+def build_sessions(sketches: Iterable[FileSketch], session_names: Tuple[str, ...], dao_modules: FrozenSet[str] = frozenset()) -> ProjectSessions:
     """The session model of a project from the sketches of its files."""
     evaluator = _Evaluator(sorted(sketches, key=lambda s: s.path), session_names)
     names: Dict[str, tuple] = {}
@@ -437,7 +444,7 @@ def build_sessions(sketches: Iterable[FileSketch], session_names: Tuple[str, ...
             elif _worth_keeping(name, value):
                 names[prefix + name] = ("value", value)
     _add_reexports(evaluator, names)
-    return ProjectSessions(names)
+    return ProjectSessions(names, dao_modules)
 
 
 def _add_reexports(evaluator: _Evaluator, names: Dict[str, tuple]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position"]
+__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position", "exclusive_paths", "leaves_before"]
 
 FunctionKey = Tuple[str, str]  # (path, qualname); qualname "" is module level
 Position = Tuple[int, int]  # (line, 0-based column)
@@ -42,6 +42,9 @@ class CallSite:
     arguments: Tuple[int, Tuple[str, ...], bool] = (0, (), False)
     #: the plain names it passes as arguments (`helper(session, x)`: session, x)
     passes: Tuple[str, ...] = ()
+    #: the `if`/`try` branches it sits in ("3:0/5:1": branch 0 of the 3rd, 1 of the 5th;
+    #: -1 a `finally`), to tell paths that cannot both run (see `exclusive_paths`)
+    branches: str = ""
 
     @property
     def span(self) -> Tuple[Position, Position]:
@@ -75,6 +78,10 @@ class FunctionInfo:
     transaction_calls: List[Tuple[Position, str]] = field(default_factory=list)
     #: direct commits that sit directly in the function body (for DAO107 across helpers)
     top_level_commits: List[Position] = field(default_factory=list)
+    #: direct commits outside loops, with their branches (for DAO107 across helpers)
+    commit_paths: List[Tuple[Position, str]] = field(default_factory=list)
+    #: `return` and `raise` statements, with their branches (a path that leaves there)
+    leaves: List[Tuple[Position, str]] = field(default_factory=list)
     #: codes whose findings here carry a `# noqa`: `fix` leaves them alone
     suppressed: Tuple[str, ...] = ()  # sorted: a summary pickles the same in every process
     #: "instance", "class", "static" (methods) or "function"
@@ -134,3 +141,29 @@ class FileSummary:
     names: Tuple[str, ...] = ()
     #: module-level variables holding an instance of a known class: name -> qualified class
     variables: Dict[str, str] = field(default_factory=dict)
+
+
+def _steps(path: str) -> List[Tuple[str, int]]:
+    return [(step.split(":")[0], int(step.split(":")[1])) for step in path.split("/") if step]
+
+
+def exclusive_paths(first: str, second: str) -> bool:
+    """No single run reaches both: they sit in different branches of one `if`/`try`."""
+    for (node_a, branch_a), (node_b, branch_b) in zip(_steps(first), _steps(second)):
+        if node_a != node_b:
+            return False
+        if branch_a != branch_b and -1 not in (branch_a, branch_b):
+            return True
+    return False
+
+
+def leaves_before(leaves: List[Tuple[Position, str]], first: Tuple[Position, str], second: Position) -> bool:
+    """The path through `first` (position, branches) leaves the function before `second`:
+    a `return`/`raise` after it, in its own block or an enclosing one, and before `second`."""
+    position, path = first
+    steps = _steps(path)
+    for where, exit_path in leaves:
+        exit_steps = _steps(exit_path)
+        if position < where < second and exit_steps == steps[: len(exit_steps)]:
+            return True
+    return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = [
     "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES", "FACTORY_MAKERS", "SCOPED_MAKERS", "FACTORY_NAMES",
-    "ENGINE_MAKERS", "module_name", "absolute_name",
+    "ENGINE_MAKERS", "LOCAL_BASES", "local_base", "module_name", "absolute_name",
 ]
 
 # Top-level packages whose `Session`/`session` objects are not database sessions.
@@ -37,6 +37,19 @@ FACTORY_NAMES = frozenset(
     }
 )
 ENGINE_MAKERS = frozenset({"create_engine", "create_async_engine", "engine_from_config"})
+
+# Bases that define no methods named for an action (by their last name): a DAO class with
+# only these and bases of its own file is judged by its file alone; a method of it named
+# `save` overrides nothing (`db.Model`, `UserMixin`, `Generic[T]`, a declarative base)
+LOCAL_BASES = frozenset({
+    "object", "ABC", "Generic", "Protocol", "Model", "DeclarativeBase", "DeclarativeBaseNoMeta",
+    "MappedAsDataclass", "UserMixin", "RoleMixin", "AnonymousUserMixin", "SQLModel",
+})
+
+
+def local_base(base: str) -> bool:
+    """`base` (dotted, as written or qualified) adds no action-named methods (LOCAL_BASES)."""
+    return base.rsplit(".", 1)[-1] in LOCAL_BASES
 
 
 def module_name(relpath: str) -> str:

@@ -40,10 +40,7 @@ class FileContext:
             path=path,
             relpath=rel,
             config=config,
-            # a migration or a test under a DAO directory is a script or a test, not a DAO
-            is_dao_module=path_matches(config.dao_modules, rel)
-            and not path_matches(config.migration_modules, rel)
-            and not path_matches(config.test_paths, rel),
+            is_dao_module=config.is_dao_module(rel),
             is_test=path_matches(config.test_paths, rel),
             is_migration_module=path_matches(config.migration_modules, rel),
             text=text,

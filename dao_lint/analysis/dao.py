@@ -1,23 +1,24 @@
 """Which code is a DAO, a test, a unit-of-work boundary: the one place that decides it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
-from ..globs import name_matches, path_matches
+from ..globs import name_matches
+from ..vocabulary import LOCAL_BASES, local_base
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
-from .names import collect_imports, dotted_name, qualify
+from .names import absolute_name, collect_imports, dotted_name, qualify
 from .walk import visit_in_place
 
-__all__ = ["CodeScope", "DaoFacts", "commit_flags", "action_verb", "LOCAL_BASES"]
+__all__ = ["CodeScope", "DaoFacts", "commit_flags", "action_verb", "LOCAL_BASES", "local_base", "dao_call", "DaoCalls"]
 
 # bases that add no methods a DAO would override: a class with only these (or bases defined
 # in the same file) can be judged by its file alone
-LOCAL_BASES = frozenset({"object", "ABC", "Generic", "Protocol", "abc.ABC", "typing.Generic", "typing.Protocol"})
+
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class CodeScope:
     #: test roles: "fixture" (function-scoped pytest fixture), "wide-fixture" (wider scope),
     #: "setup" / "teardown" (unittest, per test), "test", or None
     test_role: Optional[str] = None
+    #: which calls of the file are DAO calls (one resolver per file)
+    dao_calls: Optional["DaoCalls"] = field(default=None, compare=False, repr=False)
 
 
 def _decorator_names(node: cst.FunctionDef, imports) -> Tuple[str, ...]:
@@ -85,6 +88,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
                 in_test=context.is_test,
                 in_boundary=context.is_migration_module,
                 migration_module=context.is_migration_module,
+                dao_calls=DaoCalls(context, self.imports),
             )
         ]
 
@@ -103,6 +107,9 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
             last = dotted.rsplit(".", 1)[-1]
             if last in config.dao_base_classes or last in self.dao_classes:
                 return True
+            qualified = qualify(dotted, self.imports) or dotted
+            if last == "BaseQuery" or (last == "Query" and qualified.split(".")[0] in ("sqlalchemy", "flask_sqlalchemy")):
+                return True  # the project's own query class: its methods are the data layer's
             if name_matches(config.dao_classes, last):
                 return True
         return False
@@ -125,6 +132,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
                 in_boundary=outer.in_boundary,
                 is_async=outer.is_async,
                 migration_module=outer.migration_module,
+                dao_calls=outer.dao_calls,
             )
         )
         self.set_metadata(node, self.stack[-1])
@@ -162,11 +170,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
             for name in decorators:
                 if name == decorator or (name == short and short not in self.imports):
                     return True
-        for entry in context.config.boundary_entries:
-            module_glob, _, name_glob = entry.partition("::")
-            if path_matches([module_glob], context.relpath) and name_matches([name_glob], qualname):
-                return True
-        return False
+        return context.config.is_boundary(context.relpath, qualname)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         outer = self.stack[-1]
@@ -189,6 +193,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
             is_method=is_method,
             migration_module=outer.migration_module,
             unit_of_work=outer.unit_of_work or self._unit_of_work(node, qualname),
+            dao_calls=outer.dao_calls,
         )
         self.set_metadata(node, scope)
         self.stack.append(scope)
@@ -284,15 +289,58 @@ def _test_role(node: cst.FunctionDef, is_method: bool) -> Optional[str]:
     return None
 
 
-def dao_call(config, call: cst.Call) -> Optional[Tuple[str, str]]:  # noqa: ANN001 - Config
-    """(DAO class name, method) for `ChartDAO.create(...)`, by the configured class globs."""
-    func = call.func
-    if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+class DaoCalls:
+    """Which calls one file makes into the DAO layer: a method of a DAO class
+    (`ChartDAO.create(...)`, by the configured class globs) or a function of a module in
+    `dao-modules` (`crud.create_user(db, ...)`, `from app.database import update`)."""
+
+    def __init__(self, context: FileContext, imports: dict) -> None:
+        self.config = context.config
+        self.model = context.config.project_sessions
+        self.module = context.module_name
+        self.is_package = context.relpath.endswith("__init__.py")
+        self.imports = imports
+
+    def of(self, call: cst.Call) -> Optional[Tuple[str, str]]:
+        """(the DAO, as an entity's DAO is named: `ChartDAO`, `User` for `crud.create_user`;
+        the method or function) for a DAO call, else None."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            receiver = func.value.value
+            if name_matches(self.config.dao_classes, receiver) or receiver in self.config.dao_base_classes:
+                return receiver, func.attr.value
+        target = dotted_name(func)
+        if target is None or self.model is None or target.split(".")[0] not in self.imports:
+            return None
+        qualified = absolute_name(self.module, self.is_package, qualify(target, self.imports) or target)
+        module, _, function = qualified.rpartition(".")
+        if module and self.model.is_dao_module(module):
+            return _entity_of(function, module), function
         return None
-    receiver = func.value.value
-    if name_matches(config.dao_classes, receiver) or receiver in config.dao_base_classes:
-        return receiver, func.attr.value
-    return None
+
+
+_VERBS = ("create", "update", "delete", "upsert", "get", "find", "exists", "list", "count", "remove", "save", "validate")
+
+
+def _entity_of(function: str, module: str) -> str:
+    """`User` for `create_user`, `get_user_by_email`; the module's name when the function
+    names no entity (`database.get`)."""
+    words = function.split("_")
+    if len(words) > 1 and words[0] in _VERBS:
+        entity = []
+        for word in words[1:]:
+            if word in ("by", "for", "from", "with", "if", "or", "in", "of"):
+                break
+            entity.append(word)
+        if entity:
+            return "".join(w.capitalize() for w in entity)
+    return module.rsplit(".", 1)[-1]
+
+
+def dao_call(asker, call: cst.Call) -> Optional[Tuple[str, str]]:  # noqa: ANN001 - a rule or visitor with DaoFacts
+    """(DAO, method) for a call into the DAO layer (see `DaoCalls`), else None."""
+    scope = asker.get_metadata(DaoFacts, call, None)
+    return scope.dao_calls.of(call) if scope is not None and scope.dao_calls is not None else None
 
 
 def dao_entity(dao_class: str) -> str:
@@ -304,9 +352,12 @@ def dao_entity(dao_class: str) -> str:
 
 
 def commit_flags(node: cst.FunctionDef) -> List[cst.Param]:
-    """The function's `commit` parameters that are boolean flags: annotated `bool`, defaulted
-    to `True`/`False`, or bare and tested (`if commit:`). `commit: str` or a default of
-    another kind (a git hash, a commit object) is not a flag."""
+    """The function's `commit` parameters that are boolean flags deciding a commit: typed
+    `bool` (or untyped: defaulted to `True`/`False`, or bare), and either guarding a
+    `commit()` (`if commit: db.session.commit()`) or handed on to another function's flag
+    (`commit=commit`). `commit: str` or a default of another kind (a git hash, a commit
+    object) is not a flag, nor is a dry-run switch that reaches no `commit()`
+    (`if commit: apply() else: preview()`)."""
     params = node.params
     found = []
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -323,25 +374,63 @@ def commit_flags(node: cst.FunctionDef) -> List[cst.Param]:
         elif param.default is not None:
             if not (isinstance(param.default, cst.Name) and param.default.value in ("True", "False")):
                 continue
-        elif not _tested(node, "commit"):
-            continue
-        found.append(param)
+        decides, switches = _decides_commit(node, "commit")
+        # a typed flag decides a commit unless it is a switch for something else; a bare
+        # `commit` parameter only where it guards a commit or is handed on
+        if decides or (not switches and (param.annotation is not None or param.default is not None)):
+            found.append(param)
     return found
 
 
-def _tested(node: cst.FunctionDef, name: str) -> bool:
+def _decides_commit(node: cst.FunctionDef, name: str) -> Tuple[bool, bool]:
+    """(the flag `name` guards a `.commit()` call or is handed on (`commit=commit`), it is
+    tested in a condition at all)."""
     found = []
+    tested = []
+
+    def commits(tree: Optional[cst.CSTNode]) -> bool:
+        hits = []
+
+        class Calls(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value == "commit":
+                    hits.append(call)
+
+        if tree is not None:
+            visit_in_place(tree, Calls())
+        return bool(hits)
+
+    def tests(expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.UnaryOperation):
+            expr = expr.expression
+        return isinstance(expr, cst.Name) and expr.value == name
 
     class Finder(cst.CSTVisitor):
         def visit_If(self, statement: cst.If) -> None:
-            test = statement.test
-            if isinstance(test, cst.UnaryOperation):
-                test = test.expression
-            if isinstance(test, cst.Name) and test.value == name:
-                found.append(statement)
+            if tests(statement.test):
+                tested.append(statement)
+                if commits(statement.body) or commits(statement.orelse):
+                    found.append(statement)
+
+        def visit_IfExp(self, expr: cst.IfExp) -> None:
+            if tests(expr.test):
+                tested.append(expr)
+                if commits(expr.body) or commits(expr.orelse):
+                    found.append(expr)
+
+        def visit_BooleanOperation(self, expr: cst.BooleanOperation) -> None:
+            if tests(expr.left):
+                tested.append(expr)
+                if commits(expr.right):
+                    found.append(expr)
+
+        def visit_Arg(self, arg: cst.Arg) -> None:
+            if isinstance(arg.value, cst.Name) and arg.value.value == name and not arg.star:
+                if arg.keyword is None or arg.keyword.value == name:
+                    found.append(arg)
 
     visit_in_place(node.body, Finder())
-    return bool(found)
+    return bool(found), bool(tested)
 
 
 def action_verb(config, name: str) -> Optional[Tuple[str, str]]:  # noqa: ANN001 - Config

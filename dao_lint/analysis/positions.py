@@ -46,7 +46,7 @@ def _callee(node: ast.AST) -> Optional[str]:
 _FIELDS: dict = {}
 
 
-_EXITS = (ast.Return, ast.Break, ast.Continue)
+_EXITS = (ast.Return, ast.Break, ast.Continue, ast.Raise)
 
 
 def _calls_and_functions(tree: ast.AST) -> Tuple[List[ast.Call], List[ast.AST], List[ast.AST]]:
@@ -116,7 +116,7 @@ class AstPositions:
 
 
 class AstPositionFacts(CachedVisitors, BatchableMetadataProvider[NodePosition]):
-    """Attaches a NodePosition to calls, function definitions and `return`/`break`/`continue`
+    """Attaches a NodePosition to calls, function definitions and `return`/`break`/`continue`/`raise`
     (none if the trees disagree)."""
 
     METADATA_DEPENDENCIES = (FileContextProvider,)
@@ -181,6 +181,9 @@ class AstPositionFacts(CachedVisitors, BatchableMetadataProvider[NodePosition]):
 
     def visit_Continue(self, node: cst.Continue) -> None:
         self._exit(node, ast.Continue)
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self._exit(node, ast.Raise)
 
     def _give_up(self) -> None:
         self.ok = False

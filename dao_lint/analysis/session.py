@@ -133,7 +133,8 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
     # -- the project's session model ---------------------------------------------------
     def _project(self, expr: cst.BaseExpression) -> Optional[tuple]:
         dotted = dotted_name(expr)
-        if dotted is None or self._locally_bound(dotted.split(".")[0]):
+        head = dotted.split(".")[0] if dotted is not None else None
+        if head is None or (head not in ("self", "cls") and self._locally_bound(head)):
             return None
         return self.view.entry(dotted, self.class_names[-1] if self.class_names else None)
 
@@ -355,7 +356,7 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
                 if binding is _Binding.UNKNOWN:
                     break
                 if binding is _Binding.NOT_SESSION:
-                    if "." in dotted and self._configured(dotted) and head not in self.imports:
+                    if "." in dotted and head not in self.imports and (self._configured(dotted) or self._modelled(expr, dotted)):
                         # `db.session` where `db` is a parameter: still the configured name
                         break
                     return None
@@ -370,7 +371,22 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
             return Origin.NAME
         if dotted.endswith(".query.session") and dotted.count(".") == 2 and dotted[:1].isupper():
             return Origin.NAME  # `Chart.query.session`: Flask-SQLAlchemy's session, reached by a model
-        return None
+        return self._modelled(expr, dotted)
+
+    def _modelled(self, expr: cst.BaseExpression, dotted: str) -> Optional[Origin]:
+        """A name the project's model knows holds a session: an attribute its class sets
+        (`self.store = SessionLocal()`), a module-level session (`from app.db import session`)."""
+        if "." not in dotted and any(dotted in scope.names for scope in self.scopes[1:]):
+            return None  # a local name: its binding said what it is
+        entry = self._project(expr)
+        if entry is None or entry[0] != "value" or entry[1][0] not in ("session", "scoped"):
+            return None
+        origins = entry[1][1] if entry[1][0] == "session" else frozenset({"current"})
+        if not dotted.startswith(("self.", "cls.")):
+            return Origin.NAME  # a module's session, shared by whoever imports it
+        if "handed" in origins:
+            return Origin.PARAMETER
+        return Origin.OBTAINED if "made" in origins else Origin.NAME
 
     def _configured(self, dotted: str) -> bool:
         """`dotted` is a configured session name, or matches a configured glob (`*.db.session`)."""

@@ -11,6 +11,7 @@ from typing import Collection, List, Optional, Set, Tuple
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
+from .names import dotted_name
 from .visitors import CachedVisitors
 from .walk import visit_in_place
 
@@ -80,9 +81,10 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         self.module_literals = literal_names(node.body)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        outer = self.frames[-1].literals if len(self.frames) > 1 else set()
         self.frames.append(_Frame())
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-        self.frames[-1].literals = literal_names(body) | self.module_literals
+        self.frames[-1].literals = literal_names(body) | self.module_literals | outer
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.frames.pop()
@@ -95,6 +97,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.frames.append(_Frame())
+        self.frames[-1].literals = class_literals(node)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.frames.pop()
@@ -104,7 +107,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         frame = self.frames[-1]
         frame.loops.append(node)
         frame.for_loops.append(node)
-        if per_item(node, frame.literals or self.module_literals):
+        if per_item(node, frame.literals | self.module_literals):
             frame.item_loops.append(node)
             frame.item_for_loops.append(node)
 
@@ -145,6 +148,13 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         self.frames[-1].branches.append((node, 0))
 
     def leave_Try_body(self, node: cst.Try) -> None:
+        self.frames[-1].branches.pop()
+
+    def visit_Try_orelse(self, node: cst.Try) -> None:
+        # `else` runs after the `try` body succeeded: its path, not a handler's
+        self.frames[-1].branches.append((node, 0))
+
+    def leave_Try_orelse(self, node: cst.Try) -> None:
         self.frames[-1].branches.pop()
 
     def visit_Try_handlers(self, node: cst.Try) -> None:
@@ -201,16 +211,19 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
 def per_item(loop: cst.CSTNode, literals: Collection[str] = ()) -> bool:
     """The loop runs once per item of data. Not per item: a `for` over a literal collection
     (written there, or a name `literals` says is bound to one: `checks = (a, b)`, a
-    module-level `TABLES = [...]`, and their `.items()`/`.values()`), over a `range()` (a
-    fixed count: pages), over a retry helper (`for attempt in Retrying(...)`), and a loop
-    that leaves after its first pass when it succeeds (`break`/`return`: a retry)."""
+    module-level `TABLES = [...]`, a class's `FIELDS = (...)` as `self.FIELDS`, and their
+    `.items()`/`.values()`), over a `range()` (a fixed count: pages), over a retry helper
+    (`for attempt in Retrying(...)`), and a loop that retries one operation: it leaves on the
+    success path right after it (`try: op(); break`). A `break` or `return` elsewhere
+    (polling, searching, a statement loop) does not make a loop a retry."""
     if isinstance(loop, cst.For):
         iterable = loop.iter
         if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute) and iterable.func.attr.value in ("items", "values", "keys") and not iterable.args:
             iterable = iterable.func.value
         if isinstance(iterable, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
             return False
-        if isinstance(iterable, cst.Name) and iterable.value in literals:
+        named = dotted_name(iterable)
+        if named is not None and named in literals:
             return False
         if isinstance(iterable, cst.Call):
             callee = iterable.func.value if isinstance(iterable.func, cst.Name) else (
@@ -218,47 +231,102 @@ def per_item(loop: cst.CSTNode, literals: Collection[str] = ()) -> bool:
             )
             if callee == "range" or "retr" in callee.lower():
                 return False
-    return not _leaves_early(loop.body)
+    return not _retries(loop.body)
+
+
+_MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "__setitem__"})
 
 
 def literal_names(statements) -> Set[str]:  # noqa: ANN001 - a block's statements
-    """Names a block binds to a literal collection (`checks = (check_a, check_b)`)."""
+    """Names a block binds to a literal collection (`checks = (check_a, check_b)`): written
+    with its items, and not filled afterwards (`found = []` then `found.append(x)` is data)."""
     found: Set[str] = set()
+    statements = list(statements)
     for statement in statements:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
             value = getattr(small, "value", None)
-            if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)) and value.elements:
                 targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
                 found.update(t.value for t in targets if isinstance(t, cst.Name))
+    if found:
+        found -= _filled(statements, found)
     return found
 
 
-def _leaves_early(node: cst.CSTNode) -> bool:
-    found = []
+def class_literals(node: cst.ClassDef) -> Set[str]:
+    """A class's literal collections as its methods reach them: `self.FIELDS`, `cls.FIELDS`
+    (class-level `FIELDS = (...)`, or `self.fields = (...)` at the top of a method)."""
+    body = list(getattr(node.body, "body", ()))
+    names = literal_names(body)
+    for method in body:
+        if isinstance(method, cst.FunctionDef) and isinstance(method.body, cst.IndentedBlock):
+            for statement in method.body.body:
+                if isinstance(statement, cst.SimpleStatementLine):
+                    for small in statement.body:
+                        if isinstance(small, cst.Assign) and isinstance(small.value, (cst.List, cst.Tuple, cst.Set, cst.Dict)) and small.value.elements:
+                            for target in small.targets:
+                                dotted = dotted_name(target.target) or ""
+                                if dotted.startswith("self.") and dotted.count(".") == 1:
+                                    names.add(dotted[len("self."):])
+    return {f"{owner}.{name}" for name in names for owner in ("self", "cls", node.name.value)}
+
+
+def _filled(statements, names: Set[str]) -> Set[str]:  # noqa: ANN001
+    """Which of `names` the statements fill or rebind: `x.append(...)`, `x[k] = v`, `x += ...`."""
+    filled: Set[str] = set()
 
     class Finder(cst.CSTVisitor):
-        def visit_Break(self, node: cst.Break) -> None:
-            found.append(node)
+        def visit_Call(self, call: cst.Call) -> None:
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _MUTATORS and isinstance(func.value, cst.Name) and func.value.value in names:
+                filled.add(func.value.value)
 
-        def visit_Return(self, node: cst.Return) -> None:
-            found.append(node)
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            if isinstance(target.target, cst.Subscript) and isinstance(target.target.value, cst.Name) and target.target.value.value in names:
+                filled.add(target.target.value.value)
 
-        def visit_For(self, node: cst.For) -> bool:
-            return False  # its own break is its own
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if isinstance(node.target, cst.Name) and node.target.value in names:
+                filled.add(node.target.value)
 
-        def visit_While(self, node: cst.While) -> bool:
-            return False
+    for statement in statements:
+        visit_in_place(statement, Finder())
+    return filled
 
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
 
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
+def _retries(body: cst.BaseSuite) -> bool:
+    """The loop leaves on the success path right after its operation: a `try` whose body
+    ends with `break`/`return`, or a body that itself ends with one."""
+    statements = list(getattr(body, "body", ()))
+    if not statements:
+        return False
+    if _ends_leaving(statements):
+        return True
+    return any(isinstance(s, cst.Try) and _ends_leaving(list(getattr(s.body, "body", ()))) for s in statements)
 
-    visit_in_place(node, Finder())
-    return bool(found)
+
+def leaves_after(place: Place) -> bool:
+    """The statement at `place` is followed in its block by a `return` or `raise` (or a
+    `break` of its own loop): it runs at most once per run of the loop, on its way out."""
+    block, line = place.block, place.line
+    if block is None or line is None:
+        return False
+    statements = list(block.body)
+    if line not in statements:
+        return False
+    for statement in statements[statements.index(line) :]:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Return, cst.Raise)) or (isinstance(small, cst.Break) and place.loop is place.item_loop):
+                    return True
+    return False
+
+
+def _ends_leaving(statements) -> bool:  # noqa: ANN001
+    last = statements[-1] if statements else None
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(x, (cst.Break, cst.Return)) for x in last.body)
 
 
 def terminates(statements) -> bool:  # noqa: ANN001 - a sequence of statements

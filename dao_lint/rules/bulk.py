@@ -25,7 +25,7 @@ def _production(scope) -> bool:  # noqa: ANN001
 def _dao_method_call(rule: Rule, node: cst.Call):  # noqa: ANN202
     """(DAO, method) for `ChartDAO.create(...)`, and for `cls.create(...)` / `self.create(...)`
     inside a DAO class."""
-    found = dao_call(rule.config, node)
+    found = dao_call(rule, node)
     if found is not None:
         return found
     func = node.func
@@ -251,7 +251,7 @@ class WriteInLoop(Rule):
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         # the session facts of a block's calls exist once the block has been walked
-        dao = lambda call: (dao_call(self.config, call) or (None, None))[1]  # noqa: E731
+        dao = lambda call: (dao_call(self, call) or (None, None))[1]  # noqa: E731
         for cascade in manual_cascades(node.body, lambda call: self.fact(SessionFacts, call), dao):
             self.cascade_loops.update(id(loop) for loop in cascade.loops)
 

@@ -218,7 +218,7 @@ class CheckThenWrite(Rule):
             if call.args:
                 return _first_capitalized(call.args[0].value)
             return None
-        dao = dao_call(self.config, call)
+        dao = dao_call(self, call)
         if dao is not None and dao[1].startswith(_CHECK_METHODS):
             return dao_entity(dao[0])
         return None
@@ -249,7 +249,7 @@ class CheckThenWrite(Rule):
                             entities.add(entity)
                     elif isinstance(value, cst.Name) and value.value in rule.constructed:
                         entities.add(rule.constructed[value.value])
-                dao = dao_call(rule.config, call)
+                dao = dao_call(rule, call)
                 # a new row of the DAO's entity: `create(...)`, `create_chart(...)`; not
                 # `add_favorite(chart)`, which writes something else about the row it is given
                 if dao is not None and (dao[1] in _ENTITY_WRITES or dao[1].startswith("create")):

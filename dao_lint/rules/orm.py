@@ -137,7 +137,7 @@ class ManualCascade(Rule):
     name = "manual-cascade"
     seed = "R5"
     message = "the relationships of `{parent}` are emptied by hand before `{parent}` is deleted; declare the cascade in the schema and the relationship"
-    needs = (SessionFacts,)
+    needs = (SessionFacts, DaoFacts)
     valid = [
         Valid(
             """
@@ -228,5 +228,5 @@ class ManualCascade(Rule):
         return self.fact(SessionFacts, call)
 
     def _dao_method(self, call: cst.Call) -> Optional[str]:
-        found = dao_call(self.config, call)
+        found = dao_call(self, call)
         return found[1] if found is not None else None

@@ -217,7 +217,7 @@ class DenseUpdate(Rule):
         class Finder(cst.CSTVisitor):
             def visit_Call(self, call: cst.Call) -> Optional[bool]:
                 use = rule.fact(SessionFacts, call)
-                dao = dao_call(rule.config, call)
+                dao = dao_call(rule, call)
                 if (use is not None and use.action is Action.READ) or (dao is not None and dao[1].startswith(("find", "get"))):
                     found.append(True)
                 return not found

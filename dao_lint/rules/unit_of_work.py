@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
-from ..analysis.structure import StructureFacts, exclusive
+from ..analysis.structure import StructureFacts, exclusive, leaves_after
 from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
@@ -97,7 +97,8 @@ class CommitInLoop(Rule):
             return
         if _skip(self.fact(DaoFacts, node)):
             return
-        if self.fact(StructureFacts, node).item_loop is not None:
+        place = self.fact(StructureFacts, node)
+        if place.item_loop is not None and not leaves_after(place):
             self.report(node, call=f"{use.session}.commit()")
 
 
@@ -179,8 +180,8 @@ class SplitUnitOfWork(Rule):
         if use is None or use.action is not Action.COMMIT:
             return
         scope = self.fact(DaoFacts, node)
-        if _skip(scope) or scope.function is None:
-            return
+        if _skip(scope) or scope.function is None or scope.listener:
+            return  # (a listener's commits are DAO108's: none of them belongs there)
         path = self.fact(StructureFacts, node)
         if path.loop is not None:
             return  # DAO106's finding
@@ -204,10 +205,28 @@ def _returns_after(first, second) -> bool:  # noqa: ANN001 - Places
     statements = list(block.body)
     if line not in statements:
         return False
-    after = statements[statements.index(line) + 1 :]
-    return any(
-        isinstance(s, cst.SimpleStatementLine) and any(isinstance(x, (cst.Return, cst.Raise)) for x in s.body) for s in after
-    )
+    for statement in statements[statements.index(line) + 1 :]:
+        if _holds(statement, second.line):
+            return False  # the second commit comes first (a `return` after both leaves too late)
+        if isinstance(statement, cst.SimpleStatementLine) and any(isinstance(x, (cst.Return, cst.Raise)) for x in statement.body):
+            return True
+    return False
+
+
+def _holds(statement: cst.CSTNode, line: object) -> bool:
+    """`line` (a statement line) is `statement` or inside it."""
+    if statement is line:
+        return True
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            if node is line:
+                found.append(node)
+            return False
+
+    visit_in_place(statement, Finder())
+    return bool(found)
 
 
 class ListenerTransaction(Rule):

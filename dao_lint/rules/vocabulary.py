@@ -6,7 +6,7 @@ from typing import Dict, List, Set, Tuple
 import libcst as cst
 
 from ..analysis import DaoFacts, SessionFacts
-from ..analysis.dao import LOCAL_BASES, action_verb, dao_call
+from ..analysis.dao import action_verb, dao_call, local_base
 from ..analysis.names import dotted_name
 from ..rule import Invalid, Rule, Valid
 
@@ -191,7 +191,7 @@ class ActionMethodName(Rule):
         if not self.functions:
             return
         current = self.functions[-1]
-        if self.fact(SessionFacts, node) is not None or dao_call(self.config, node) is not None:
+        if self.fact(SessionFacts, node) is not None or dao_call(self, node) is not None:
             self.work[current] = True
             return
         func = node.func
@@ -239,7 +239,7 @@ def _local(node: cst.ClassDef, classes: Dict[str, cst.ClassDef], depth: int = 0)
     if depth > 8:
         return False
     for base in _bases(node):
-        if base in LOCAL_BASES:
+        if local_base(base):
             continue
         if base not in classes or not _local(classes[base], classes, depth + 1):
             return False
