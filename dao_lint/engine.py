@@ -85,11 +85,17 @@ def _session_tokens(config: Config) -> Tuple[str, ...]:
 
 
 def _dao_tokens(config: Config) -> Tuple[str, ...]:
+    """Lowered tokens that can make a DAO rule relevant: the pieces of the DAO class globs,
+    and the names of the project's DAO modules (`crud`, `database`: their functions are DAO
+    calls wherever they are imported)."""
     parts = set()
     for pattern in (*config.dao_classes, *config.dao_base_classes):
         for piece in pattern.replace("?", "*").split("*"):
             if piece:
                 parts.add(piece.lower())
+    model = config.project_sessions
+    if model is not None:
+        parts.update(m.rsplit(".", 1)[-1].lower() for m in model.dao_modules if m)
     return tuple(sorted(parts))
 
 

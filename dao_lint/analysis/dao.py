@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Set, Tuple
+from typing import FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
@@ -88,7 +88,9 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
                 in_test=context.is_test,
                 in_boundary=context.is_migration_module,
                 migration_module=context.is_migration_module,
-                dao_calls=DaoCalls(context, self.imports),
+                dao_calls=DaoCalls(context, self.imports, frozenset(
+                    s.name.value for s in node.body if isinstance(s, cst.FunctionDef)
+                )),
             )
         ]
 
@@ -294,12 +296,14 @@ class DaoCalls:
     (`ChartDAO.create(...)`, by the configured class globs) or a function of a module in
     `dao-modules` (`crud.create_user(db, ...)`, `from app.database import update`)."""
 
-    def __init__(self, context: FileContext, imports: dict) -> None:
+    def __init__(self, context: FileContext, imports: dict, functions: FrozenSet[str] = frozenset()) -> None:
         self.config = context.config
         self.model = context.config.project_sessions
         self.module = context.module_name
         self.is_package = context.relpath.endswith("__init__.py")
         self.imports = imports
+        #: in a DAO module, its own module-level functions are DAO functions too
+        self.own = functions if context.is_dao_module else frozenset()
 
     def of(self, call: cst.Call) -> Optional[Tuple[str, str]]:
         """(the DAO, as an entity's DAO is named: `ChartDAO`, `User` for `crud.create_user`;
@@ -310,6 +314,8 @@ class DaoCalls:
             if name_matches(self.config.dao_classes, receiver) or receiver in self.config.dao_base_classes:
                 return receiver, func.attr.value
         target = dotted_name(func)
+        if target is not None and target in self.own:
+            return _entity_of(target, self.module), target
         if target is None or self.model is None or target.split(".")[0] not in self.imports:
             return None
         qualified = absolute_name(self.module, self.is_package, qualify(target, self.imports) or target)

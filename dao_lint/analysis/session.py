@@ -26,7 +26,6 @@ from .session_kinds import (
     ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES,
     SESSION_TYPES, Action, FunctionSessions, Origin, SessionUse, 
 )
-from .walk import visit_in_place
 
 __all__ = ["Action", "Origin", "SessionUse", "SessionFacts", "FunctionSessions", "NON_DB_PACKAGES", "is_commit_helper"]  # re-exported vocabulary
 

@@ -1,9 +1,10 @@
 """Rule families; importing this package registers every rule."""
-from . import boundary, bulk, forgiveness, hygiene, orm, ownership, savepoints, sparse, testsuite, transactions, unit_of_work, vocabulary
+from . import boundary, bulk, errors, forgiveness, hygiene, orm, ownership, savepoints, sparse, testsuite, transactions, unit_of_work, vocabulary
 
 __all__ = [
     "boundary",
     "bulk",
+    "errors",
     "forgiveness",
     "hygiene",
     "orm",

@@ -356,6 +356,18 @@ class ReadInLoop(Rule):
             path="app/services/dependents.py",
             title="queries built, run later by the caller",
         ),
+        Valid(
+            """
+            class HealthCheck:
+                TABLES = ("users", "charts")
+
+                def run(self, session: Session):
+                    for table in self.TABLES:
+                        session.execute(select(func.count()).select_from(table_of(table)))
+            """,
+            path="app/services/health.py",
+            title="a literal collection kept on the class",
+        ),
     ]
     invalid = [
         Invalid(
@@ -375,6 +387,21 @@ class ReadInLoop(Rule):
                 reviewers = UserDAO.find_by_ids([chart.reviewer_id for chart in charts])
                 return owners + reviewers
             """,
+        ),
+        Invalid(
+            """
+            def owners_by_id(charts):
+                ids = []
+                for chart in charts:
+                    ids.append(chart.owner_id)
+                owners = {}
+                for owner_id in ids:
+                    owners[owner_id] = db.session.get(User, owner_id)
+                return owners
+            """,
+            path="app/services/owners.py",
+            expect="DAO702 at 7:28",
+            title="a list built empty and filled is data, not a literal",
         ),
         Invalid(
             """

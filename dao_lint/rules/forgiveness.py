@@ -219,7 +219,8 @@ class CheckThenWrite(Rule):
                 return _first_capitalized(call.args[0].value)
             return None
         dao = dao_call(self, call)
-        if dao is not None and dao[1].startswith(_CHECK_METHODS):
+        # (`get_user_by_email`: a lookup by another key than the primary one, as `find_by`)
+        if dao is not None and (dao[1].startswith(_CHECK_METHODS) or (dao[1].startswith("get_") and "_by_" in dao[1])):
             return dao_entity(dao[0])
         return None
 
@@ -284,10 +285,13 @@ class CheckThenWrite(Rule):
         if not isinstance(small, cst.Assign) or len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
             return None
         value = small.value.expression if isinstance(small.value, cst.Await) else small.value
-        if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+        if not isinstance(value, cst.Call):
             return None
-        method = value.func.attr.value
-        if method not in _EXISTENCE and not method.startswith(_CHECK_METHODS) and method != "get":
+        if not isinstance(value.func, cst.Attribute) and dao_call(self, value) is None:
+            return None  # (a plain function is a check only when it is a DAO function)
+        method = callee_name(value) or ""
+        lookup = method.startswith("get_") and "_by_" in method
+        if method not in _EXISTENCE and not method.startswith(_CHECK_METHODS) and method != "get" and not lookup:
             return None
         checked = self._checked(value)
         return (small.targets[0].target.value, checked) if checked is not None else None

@@ -312,6 +312,17 @@ class CommitFlagParameter(Rule):
             """,
             title="a git commit, not a flag",
         ),
+        Valid(
+            """
+            class MigrationDAO(BaseDAO):
+                @classmethod
+                def apply(cls, changes, commit=False):
+                    if commit:
+                        return cls.write(changes)
+                    return cls.preview(changes)
+            """,
+            title="a dry-run switch that reaches no commit",
+        ),
     ]
     invalid = [
         Invalid(
@@ -359,7 +370,17 @@ class CommitFlagParameter(Rule):
             def rename_dashboard(dashboard, title):
                 DashboardDAO.update(dashboard, {"dashboard_title": title})
             """,
-        )
+        ),
+        Invalid(
+            """
+            class TagDAO(BaseDAO):
+                @classmethod
+                def tag(cls, chart, name, commit):
+                    return TagStore.attach(chart, name, commit=commit)
+            """,
+            expect="DAO103 at 3:31",
+            title="a bare flag handed on",
+        ),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

@@ -1,7 +1,7 @@
-"""More unit-of-work rules (DAO106-DAO108, DAO113): where a transaction is split or lost."""
+"""More unit-of-work rules (DAO106-DAO108): where a transaction is split or ended out of turn."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import libcst as cst
 
@@ -10,7 +10,7 @@ from ..analysis.structure import StructureFacts, exclusive, leaves_after
 from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
-__all__ = ["CommitInLoop", "SplitUnitOfWork", "ListenerTransaction", "SwallowedDatabaseError"]
+__all__ = ["CommitInLoop", "SplitUnitOfWork", "ListenerTransaction"]
 
 
 def _skip(scope) -> bool:  # noqa: ANN001 - CodeScope
@@ -59,6 +59,20 @@ class CommitInLoop(Rule):
             path="app/jobs/runner.py",
             title="a retry",
         ),
+        Valid(
+            """
+            def publish(session: Session, items):
+                for item in items:
+                    try:
+                        send(item)
+                    except SendError:
+                        session.add(Failure(item=item))
+                        session.commit()
+                        raise
+            """,
+            path="app/jobs/publisher.py",
+            title="a commit on the way out of the loop",
+        ),
     ]
     invalid = [
         Invalid(
@@ -77,6 +91,20 @@ class CommitInLoop(Rule):
                 UserDAO.bulk_create([User(**row) for row in rows])
                 db.session.commit()
             """,
+        ),
+        Invalid(
+            """
+            def watch(session: Session, query):
+                while True:
+                    status = poll(query)
+                    query.progress = status.progress
+                    session.commit()
+                    if status.done:
+                        break
+            """,
+            path="app/jobs/watcher.py",
+            expect="DAO106 at 5:9",
+            title="a polling loop is no retry",
         ),
         Invalid(
             """
@@ -147,6 +175,22 @@ class SplitUnitOfWork(Rule):
             path="app/commands/archive.py",
             title="the first branch returns",
         ),
+        Valid(
+            """
+            def register(user):
+                try:
+                    db.session.add(user)
+                    db.session.flush()
+                except IntegrityError:
+                    db.session.rollback()
+                    db.session.add(Conflict(email=user.email))
+                    db.session.commit()
+                else:
+                    db.session.commit()
+            """,
+            path="app/commands/register.py",
+            title="except and else are exclusive",
+        ),
     ]
     invalid = [
         Invalid(
@@ -167,7 +211,22 @@ class SplitUnitOfWork(Rule):
                 target.balance += amount
                 db.session.commit()
             """,
-        )
+        ),
+        Invalid(
+            """
+            def rename(chart, title):
+                chart.title = title
+                db.session.commit()
+                if chart.dashboard:
+                    chart.dashboard.touched = True
+                    db.session.commit()
+                return chart
+            """,
+            path="app/commands/rename.py",
+            options={"boundaries": ["app/commands/rename.py::rename"]},
+            expect="DAO107 at 6:9",
+            title="a return after both commits",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
@@ -304,195 +363,3 @@ class ListenerTransaction(Rule):
 
 
 # catching these hides every failure of the unit of work, not one the code expects
-_BROAD_ERRORS = frozenset({"SQLAlchemyError", "DBAPIError", "DatabaseError", "StatementError", "Exception", "BaseException", "everything"})
-_DATABASE_ERRORS = frozenset(
-    {
-        "SQLAlchemyError", "DBAPIError", "IntegrityError", "OperationalError", "DataError",
-        "ProgrammingError", "InternalError", "DatabaseError", "InterfaceError", "NotSupportedError",
-        "PendingRollbackError", "StatementError", "InvalidRequestError", "Exception", "BaseException",
-    }
-)
-
-
-def _caught(handler: cst.ExceptHandler) -> Optional[str]:
-    """The database (or broad) error a handler catches, or None."""
-    if handler.type is None:
-        return "everything"
-    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else [handler.type]
-    for item in types:
-        expr = item.value if isinstance(item, cst.Element) else item
-        name = expr.attr.value if isinstance(expr, cst.Attribute) else getattr(expr, "value", None)
-        if isinstance(name, str) and name in _DATABASE_ERRORS:
-            return name
-    return None
-
-
-class SwallowedDatabaseError(Rule):
-    """Flags a DAO that catches a database error and neither re-raises nor raises another.
-
-    After a failed flush the session is in a broken transaction; the DAO that hides the
-    error leaves the caller to commit on top of it (PendingRollbackError) or, worse, to
-    commit half of its work. A DAO translates the error (`raise DAOCreateFailedError() from
-    ex`) or lets it pass; the unit of work rolls back.
-    """
-
-    code = "DAO113"
-    migration_modules = "dao"
-    name = "swallowed-database-error"
-    seed = "R4"
-    message = "DAO `{function}` catches `{error}` around session calls and carries on; re-raise it or raise a DAO error from it"
-    needs = (SessionFacts, DaoFacts)
-    valid = [
-        Valid(
-            """
-            class UserDAO(BaseDAO):
-                @classmethod
-                def create(cls, user):
-                    try:
-                        with db.session.begin_nested():
-                            db.session.add(user)
-                    except IntegrityError as ex:
-                        raise DAOCreateFailedError(exception=ex) from ex
-            """
-        ),
-        Valid(
-            """
-            class UserDAO(BaseDAO):
-                @classmethod
-                def find_by_email(cls, email):
-                    try:
-                        return db.session.query(User).filter_by(email=email).one()
-                    except NoResultFound:
-                        return None
-            """,
-            title="not a database failure",
-        ),
-        Valid(
-            """
-            class TagDAO(BaseDAO):
-                @classmethod
-                def get_or_create(cls, name):
-                    try:
-                        with db.session.begin_nested():
-                            tag = Tag(name=name)
-                            db.session.add(tag)
-                    except IntegrityError:
-                        tag = db.session.query(Tag).filter_by(name=name).one()
-                    return tag
-            """,
-            title="a conflict handled by reading the existing row",
-        ),
-        Valid(
-            """
-            class TrialDAO(BaseDAO):
-                @classmethod
-                def find_many(cls, ids):
-                    try:
-                        return db.session.query(Trial).filter(Trial.id.in_(ids)).all()
-                    except OperationalError:
-                        logger.warning("too many variables for SQLite; reading in batches")
-                        return [t for batch in chunks(ids, 500) for t in cls.find_many(batch)]
-            """,
-            title="an expected failure with a fallback",
-        ),
-    ]
-    invalid = [
-        Invalid(
-            """
-            class UserDAO(BaseDAO):
-                @classmethod
-                def create(cls, user):
-                    try:
-                        db.session.add(user)
-                        db.session.flush()
-                    except SQLAlchemyError:
-                        logger.exception("could not create %s", user)
-                        return None
-                    return user
-            """,
-            expect="DAO113 at 7:9",
-            remedy="""
-            class UserDAO(BaseDAO):
-                @classmethod
-                def create(cls, user):
-                    try:
-                        with db.session.begin_nested():
-                            db.session.add(user)
-                    except SQLAlchemyError:
-                        logger.exception("could not create %s", user)
-                        raise
-                    return user
-            """,
-        )
-    ]
-
-    def __init__(self, context) -> None:  # noqa: ANN001
-        super().__init__(context)
-        self.in_dao: List[bool] = [False]
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.in_dao = [False]
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        scope = self.fact(DaoFacts, node)
-        self.in_dao.append(bool(scope and scope.in_dao and not scope.in_test))
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.in_dao.pop()
-
-    def leave_Try(self, node: cst.Try) -> None:
-        if not self.in_dao[-1] or not self._session_calls(node.body):
-            return
-        for handler in node.handlers:
-            error = _caught(handler)
-            if error is None or _raises(handler.body):
-                continue
-            if error not in _BROAD_ERRORS:
-                # a specific failure the code expects (a conflict the constraint decided: R6's
-                # own remedy; a missing table, a query too large, handled by a fallback)
-                continue
-            scope = self._scope(node)
-            if scope is not None and scope.in_dao and not scope.in_test:
-                self.report(handler, function=scope.qualname or "<module>", error=error)
-
-    def _scope(self, node: cst.Try):  # noqa: ANN202
-        found = []
-        rule = self
-
-        class First(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> Optional[bool]:
-                if not found:
-                    found.append(rule.fact(DaoFacts, call))
-                return False
-
-        visit_in_place(node.body, First())
-        return found[0] if found else None
-
-    def _session_calls(self, body: cst.BaseSuite) -> bool:
-        found = []
-        rule = self
-
-        class Finder(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> None:
-                if rule.fact(SessionFacts, call) is not None:
-                    found.append(call)
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return False
-
-        visit_in_place(body, Finder())
-        return bool(found)
-
-
-def _raises(body: cst.BaseSuite) -> bool:
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Raise(self, node: cst.Raise) -> None:
-            found.append(node)
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-    visit_in_place(body, Finder())
-    return bool(found)

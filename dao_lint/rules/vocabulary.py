@@ -156,6 +156,18 @@ class ActionMethodName(Rule):
                 return ChartDAO.create(chart.copy())
             """,
         ),
+        Invalid(
+            """
+            class Topic(db.Model, UserMixin):
+                def remove(self):
+                    db.session.delete(self)
+                    db.session.commit()
+            """,
+            path="app/models/topic.py",
+            options={"dao-modules": ["app/models/**"]},
+            expect="DAO301 at 2:9",
+            title="an active record: db.Model has no method of that name",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
