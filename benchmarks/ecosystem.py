@@ -27,7 +27,7 @@ from projects import CONFIGS, PROJECTS, prepare  # noqa: E402
 
 CHECKED = [
     "superset", "airflow", "flask-appbuilder", "flaskbb", "flask-security", "fastapi-users-db",
-    "mlflow", "optuna", "ckan", "sqlmodel", "sqlalchemy-utils", "fastapi-crudrouter",
+    "mlflow", "optuna", "ckan", "sqlmodel", "sqlalchemy-utils", "fastapi-crudrouter", "open-webui", "zou",
 ]
 
 

@@ -34,6 +34,8 @@ PROJECTS: Dict[str, Tuple[str, List[str], str]] = {
     "sqlalchemy-utils": ("SQLAlchemy-Utils==0.41.1", ["sqlalchemy_utils"], "a library of types and helpers"),
     "ckan": ("ckan==2.10.4", ["ckan"], "a large Flask app with a model layer and a repository"),
     "fastapi-crudrouter": ("fastapi-crudrouter==0.8.6", ["fastapi_crudrouter"], "FastAPI CRUD routers over SQLAlchemy"),
+    "open-webui": ("open-webui==0.12.4", ["open_webui"], "async FastAPI app whose DAO classes open sessions through a project context manager"),
+    "zou": ("zou==1.0.97", ["zou"], "Flask-SQLAlchemy app built on Model.query, active-record models, a service layer"),
     # the original stress set (not SQLAlchemy applications: crash and speed checks only)
     "sqlalchemy": ("SQLAlchemy==2.0.23", ["sqlalchemy"], "SQLAlchemy itself"),
     "django": ("Django==4.2.7", ["django"], "not SQLAlchemy at all"),

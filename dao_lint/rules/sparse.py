@@ -40,6 +40,28 @@ def _defaulting_get(node: cst.BaseExpression) -> Optional[str]:
     return key if isinstance(key, str) else None
 
 
+def _guarded_keys(test: cst.BaseExpression) -> Set[str]:
+    """Keys whose presence a condition checks: `"name" in data`, `data.get("name")`,
+    `data.get("name") is not None`, and those joined with `and`."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _guarded_keys(test.left) | _guarded_keys(test.right)
+    if isinstance(test, cst.NamedExpr):
+        test = test.value
+    key = _defaulting_get(test)
+    if key is not None:
+        return {key}
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.operator, cst.In) and isinstance(test.left, cst.SimpleString):
+            value = test.left.evaluated_value
+            return {value} if isinstance(value, str) else set()
+        if isinstance(target.operator, (cst.IsNot, cst.NotEqual)):
+            left = test.left.value if isinstance(test.left, cst.NamedExpr) else test.left
+            key = _defaulting_get(left)
+            return {key} if key is not None else set()
+    return set()
+
+
 class DenseUpdate(Rule):
     """Flags a DAO function that sets a given or loaded entity's attributes from `mapping.get("key")`
     (or an empty default), or from every field of an input model.
@@ -85,6 +107,19 @@ class DenseUpdate(Rule):
                     return chart
             """,
             title="a new object has no stored value to overwrite",
+        ),
+        Valid(
+            """
+            class UserDAO(BaseDAO):
+                @classmethod
+                def update(cls, user, data):
+                    if "name" in data:
+                        user.name = data.get("name")
+                    if data.get("email") is not None:
+                        user.email = data.get("email")
+                    return user
+            """,
+            title="every assignment guarded by the key's presence",
         ),
         Valid(
             """
@@ -156,9 +191,20 @@ class DenseUpdate(Rule):
         dumps: Set[str] = set()  # names holding every field of an input model (`data = obj_in.dict()`)
         rule = self
 
+        guarded: List[Set[str]] = []  # keys the enclosing `if`s check are present
+
+        def unguarded(key: str) -> bool:
+            return not any(key in keys for keys in guarded)
+
         class Walker(cst.CSTVisitor):
             def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
                 return inner is node
+
+            def visit_If_body(self, statement: cst.If) -> None:
+                guarded.append(_guarded_keys(statement.test))
+
+            def leave_If_body(self, statement: cst.If) -> None:
+                guarded.pop()
 
             def visit_Assign(self, assign: cst.Assign) -> None:
                 key = _defaulting_get(assign.value)
@@ -177,7 +223,7 @@ class DenseUpdate(Rule):
                             entities.add(name)
                         elif _constructs(assign.value):
                             entities.discard(name)
-                    elif isinstance(target.target, cst.Attribute) and key is not None and _base(target.target) in entities:
+                    elif isinstance(target.target, cst.Attribute) and key is not None and _base(target.target) in entities and unguarded(key):
                         rule.report(assign, what=rule.absent.format(target=cst.Module([]).code_for_node(target.target), key=key))
 
             def visit_For(self, loop: cst.For) -> None:
@@ -201,7 +247,7 @@ class DenseUpdate(Rule):
                     key = _defaulting_get(value)
                     if key is None and isinstance(value, cst.Name):
                         key = locals_from_get.get(value.value)
-                    if key is not None and _base(call.args[0].value) in entities:
+                    if key is not None and _base(call.args[0].value) in entities and unguarded(key):
                         target = cst.Module([]).code_for_node(call.args[0].value)
                         attribute = call.args[1].value
                         shown = attribute.evaluated_value if isinstance(attribute, cst.SimpleString) else key

@@ -16,16 +16,20 @@ def _nested(use) -> str:  # noqa: ANN001 - SessionUse
     return f"{prefix} {use.session}.begin_nested():"
 
 
-def _report_in_dao(rule: Rule, node: cst.Call, action: Action) -> None:
+def _report_in_dao(rule: Rule, node: cst.Call, action: Action):  # noqa: ANN202 - the scope reported, or None
     """Report `node` when it is a session `action` (commit, rollback) made inside a DAO."""
     use = rule.fact(SessionFacts, node)
     if use is None or use.action is not action:
-        return
+        return None
     scope = rule.fact(DaoFacts, node)
     # a unit-of-work context manager commits and rolls back by design (R3's own shape); a
     # commit helper is `commit()` under another name: its calls are reported, not its body
     if scope is not None and scope.in_dao and not scope.unit_of_work and not is_commit_helper(scope.function, lambda n: rule.fact(SessionFacts, n)):
+        if action is Action.ROLLBACK and scope.function in rule.reported:
+            return None  # one root cause: the DAO undoes its own work by hand; once per function
         rule.report(node, function=scope.qualname or "<module>", nested=_nested(use))
+        return scope
+    return None
 
 
 class DaoCommits(Rule):
@@ -268,10 +272,34 @@ class DaoRollsBack(Rule):
             after=None,
             title="swallowed error keeps its rollback",
         ),
+        Invalid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def create(cls, chart):
+                    try:
+                        db.session.add(chart)
+                        db.session.flush()
+                    except IntegrityError as ex:
+                        db.session.rollback()
+                        raise ChartExistsError() from ex
+                    except SQLAlchemyError as ex:
+                        db.session.rollback()
+                        raise DAOCreateFailedError() from ex
+            """,
+            expect="DAO102 at 8:13",
+            title="one finding for every rollback of the function",
+        ),
     ]
 
+    def __init__(self, context) -> None:  # noqa: ANN001
+        super().__init__(context)
+        self.reported: set = set()  # functions whose rollback was reported
+
     def visit_Call(self, node: cst.Call) -> None:
-        _report_in_dao(self, node, Action.ROLLBACK)
+        scope = _report_in_dao(self, node, Action.ROLLBACK)
+        if scope is not None:
+            self.reported.add(scope.function)
 
 
 class CommitFlagParameter(Rule):
