@@ -57,8 +57,9 @@ def _display(key: FunctionKey) -> str:
 
 def committing_functions(index: ProjectIndex, own: bool = False) -> Dict[FunctionKey, str]:
     """Functions that commit, directly or through calls; value: the first helper on the way.
-    With `own`, also those that commit a session they opened themselves (once per call: a
-    transaction of its own, which is what DAO106 counts)."""
+    With `own`, the functions that commit a session they open themselves (each call is a
+    transaction of its own, which is what DAO106 counts): only those, not their callers,
+    whose findings would stand far from the session they name."""
     committing: Dict[FunctionKey, str] = {}
     for path, summary in index.files.items():
         for qualname, info in summary.functions.items():
@@ -69,7 +70,7 @@ def committing_functions(index: ProjectIndex, own: bool = False) -> Dict[Functio
                 theirs = any(what == "commits" for _, what in info.transaction_calls)
             if qualname and theirs and not info.in_test and not (info.has_decorator and not info.boundary_pattern):
                 committing[(path, qualname)] = qualname
-    changed = True
+    changed = not own
     while changed:
         changed = False
         for path, summary in index.files.items():
@@ -154,6 +155,9 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
                     if any(t in committing for t in targets):
                         continue  # (commits the caller's session: the findings above)
                     target = next((t for t in targets if t in committing_own and t != key), None)
+                    callee = index.function(target) if target is not None else None
+                    if callee is not None and info.in_dao and callee.in_dao:
+                        continue  # one root cause: the DAO that opens and commits reports it
                     if target is not None:
                         out.append(_diagnostic(path, site.position, site.end, "DAO106", helper=_display(target)))
         if "DAO107" in enabled and qualname and not info.migration_module and not listener:

@@ -71,7 +71,7 @@ def buffer_result(path: str, config: Config, text: str) -> FileResult:
     model = _MODELS.get(os.path.abspath(config.root))
     if model is not None:  # the buffer is a file of the project: the project's sessions
         config = dataclasses.replace(config, project_sessions=model)
-    own = check_source(text, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True, summarize_always=True)
+    own = check_source(text, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True)
     extras: tuple = ()
     if own.summary is not None:
         here = os.path.normpath(os.path.abspath(path))

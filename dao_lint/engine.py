@@ -231,7 +231,6 @@ def _check_source(
     apply_noqa: bool = True,
     project_nested: Optional[Callable[[], bool]] = None,
     summarize: bool = False,
-    summarize_always: bool = False,
 ) -> FileResult:
     """Check one file's content. Never raises for bad input: problems become DAO0xx diagnostics.
 
@@ -265,8 +264,9 @@ def _check_source(
         text = source
     context = FileContext.for_path(path, config, text)
     rule_classes = rules_for(text, context, enabled)
-    if summarize and not rule_classes and not summarize_always:
-        summarize = False  # nothing session- or DAO-like here: nothing `check` needs either
+    # (every file of the project has a summary, whatever the selected codes and whatever
+    # its text: a call to a committing function anywhere is a commit there, and the index,
+    # so every cross-file finding, must not depend on `--select` or on a prefilter)
     if not rule_classes and not summarize and "DAO001" not in enabled:
         return FileResult(path)
     if not rule_classes and not summarize:

@@ -105,7 +105,6 @@ def _summarize_file(item: Tuple[str, Config, bool, Optional[str]]) -> Tuple[str,
                 path,
                 config,
                 summarize=True,
-                summarize_always=True,
                 project_nested=lambda: project_uses_begin_nested(config, cache),
             )
         except Exception as exc:  # an analysis crash skips the file, it never ends the run

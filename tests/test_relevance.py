@@ -1,5 +1,6 @@
-"""Which files are parsed: a cheap test on the text picks the files a rule can match; the
-others only get a syntax check. Too wide costs time on every run, too narrow loses findings."""
+"""Which files the rules visit: a cheap test on the text picks the files a rule can match;
+the others only get a syntax check when checked alone (a run over a project still
+summarises them for its index). Too wide costs time on every run, too narrow loses findings."""
 import pytest
 
 from dao_lint.config import Config
@@ -16,7 +17,7 @@ from dao_lint.engine import check_source
     ],
 )
 def test_a_file_that_only_names_the_engine_module_is_not_parsed(source):
-    assert not check_source(source, "app/utils.py", Config(), summarize=True).parsed
+    assert not check_source(source, "app/utils.py", Config()).parsed
 
 
 @pytest.mark.parametrize(
@@ -28,5 +29,11 @@ def test_a_file_that_only_names_the_engine_module_is_not_parsed(source):
     ],
 )
 def test_a_file_that_uses_an_engine_is_parsed(source):
-    assert check_source(source, "app/jobs.py", Config(), summarize=True).parsed
+    assert check_source(source, "app/jobs.py", Config()).parsed
+
+
+def test_every_file_of_a_project_run_has_a_summary():
+    # a call to a committing function is a commit wherever it is: the index needs every file
+    found = check_source("from app.audit import note\n\ndef replay(xs):\n    for x in xs:\n        note(x)\n", "app/jobs.py", Config(), summarize=True)
+    assert found.summary is not None and [c.method for c in found.summary.functions["replay"].calls] == ["note"]
 

@@ -78,3 +78,22 @@ def test_every_way_of_naming_files_gives_the_whole_project_answer(project, monke
             named = {f[0] for f in whole if f[0].startswith(below + "/")}
             assert named, below
         assert got == of(whole, named), (directory, args)
+
+
+@pytest.mark.parametrize("code", ["DAO106", "DAO107", "DAO101"])
+def test_selecting_one_code_gives_that_codes_findings_of_the_whole_check(project, monkeypatch, code):
+    # a file no selected rule looks at still belongs to the project index: a commit hidden
+    # in it counts for the selected code (the index used to be built only from the files
+    # the selected rules could match)
+    (project / "blog" / "services" / "audit.py").write_text(
+        "from blog.extensions import db\n\n\ndef note(entry):\n    db.session.add(entry)\n    db.session.flush()\n    db.session.commit()\n"
+    )
+    (project / "blog" / "services" / "replay.py").write_text(
+        "from blog.services.audit import note\n\n\ndef replay(entries):\n    for entry in entries:\n        note(entry)\n"
+        "    note(entries[0])\n    note(entries[-1])\n"
+    )
+    monkeypatch.chdir(project)
+    PROJECT_ROOT[:] = [project.resolve()]
+    everything = {f for f in findings(project, ".", "--no-cache") if f[3] == code}
+    assert everything == findings(project, ".", "--no-cache", "--select", code)
+    assert any(f[0] == "blog/services/replay.py" for f in everything) or code == "DAO101"
