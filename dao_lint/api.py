@@ -7,6 +7,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .config import Config, ConfigResolver
 from .discovery import PathError, collect_files, display_path
+from .indexing import check_all, check_source, index_project, lint_file, rehomed, shown_as
 from .savepoint_use import forget_project_facts, project_uses_begin_nested
 from .session_index import attach_sessions
 from .types import Diagnostic, FileResult
@@ -15,75 +16,9 @@ from .workers import map_in_processes
 __all__ = ["lint_source", "lint_file", "lint_paths", "collect_files", "PathError", "display_path", "fix_paths"]
 
 
-def shown_as(result: FileResult, shown: str) -> FileResult:
-    """The same result reported under another path (diagnostics included)."""
-    if result.path == shown and all(d.path == shown for d in result.diagnostics):
-        return result
-    return dataclasses.replace(
-        result, path=shown, diagnostics=tuple(dataclasses.replace(d, path=shown) for d in result.diagnostics)
-    )
-
-
-def check_source(*args, **kwargs) -> FileResult:  # noqa: ANN002, ANN003
-    """`dao_lint.engine.check_source`, imported on first use: a run answered from the cache
-    never imports the parser."""
-    from .engine import check_source as check
-
-    return check(*args, **kwargs)
-
-
 def lint_source(source: Union[str, bytes], path: str = "example.py", config: Optional[Config] = None) -> List[Diagnostic]:
     """Check in-memory source as if it lived at `path`; returns its diagnostics."""
     return list(check_source(source, path, config or Config()).diagnostics)
-
-
-def lint_file(path: str, config: Config, summarize: bool = False, cache=None) -> FileResult:  # noqa: ANN001
-    """Read and check one file; a file that cannot be read is a DAO002 diagnostic.
-
-    With a `cache` (dao_lint.cache.ResultCache), a file whose content, configuration and
-    codes are unchanged is not parsed again.
-    """
-    shown = display_path(path)
-    try:
-        with open(path, "rb") as handle:
-            source = handle.read()
-    except OSError as exc:
-        from .engine import _tool
-
-        if "DAO002" not in config.enabled_codes(path):
-            return FileResult(shown)
-        return FileResult(shown, (_tool(shown, "DAO002", f"cannot read file: {exc.strerror}"),))
-    cached = cache.get(path, source, config) if cache is not None else None
-    if cached is not None and (cached.summary is not None or not summarize or not cached.parsed):
-        result = _rehomed(cached, path)
-    else:
-        result = check_source(
-            source, path, config, project_nested=lambda: project_uses_begin_nested(config, cache), summarize=summarize
-        )
-        if result.summary is not None:
-            from .cache import SummaryShape
-
-            result = dataclasses.replace(result, shape=SummaryShape.of(result.summary))
-        if cache is not None and not result.internal_errors and (result.parsed or result.diagnostics):
-            # (a file no rule can match is answered again faster than a cache entry is written)
-            cache.put(path, source, config, result)
-    return shown_as(result, shown)
-
-
-def _rehomed(cached: FileResult, path: str) -> FileResult:
-    """A cached result for `path`: an entry filled from another directory names the file
-    another way in its summary (and so in its shape, which is dropped)."""
-    if cached.summary is None or cached.summary.path == path:
-        return cached
-    cached.summary.path = path
-    return dataclasses.replace(cached, shape=None)
-
-
-def _check_one(item: Tuple[str, Config, Optional[str]]) -> FileResult:
-    from .cache import ResultCache
-
-    path, config, cache_dir = item
-    return lint_file(path, config, summarize=True, cache=ResultCache(cache_dir) if cache_dir else None)
 
 
 def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str, config: Config, content: Optional[bytes] = None) -> FileResult:
@@ -133,23 +68,32 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
     return FileResult(result.path, tuple(diagnostics), result.parsed, result.internal_errors)
 
 
-def project_extras(results: List[FileResult], configs: dict) -> dict:  # noqa: ANN001
+def project_extras(results: List[FileResult], configs: dict, facts=None) -> dict:  # noqa: ANN001
     """Each summarised file's cross-file findings (commits in helpers, listeners registered
-    elsewhere), before `# noqa` is applied: path -> diagnostics."""
+    elsewhere), before `# noqa` is applied: path -> diagnostics. `facts`: the project facts
+    of these results' summaries, when the caller has them."""
     from .crossfile import ProjectFacts
 
     summaries = [r.summary for r in results if r.summary is not None]
     if not summaries:
         return {}
-    facts = ProjectFacts(summaries)
+    facts = facts if facts is not None else ProjectFacts(summaries)
     return {
         s.path: tuple(facts.diagnostics(s.path, set(configs[s.path].enabled_codes(s.path)))) for s in summaries
     }
 
 
-def add_project_findings(results: List[FileResult], configs: dict) -> List[FileResult]:  # noqa: ANN001
+def index_files(files: List[Tuple[str, Config]], jobs: Optional[int], progress=None):  # noqa: ANN001, ANN201
+    """(each file's own result, in the order of `files`; the project facts): the project
+    indexed as `check` and `fix` both do (dao_lint.indexing), without a cache."""
+    results = check_all([(p, c, None) for p, c in files], jobs, progress)
+    completed, facts = index_project(files, {p: r for (p, _), r in zip(files, results)}, jobs)
+    return [completed[p] for p, _ in files], facts
+
+
+def add_project_findings(results: List[FileResult], configs: dict, facts=None) -> List[FileResult]:  # noqa: ANN001
     """Merge the cross-file findings (commits in helpers, listeners registered elsewhere)."""
-    extras = project_extras(results, configs)
+    extras = project_extras(results, configs, facts)
     out = []
     for r in results:
         source = r.summary.path if r.summary is not None else r.path
@@ -184,8 +128,8 @@ def lint_paths(
     files, shown = project_files(named, resolver)
     if not cache:
         files = attach_sessions(files, jobs)
-        results = _check_all([(p, c, None) for p, c in files], jobs, progress)
-        merged = {r.summary.path if r.summary is not None else p: r for r, (p, _) in zip(add_project_findings(results, dict(files)), files)}
+        results, facts = index_files(files, jobs, progress)
+        merged = {r.summary.path if r.summary is not None else p: r for r, (p, _) in zip(add_project_findings(results, dict(files), facts), files)}
     else:
         merged, _ = lint_project_cached(files, jobs, cache_dir, progress=progress)
     return sorted((merged[p] for p in shown), key=lambda r: r.path)
@@ -221,20 +165,8 @@ def project_files(named: List[Tuple[str, Config]], resolver: ConfigResolver) -> 
 def lint_files(files: List[Tuple[str, Config]], jobs: Optional[int] = None) -> List[FileResult]:
     """Check these files, each with its configuration, as one project (no cache)."""
     files = attach_sessions(files, jobs)
-    results = _check_all([(p, c, None) for p, c in files], jobs)
-    return sorted(add_project_findings(results, dict(files)), key=lambda r: r.path)
-
-
-def _check_all(items: List[Tuple[str, Config, Optional[str]]], jobs: Optional[int], progress=None) -> List[FileResult]:  # noqa: ANN001
-    step = progress("checking", 0, len(items)) if progress is not None and len(items) >= 16 else None
-    return map_in_processes(_check_one, items, jobs, step, weights=[_size(path) for path, _, _ in items])
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
+    results, facts = index_files(files, jobs)
+    return sorted(add_project_findings(results, dict(files), facts), key=lambda r: r.path)
 
 
 def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], cache_dir: Optional[str], recorded_only: bool = False, progress=None) -> Optional[Tuple[dict, dict]]:  # noqa: ANN001
@@ -283,12 +215,12 @@ def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], ca
                 store = stores.setdefault(where, ResultCache(where))
                 cached = store.get(path, contents[path], config)
                 if cached is not None and (cached.summary is not None or not cached.parsed):
-                    result = shown_as(_rehomed(cached, path), display_path(path))
+                    result = shown_as(rehomed(cached, path), display_path(path))
             if result is not None:
                 found[path] = result
             else:
                 missing.append((path, config, cache_directory(config, cache_dir)))
-        for result, (path, _, _) in zip(_check_all(missing, jobs, progress), missing):
+        for result, (path, _, _) in zip(check_all(missing, jobs, progress), missing):
             found[path] = result
         return found
 
@@ -296,12 +228,16 @@ def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], ca
     own = own_results(changed)
     shapes = {p: shape_of(own[p]) for p in changed}
     previous = record.entries if record is not None else {}
+    names = record.names if record is not None else None
     same_files = set(previous) == set(configs) and all(isinstance(previous[p], RunEntry) for p in changed)
+    # a changed file no rule looks at, that calls a function the index knows to commit,
+    # needs a summary now: the index is built again
+    calls_committing = names is None or any(_unsummarised_call(own[p], contents[p], names) for p in changed)
     detail = None
-    if same_files and all(previous[p].summary == shapes[p].key for p in changed):
+    if same_files and not calls_committing and all(previous[p].summary == shapes[p].key for p in changed):
         # no summary changed: every file's cross-file findings are what they were
         extras = {p: previous[p].extras for p in configs}
-    elif same_files and all(previous[p].structure == shapes[p].structure is not None and previous[p].slots is not None for p in changed):
+    elif same_files and not calls_committing and all(previous[p].structure == shapes[p].structure is not None and previous[p].slots is not None for p in changed):
         # only positions moved (lines inserted or removed): the other files' cross-file
         # findings do not depend on them, and a changed file's move with its summary
         extras = {p: previous[p].extras for p in configs}
@@ -309,8 +245,13 @@ def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], ca
             extras[p] = shapes[p].moved(previous[p].extras, previous[p].slots)
     else:
         own.update(own_results([p for p in configs if p in kept]))
+        own, facts = index_project(files, own, jobs, lambda config: cache_directory(config, cache_dir))
+        own = {p: shown_as(r, display_path(p)) for p, r in own.items()}
+        for p in changed:
+            shapes[p] = shape_of(own[p])
         detail = own
-        raw = project_extras(list(own.values()), configs)
+        names = frozenset(facts.committing_names())
+        raw = project_extras(list(own.values()), configs, facts)
         extras = {p: raw.get(p, ()) for p in configs}
     entries = {}
     for path, _ in files:
@@ -327,8 +268,17 @@ def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], ca
         else:
             entries[path] = RunEntry("", merged, None, None, ())  # reported, never reused
     if record is not None:
-        record.save({p: e for p, e in entries.items() if e.digest}, detail)
+        record.save({p: e for p, e in entries.items() if e.digest}, detail, names)
     return {p: e.merged for p, e in entries.items()}, digests
+
+
+def _unsummarised_call(result: FileResult, content: Optional[bytes], names) -> bool:  # noqa: ANN001
+    """A file without a summary (no rule looks at it) that names a committing function."""
+    if result.summary is not None or result.parsed or result.diagnostics or content is None or not names:
+        return False
+    from .indexing import calls_of
+
+    return calls_of(names).search(content) is not None
 
 
 def shape_of(result: FileResult):  # noqa: ANN201 - a dao_lint.cache.SummaryShape
@@ -382,7 +332,8 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
         else:
             own[path] = lint_file(path, config, summarize=True, cache=ResultCache(where(config)) if where else None)
     configs = dict(files)
-    extras = project_extras(list(own.values()), configs)  # the whole check, cross-file findings too
+    own, facts = index_project(files, own, jobs, where)
+    extras = project_extras(list(own.values()), configs, facts)  # the whole check, cross-file findings too
     for path, config in files:
         if path not in named:
             continue  # what is left is reported for the named files only

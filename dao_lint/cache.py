@@ -212,6 +212,9 @@ class RunEntry:
     slots: Optional[tuple] = None  # where the extras sit among the summary's positions
 
 
+_NAMES_KEY = ""  # (no file is called that) the record's committing names
+
+
 class RunRecord:
     """The outcome of the last run over the same files.
 
@@ -239,7 +242,10 @@ class RunRecord:
         # (`check .` lists `app/x.py`, the flake8 plugin `/abs/app/x.py`): its paths are
         # read as this run's own
         self._ours = {os.path.abspath(path): path for path, _ in files}
-        self.entries: dict = self._as_ours(self._load(self.path))
+        stored = self._load(self.path)
+        #: the names of the functions the last index found to commit (None: not known)
+        self.names = stored.pop(_NAMES_KEY, None)
+        self.entries: dict = self._as_ours(stored)
         self._detail: Optional[dict] = None
 
     def _as_ours(self, stored: dict) -> dict:
@@ -270,8 +276,11 @@ class RunRecord:
         found = self._detail.get(path)
         return found[1] if found is not None and found[0] == self.digests.get(path) else None
 
-    def save(self, entries: dict, own: Optional[dict] = None) -> None:
-        """Write the entries (path -> RunEntry) and, when given, the detail (path -> own result)."""
+    def save(self, entries: dict, own: Optional[dict] = None, names=None) -> None:  # noqa: ANN001
+        """Write the entries (path -> RunEntry), the committing functions' names and, when
+        given, the detail (path -> own result)."""
+        if names is not None:
+            entries = {**entries, _NAMES_KEY: frozenset(names)}
         try:
             prepare_directory(self.directory, self.directory)
             if own is not None:

@@ -270,6 +270,16 @@ class ProjectFacts:
         self.helpers = commit_helpers(self.index)
         self.committing_own = committing_functions(self.index, own=True)
 
+    def committing_names(self) -> Set[str]:
+        """The names of the functions that commit (their callers' or their own sessions),
+        but a migration's (a script that runs alone: nothing calls its `upgrade()`)."""
+        names = set()
+        for key in (*self.committing, *self.committing_own):
+            info = self.index.function(key)
+            if info is not None and not info.migration_module:
+                names.add(key[1].rsplit(".", 1)[-1])
+        return {n for n in names if n and not n.startswith("__")}
+
     def diagnostics(self, path: str, enabled: Set[str]) -> List[Diagnostic]:
         """The cross-file findings for one file (before `# noqa` is applied)."""
         return project_diagnostics(self.index, path, enabled, self.committing, self.listeners, self.helpers, self.committing_own)

@@ -8,6 +8,7 @@ import os
 from typing import List, Optional
 
 from .api import lint_project_cached, cache_directory, lint_file, merge_findings
+from .indexing import index_project
 from .session_index import attach_sessions
 from .config import Config, ConfigResolver
 from .discovery import PathError, collect_files
@@ -54,7 +55,9 @@ def _project_summaries(config: Config) -> list:
             files = attach_sessions(files, None, cache_directory)
             if files:
                 _MODELS[root] = files[0][1].project_sessions
-            _PROJECTS[root] = [s for s in (lint_file(p, c, summarize=True, cache=store).summary for p, c in files) if s is not None]
+            own = {p: lint_file(p, c, summarize=True, cache=store) for p, c in files}
+            own, _ = index_project(files, own, None, cache_directory)  # (the same index as `check`'s)
+            _PROJECTS[root] = [r.summary for r in own.values() if r.summary is not None]
     return _PROJECTS[root]
 
 
@@ -71,7 +74,7 @@ def buffer_result(path: str, config: Config, text: str) -> FileResult:
     model = _MODELS.get(os.path.abspath(config.root))
     if model is not None:  # the buffer is a file of the project: the project's sessions
         config = dataclasses.replace(config, project_sessions=model)
-    own = check_source(text, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True)
+    own = check_source(text, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True, summarize_always=True)
     extras: tuple = ()
     if own.summary is not None:
         here = os.path.normpath(os.path.abspath(path))

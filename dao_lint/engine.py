@@ -76,7 +76,16 @@ def _session_tokens(config: Config) -> Tuple[str, ...]:
     names = {n.rsplit(".", 1)[-1] + "." for n in config.session_names}
     model = config.project_sessions
     if model is not None:
-        names |= {n.rsplit(".", 1)[-1] for n, entry in model.names.items() if entry != ("type", False) and entry[1] != ("not",)}
+        # as the names are used: `get_db(`, `SessionLocal(`, `ScopedSession.`, `: SessionDep`
+        for name, (kind, value) in model.names.items():
+            last = name.rsplit(".", 1)[-1]
+            if kind == "calls" and value != ("not",):
+                # (a dependency is named, not called: `Depends(get_db)`)
+                names.add(last if value[0] == "gen" else last + "(")
+            elif kind == "value" and value != ("not",):
+                names.update((last + "(", last + "."))
+            elif kind == "type" and value:
+                names.add(last)
     tokens = tuple(sorted(names | set(_SESSION_TOKENS)))
     if len(_TOKENS) > 64:
         _TOKENS.clear()
@@ -94,8 +103,11 @@ def _dao_tokens(config: Config) -> Tuple[str, ...]:
             if piece:
                 parts.add(piece.lower())
     model = config.project_sessions
-    if model is not None:
-        parts.update(m.rsplit(".", 1)[-1].lower() for m in model.dao_modules if m)
+    for module in model.dao_modules if model is not None else ():
+        # as the module is imported: `app.crud`, `from app import crud`
+        parent, _, last = module.rpartition(".")
+        parent = parent.rsplit(".", 1)[-1]
+        parts.update((f"{parent}.{last}".lower(), f"{parent} import {last}".lower()))
     return tuple(sorted(parts))
 
 
@@ -120,6 +132,9 @@ def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[
         if needed and rule.relevant(context, text):
             chosen.append(rule)
     return chosen
+
+
+_EVERY_CODE = frozenset(registry)
 
 
 def _guard(rule: Rule, errors: Dict[str, str]) -> Callable[[Callable], Callable]:
@@ -231,6 +246,7 @@ def _check_source(
     apply_noqa: bool = True,
     project_nested: Optional[Callable[[], bool]] = None,
     summarize: bool = False,
+    summarize_always: bool = False,
 ) -> FileResult:
     """Check one file's content. Never raises for bad input: problems become DAO0xx diagnostics.
 
@@ -264,9 +280,15 @@ def _check_source(
         text = source
     context = FileContext.for_path(path, config, text)
     rule_classes = rules_for(text, context, enabled)
-    # (every file of the project has a summary, whatever the selected codes and whatever
-    # its text: a call to a committing function anywhere is a commit there, and the index,
-    # so every cross-file finding, must not depend on `--select` or on a prefilter)
+    decorator = (config.transaction_decorator or "").rstrip("()").rsplit(".", 1)[-1]
+    if decorator and decorator in text:
+        summarize_always = summarize  # (the index learns the decorator's form where it is used)
+    if summarize and not summarize_always and not rule_classes and not rules_for(text, context, _EVERY_CODE):
+        # nothing session- or DAO-like here: nothing the index needs (unless the file calls
+        # a committing function: dao_lint.indexing asks for those with `summarize_always`).
+        # Asked of every code, not the selected ones: the index, and so every cross-file
+        # finding, must not depend on `--select`
+        summarize = False
     if not rule_classes and not summarize and "DAO001" not in enabled:
         return FileResult(path)
     if not rule_classes and not summarize:

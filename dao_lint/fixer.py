@@ -21,13 +21,13 @@ from .codemods.nested_session import rewrite_nested
 from .codemods.sqlite_savepoint import add_sqlite_listeners
 from .codemods.transaction_boundary import decorate_boundaries
 from .config import Config
-from .engine import apply_rule_fixes, check_source, one_young_collection, rule_fixes
+from .engine import apply_rule_fixes, one_young_collection, rule_fixes
 from .files import compile_quietly, decode_source, write_atomic
+from .indexing import check_all, index_project
 from .workers import map_in_processes
-from .index import ProjectIndex
 from .planning import FixPlan, Kept, Removed, plan_fixes
 from .summary import FileSummary
-from .types import Diagnostic
+from .types import Diagnostic, FileResult
 
 __all__ = ["FileFix", "FixReport", "fix_files", "MAX_ROUNDS"]
 
@@ -83,44 +83,24 @@ def rule_fix_codes(config: Config, unsafe: bool) -> FrozenSet[str]:
     return frozenset(c for c in config.enabled_codes() if c in registry and registry[c].fix_safety in allowed)
 
 
-def _summarize_file(item: Tuple[str, Config, bool, Optional[str]]) -> Tuple[str, Optional[FileSummary], Optional[str], str, bool]:
-    """(path, summary, why it was skipped, digest, has rule-carried fixes) for one file."""
-    from .savepoint_use import project_uses_begin_nested
-    from .cache import ResultCache
-
-    path, config, unsafe, cache_dir = item
+def _indexed(path: str, config: Config, result: FileResult, unsafe: bool) -> Tuple[Optional[FileSummary], Optional[str], str, bool]:
+    """(summary, why the file is skipped, digest of its content, has rule-carried fixes) of
+    one file as the project index saw it."""
     try:
         with open(path, "rb") as handle:
-            source = handle.read()
+            digest = _digest(handle.read())
     except OSError as exc:
-        return path, None, f"cannot read: {exc.strerror}", "", False
-    digest = _digest(source)
-    cache = ResultCache(cache_dir) if cache_dir else None
-    result = cache.get(path, source, config) if cache is not None else None
-    if result is None or result.summary is None:
-        try:
-            # `fix` indexes every file: a call path may cross a file that nothing else flags
-            result = check_source(
-                source,
-                path,
-                config,
-                summarize=True,
-                project_nested=lambda: project_uses_begin_nested(config, cache),
-            )
-        except Exception as exc:  # an analysis crash skips the file, it never ends the run
-            return path, None, f"internal error while indexing ({type(exc).__name__}: {exc})", digest, False
-        if cache is not None and not result.internal_errors:
-            cache.put(path, source, config, result)
+        return None, f"cannot read: {exc.strerror}", "", False
     if result.summary is None:
         problems = [d for d in result.diagnostics if d.code in ("DAO001", "DAO002")]
         if problems:
             why = "does not parse; not touched" if problems[0].code == "DAO001" else problems[0].message
-            return path, None, why, digest, False
-        return path, None, None, digest, False  # nothing session- or DAO-like: nothing to fix
+            return None, why, digest, False
+        return None, None, digest, False  # nothing session- or DAO-like: nothing to fix
     result.summary.path = path
     codes = rule_fix_codes(config, unsafe)
     has_fixes = any(d.fixable and d.code in codes for d in result.diagnostics)
-    return path, result.summary, None, digest, has_fixes
+    return result.summary, None, digest, has_fixes
 
 
 def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixes: bool = True) -> Tuple[bytes, Counter]:
@@ -225,8 +205,13 @@ def fix_files(
     summaries: List[FileSummary] = []
     digests: Dict[str, str] = {}
     with_fixes = set()
-    items = [(p, c, unsafe, cache_dir(c) if cache_dir else None) for p, c in files]
-    for path, summary, problem, digest, has_fixes in map_in_processes(_summarize_file, items, jobs, step):
+    # indexed as `check` indexes (dao_lint.indexing): the same summaries, so the same
+    # commit helpers, findings and cache entries
+    items = [(p, c, cache_dir(c) if cache_dir else None) for p, c in files]
+    checked = dict(zip((p for p, _ in files), check_all(items, jobs, (lambda *_: step) if step else None)))
+    checked, facts = index_project(files, checked, jobs, cache_dir)
+    for path, config in files:
+        summary, problem, digest, has_fixes = _indexed(path, config, checked[path], unsafe)
         digests[path] = digest
         if summary is None:
             if problem is not None:
@@ -235,7 +220,7 @@ def fix_files(
             summaries.append(summary)
             if has_fixes:
                 with_fixes.add(path)
-    index = ProjectIndex(summaries)
+    index = facts.index
     # one plan per configuration would be more exact; projects have one configuration
     config = files[0][1] if files else Config()
     enabled = config.enabled_codes()

@@ -12,6 +12,7 @@ from libcst import MetadataDependent
 from .analysis import Action, Origin, SessionFacts
 from .analysis.names import collect_imports
 from .analysis.session_kinds import OWN_ORIGINS
+from .analysis.structure import Literals
 from .summary import CallSite, Position
 from .analysis.walk import visit_in_place
 
@@ -141,7 +142,7 @@ class Frame:
         self.begins: List[str] = []  # session keys of the open `with s.begin():` blocks
         self.types: Dict[str, str] = {}  # local name -> qualified class it holds an instance of
         self.item_loops: List[bool] = []  # per open loop: it runs once per item of data
-        self.literals: Set[str] = set()  # names bound to literal collections in the function
+        self.literals = Literals()  # names bound to literal collections in the function
         self.imports: Dict[str, str] = {}  # imports made inside the function
         self.dict_keys: Dict[str, Tuple[str, ...]] = {}  # name -> the keys of the dict literal it holds
 

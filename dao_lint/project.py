@@ -18,7 +18,7 @@ from .analysis.dao import action_verb, commit_flags, dao_call, registration
 from .analysis.engines import EngineFacts
 from .analysis.structure import StructureFacts
 from .analysis.positions import AstPositionFacts
-from .analysis.structure import class_literals, leaves_after, literal_names, per_item, raises, statement_call
+from .analysis.structure import Literals, class_literals, leaves_after, literal_names, per_item, raises, statement_call
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, import_bindings, qualify
 from .analysis.session_kinds import OWN_ORIGINS
@@ -67,7 +67,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.names: Tuple[str, ...] = ()
         self.class_stack: List[Optional[ClassInfo]] = []
         self.branch_ids: Dict[int, int] = {}  # id of an `if`/`try` -> its number in the file
-        self.class_literals: List[Set[str]] = [set()]  # per enclosing class: `self.FIELDS` and the like
+        self.class_literals: List[Literals] = [Literals()]  # per enclosing class: `self.FIELDS` and the like
 
     @property
     def frame(self) -> "Frame":
@@ -127,7 +127,9 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         ids = self.branch_ids
         return "/".join(f"{ids.setdefault(id(owner), len(ids))}:{index}" for owner, index in place.branches)
 
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+        # (on leaving: the positions of the statements inside are known by then)
+        node = original_node
         for small in node.body if self.stack else ():
             if isinstance(small, (cst.Return, cst.Raise)):
                 self.current.leaves.append((self.pos(small), self.branches(node)))

@@ -60,6 +60,7 @@ class ProjectSessions:
         text = repr((sorted(names.items()), sorted(dao_modules)))
         self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         self._suffixes: Optional[Dict[str, Optional[str]]] = None
+        self._dao_suffixes: Optional[FrozenSet[str]] = None
 
     def __repr__(self) -> str:  # the cache key of every result that asked
         return f"ProjectSessions({self.digest})"
@@ -74,11 +75,14 @@ class ProjectSessions:
         return {"names": self.names, "dao_modules": self.dao_modules, "digest": self.digest}
 
     def __setstate__(self, state: dict) -> None:
-        self.names, self.dao_modules, self.digest, self._suffixes = state["names"], state["dao_modules"], state["digest"], None
+        self.names, self.dao_modules, self.digest = state["names"], state["dao_modules"], state["digest"]
+        self._suffixes = self._dao_suffixes = None
 
     def is_dao_module(self, module: str) -> bool:
-        """`module` (absolute, or a unique dotted suffix of one) is a module of the DAO layer."""
-        return module in self.dao_modules or any(m.endswith("." + module) for m in self.dao_modules)
+        """`module` (absolute, or a dotted suffix of one) is a module of the DAO layer."""
+        if self._dao_suffixes is None:
+            self._dao_suffixes = frozenset(".".join(m.split(".")[cut:]) for m in self.dao_modules for cut in range(m.count(".") + 1))
+        return module in self._dao_suffixes
 
     def lookup(self, qualified: str) -> Optional[tuple]:
         """The entry for an absolute dotted name (also by a unique dotted suffix: the

@@ -181,7 +181,7 @@ def _not_a_unit_of_work(path: str, dotted: str) -> Optional[str]:
     except OSError as exc:
         return f"cannot read it ({exc.strerror})"
     config = parse_table({"transaction-decorator": dotted}, "<init>", os.path.dirname(path))
-    summary = check_source(source, path, config, summarize=True).summary
+    summary = check_source(source, path, config, summarize=True, summarize_always=True).summary
     name = dotted.rsplit(".", 1)[-1]
     if summary is None or name not in summary.decorator_forms:
         return "not a decorator defined at module level"

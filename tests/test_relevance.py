@@ -32,8 +32,15 @@ def test_a_file_that_uses_an_engine_is_parsed(source):
     assert check_source(source, "app/jobs.py", Config()).parsed
 
 
-def test_every_file_of_a_project_run_has_a_summary():
-    # a call to a committing function is a commit wherever it is: the index needs every file
-    found = check_source("from app.audit import note\n\ndef replay(xs):\n    for x in xs:\n        note(x)\n", "app/jobs.py", Config(), summarize=True)
-    assert found.summary is not None and [c.method for c in found.summary.functions["replay"].calls] == ["note"]
+def test_a_file_no_rule_looks_at_is_indexed_when_it_calls_a_committing_function(tmp_path):
+    from dao_lint.api import lint_paths
+    from dao_lint.config import ConfigResolver
 
+    (tmp_path / "pyproject.toml").write_text("[tool.dao-lint]\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "audit.py").write_text("from app.db import db\n\n\ndef note(entry):\n    db.session.add(entry)\n    db.session.commit()\n")
+    # no session, no DAO, no commit in its text: only a call of `note`, once per item
+    (tmp_path / "app" / "jobs.py").write_text("from app.audit import note\n\n\ndef replay(xs):\n    for x in xs:\n        note(x)\n")
+    (tmp_path / "app" / "other.py").write_text("def replay(xs):\n    for x in xs:\n        print(x)\n")
+    found = {(r.path.rsplit("/", 1)[-1], d.code) for r in lint_paths([str(tmp_path)], ConfigResolver(), jobs=1) for d in r.diagnostics}
+    assert ("jobs.py", "DAO106") in found and not any(f[0] == "other.py" for f in found)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
@@ -304,10 +304,17 @@ class DaoCalls:
         self.imports = imports
         #: in a DAO module, its own module-level functions are DAO functions too
         self.own = functions if context.is_dao_module else frozenset()
+        self.memo: Dict[int, Optional[Tuple[str, str]]] = {}  # (rules ask of a call several times)
 
     def of(self, call: cst.Call) -> Optional[Tuple[str, str]]:
         """(the DAO, as an entity's DAO is named: `ChartDAO`, `User` for `crud.create_user`;
         the method or function) for a DAO call, else None."""
+        key = id(call)
+        if key not in self.memo:
+            self.memo[key] = self._of(call)
+        return self.memo[key]
+
+    def _of(self, call: cst.Call) -> Optional[Tuple[str, str]]:
         func = call.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             receiver = func.value.value

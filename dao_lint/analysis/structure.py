@@ -6,7 +6,7 @@ ParentNodeProvider is a traversal of its own, and cost a quarter of a cold run).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Collection, List, Optional, Set, Tuple
+from typing import Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
@@ -51,7 +51,7 @@ class _Frame:
         self.handlers: dict = {}
         self.item_loops: List[cst.CSTNode] = []  # the loops that run once per item
         self.item_for_loops: List[cst.For] = []
-        self.literals: Set[str] = set()  # names bound to literal collections here
+        self.literals = Literals()  # names bound to literal collections here
 
 
 class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
@@ -60,7 +60,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
     def __init__(self) -> None:
         super().__init__()
         self.frames: List[_Frame] = [_Frame()]
-        self.module_literals: Set[str] = set()
+        self.module_literals = Literals()
         self.blocks: List[Optional[cst.IndentedBlock]] = [None]
         self.lines: List[Optional[cst.SimpleStatementLine]] = [None]
 
@@ -81,7 +81,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         self.module_literals = literal_names(node.body)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        outer = self.frames[-1].literals if len(self.frames) > 1 else set()
+        outer = self.frames[-1].literals if len(self.frames) > 1 else Literals()
         self.frames.append(_Frame())
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
         self.frames[-1].literals = literal_names(body) | self.module_literals | outer
@@ -237,40 +237,63 @@ def per_item(loop: cst.CSTNode, literals: Collection[str] = ()) -> bool:
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "__setitem__"})
 
 
-def literal_names(statements) -> Set[str]:  # noqa: ANN001 - a block's statements
-    """Names a block binds to a literal collection (`checks = (check_a, check_b)`): written
-    with its items, and not filled afterwards (`found = []` then `found.append(x)` is data)."""
-    found: Set[str] = set()
-    statements = list(statements)
+class Literals:
+    """Names bound to literal collections (`checks = (check_a, check_b)`): written with their
+    items, and not filled afterwards (`found = []` then `found.append(x)` is data). Whether a
+    name is filled is asked only of names a loop walks, and remembered."""
+
+    def __init__(self, candidates: Optional[Dict[str, Sequence[cst.CSTNode]]] = None, parts: Sequence["Literals"] = ()) -> None:
+        self.candidates = candidates or {}  # name -> the statements that could fill it
+        self.parts = tuple(p for p in parts if p)
+        self.memo: Dict[str, bool] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.candidates or self.parts)
+
+    def __or__(self, other: "Literals") -> "Literals":
+        return Literals(parts=(self, other))
+
+    def __contains__(self, name: object) -> bool:
+        if name in self.candidates:
+            if name not in self.memo:
+                self.memo[name] = not _filled(self.candidates[name], {name})
+            if self.memo[name]:
+                return True
+        return any(name in part for part in self.parts)
+
+
+def _literal_assignments(statements) -> Iterator[Tuple[cst.BaseAssignTargetExpression, cst.BaseExpression]]:  # noqa: ANN001
     for statement in statements:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            value = getattr(small, "value", None)
-            if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)) and value.elements:
-                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
-                found.update(t.value for t in targets if isinstance(t, cst.Name))
-    if found:
-        found -= _filled(statements, found)
-    return found
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                value = getattr(small, "value", None)
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)) and value.elements:
+                    for target in ([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]):
+                        yield target, value
 
 
-def class_literals(node: cst.ClassDef) -> Set[str]:
+def literal_names(statements) -> Literals:  # noqa: ANN001 - a block's statements
+    """The names a block binds to a literal collection (see `Literals`)."""
+    statements = list(statements)
+    return Literals({t.value: statements for t, _ in _literal_assignments(statements) if isinstance(t, cst.Name)})
+
+
+def class_literals(node: cst.ClassDef) -> Literals:
     """A class's literal collections as its methods reach them: `self.FIELDS`, `cls.FIELDS`
     (class-level `FIELDS = (...)`, or `self.fields = (...)` at the top of a method)."""
     body = list(getattr(node.body, "body", ()))
-    names = literal_names(body)
+    names: Dict[str, Sequence[cst.CSTNode]] = {}
+    for target, _ in _literal_assignments(body):
+        if isinstance(target, cst.Name):
+            for owner in ("self", "cls", node.name.value):
+                names[f"{owner}.{target.value}"] = ()  # (class attributes are filled through `self.X`: rare)
     for method in body:
         if isinstance(method, cst.FunctionDef) and isinstance(method.body, cst.IndentedBlock):
-            for statement in method.body.body:
-                if isinstance(statement, cst.SimpleStatementLine):
-                    for small in statement.body:
-                        if isinstance(small, cst.Assign) and isinstance(small.value, (cst.List, cst.Tuple, cst.Set, cst.Dict)) and small.value.elements:
-                            for target in small.targets:
-                                dotted = dotted_name(target.target) or ""
-                                if dotted.startswith("self.") and dotted.count(".") == 1:
-                                    names.add(dotted[len("self."):])
-    return {f"{owner}.{name}" for name in names for owner in ("self", "cls", node.name.value)}
+            for target, _ in _literal_assignments(method.body.body):
+                dotted = dotted_name(target) or ""
+                if dotted.startswith("self.") and dotted.count(".") == 1:
+                    names[dotted] = ()
+    return Literals(names)
 
 
 def _filled(statements, names: Set[str]) -> Set[str]:  # noqa: ANN001
