@@ -258,7 +258,7 @@ def fix(
     except BaselineError as exc:
         raise _fail(str(exc)) from None
     report.baselined = len(report.remaining) - len(new)
-    render_fix(report, sys.stdout, diff=show_diff, color=color, quiet=quiet)
+    render_fix(report, sys.stdout, diff=show_diff, color=color, quiet=quiet, summary=sys.stderr if show_diff else sys.stdout)
     if any(item.error for item in report.files):
         raise click.exceptions.Exit(2)
     if show_diff:

@@ -215,3 +215,31 @@ def test_fix_touches_only_the_named_files_and_lists_what_a_cross_file_fix_needs(
     assert "blog/daos/base.py" in changed() and others, flags.output
     listed = flags.output.split("also changed", 1)[1].split("findings left")[0]
     assert all(p in listed for p in others), flags.output
+
+
+def test_the_diff_on_stdout_is_a_patch_git_applies(tmp_path):
+    """`fix --diff > change.patch` then `git apply change.patch` gives what `fix` writes:
+    the summary goes to stderr, the patch alone to stdout."""
+    import shutil
+    import subprocess
+    import sys
+
+    from .conftest import SAMPLE
+
+    copies = {}
+    for name in ("patched", "fixed"):
+        copies[name] = tmp_path / name
+        shutil.copytree(SAMPLE, copies[name], ignore=shutil.ignore_patterns(".dao_lint_cache", "__pycache__"))
+    patched = copies["patched"]
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "x"]):
+        subprocess.run(["git", *command], cwd=patched, check=True)
+    preview = subprocess.run([sys.executable, "-m", "dao_lint", "fix", ".", "--diff", "--no-cache"], cwd=patched, capture_output=True, text=True)
+    assert preview.returncode == 1, preview.stderr
+    assert preview.stdout.startswith("--- a/") and "would fix:" in preview.stderr and "would fix" not in preview.stdout
+    (tmp_path / "change.patch").write_text(preview.stdout)
+    applied = subprocess.run(["git", "apply", str(tmp_path / "change.patch")], cwd=patched, capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stderr
+    subprocess.run([sys.executable, "-m", "dao_lint", "fix", ".", "--no-cache"], cwd=copies["fixed"], capture_output=True, check=False)
+    for path in sorted(copies["fixed"].rglob("*.py")):
+        relative = path.relative_to(copies["fixed"])
+        assert (patched / relative).read_bytes() == path.read_bytes(), relative

@@ -133,8 +133,10 @@ def render_markdown(markdown: str, stream: IO[str]) -> None:
     Console(file=stream, soft_wrap=False).print(Markdown(markdown))
 
 
-def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = None, quiet: bool = False) -> None:  # noqa: ANN001
-    """The unified diff (with `diff`) and the summary of a `dao-lint fix` run."""
+def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = None, quiet: bool = False, summary: Optional[IO[str]] = None) -> None:  # noqa: ANN001
+    """The unified diff (with `diff`) on `stream` and the summary of a `dao-lint fix` run on
+    `summary` (default: `stream`; the command line sends it to stderr with `--diff`, so
+    that the patch alone is on stdout and applies with `git apply`)."""
     import difflib
 
     from rich.console import Console
@@ -144,19 +146,21 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
     from ..discovery import display_path
     from ..planning import suggest_boundaries
 
-    console = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
     if diff:
+        patch = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
         for item in report.changed:
             path = display_path(item.path)
             before = item.before.decode("utf-8", "replace").splitlines(keepends=True)
             after = item.after.decode("utf-8", "replace").splitlines(keepends=True)
             text = "".join(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
-            if console.is_terminal:
-                console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
+            if patch.is_terminal:
+                patch.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
             else:
                 stream.write(text)
     if quiet:
         return
+    stream = summary if summary is not None else stream
+    console = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
     counts = report.fixed_counts()
     verb = "would fix" if diff else "fixed"
     table = Table(title=f"dao-lint fix: {verb} {sum(counts.values())} in {len(report.changed)} file(s)")
