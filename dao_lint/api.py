@@ -55,7 +55,10 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
     if wants_unused and text is not None:
         from .types import Span
 
+        first, last = result.summary.decorator_lines if result.summary is not None else (0, 0)
         for line, column, codes in unused_noqa(noqa_comments(text), used, set(enabled)):
+            if first <= line <= last:
+                continue  # the unit of work's own definition: its comments are left alone
             listed = ", ".join(codes)
             diagnostics.append(Diagnostic(
                 result.path, Span(line, column, line, column), "DAO003", "unused-noqa",

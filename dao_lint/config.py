@@ -106,6 +106,16 @@ class Config:
                 return True
         return False
 
+    def defines_transaction_decorator(self, module: str, qualname: str) -> bool:
+        """The function `qualname` of `module` is the configured transaction decorator's
+        definition, or nested in it (its inner `wrapped`): the unit of work itself, never a
+        boundary to decorate nor code to rewrite, whatever else the configuration says."""
+        if not self.transaction_decorator:
+            return False
+        decorator = self.transaction_decorator.rstrip("()")
+        defined = f"{module}.{qualname.split('.')[0]}" if module else qualname.split(".")[0]
+        return defined == decorator or defined.endswith("." + decorator) or decorator.endswith("." + defined)
+
     def relpath(self, path: str) -> str:
         """`path` relative to the configuration root, POSIX style (absolute if outside)."""
         absolute = os.path.abspath(path)

@@ -231,11 +231,14 @@ def plan_fixes(
     needs: Dict[FunctionKey, Set[FunctionKey]] = {}  # rewritten function -> boundaries it relies on
     boundaries: Set[FunctionKey] = set()
 
+    protected = unit_of_work_code(index)
     for path, summary in sorted(index.files.items()):
         for qualname, info in sorted(summary.functions.items()):
             if not qualname or info.in_test or info.migration_module:
                 continue
             key = (path, qualname)
+            if key in protected:
+                continue  # the transaction decorator and what it calls to commit: the unit of work itself
             if info.in_dao and info.has_decorator and not info.boundary_pattern:
                 continue  # a unit of work by its shape (a session-scope context manager)
             if info.in_dao:
@@ -293,6 +296,26 @@ def plan_fixes(
                     if not fixed:
                         plan.sqlite.setdefault(path, set()).add(name)
     return plan
+
+
+def unit_of_work_code(index: ProjectIndex) -> Set[FunctionKey]:
+    """The transaction decorator's definition (with its inner functions) and the project
+    functions it calls, directly or not: never decorated, never rewritten."""
+    found: Set[FunctionKey] = set()
+    for path, summary in index.files.items():
+        first, last = summary.decorator_lines
+        if first:
+            found |= {(path, q) for q, info in summary.functions.items() if q and first <= info.position[0] <= last}
+    frontier = list(found)
+    while frontier:
+        key = frontier.pop()
+        info = index.function(key)
+        for site in info.calls if info is not None else ():
+            for target in index.call_targets.get((key[0], site.span), ()):
+                if target not in found:
+                    found.add(target)
+                    frontier.append(target)
+    return found
 
 
 def _cover(

@@ -67,6 +67,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.names: Tuple[str, ...] = ()
         self.class_stack: List[Optional[ClassInfo]] = []
         self.branch_ids: Dict[int, int] = {}  # id of an `if`/`try` -> its number in the file
+        self.decorator_lines: Tuple[int, int] = (0, 0)  # where the transaction decorator is defined here
         self.class_literals: List[Literals] = [Literals()]  # per enclosing class: `self.FIELDS` and the like
 
     @property
@@ -188,6 +189,11 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
                 self.decorator_called = isinstance(item.decorator, cst.Call)
             if short in ("contextmanager", "asynccontextmanager"):
                 decorated = True
+        own = self.context.config.defines_transaction_decorator(self.context.module_name, scope.qualname)
+        if own and not self.stack:
+            found = self.get_metadata(AstPositionFacts, node, None)
+            if found is not None:
+                self.decorator_lines = (found.range.start.line, found.range.end.line)
         params = node.params
         commit_params = commit_flags(node)
         commit_param = bool(commit_params)
@@ -199,9 +205,10 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             position=self.pos(node),
             in_dao=scope.in_dao,
             is_async=scope.is_async,
-            boundary_pattern=self.context.config.is_boundary(self.context.relpath, scope.qualname),
+            # (the decorator's own definition is the unit of work, never a boundary to decorate)
+            boundary_pattern=self.context.config.is_boundary(self.context.relpath, scope.qualname) and not own,
             # a unit of work by itself: decorated, a context manager, the decorator's own body
-            has_decorator=decorated or (scope.in_boundary and not scope.migration_module and not self.context.config.is_boundary(self.context.relpath, scope.qualname)),
+            has_decorator=decorated or own or (scope.in_boundary and not scope.migration_module and not self.context.config.is_boundary(self.context.relpath, scope.qualname)),
             commit_parameter=commit_param,
             commit_parameter_line=self._parameter_line(node, "commit") if commit_params else 0,
             in_test=scope.in_test,
@@ -470,6 +477,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             decorator_forms=dict(self.decorator_forms),
             names=self.names,
             variables=dict(self.frames[0].types),
+            decorator_lines=self.decorator_lines,
         )
 
 def finish_summary(summarizer: Summarizer, text: str) -> FileSummary:

@@ -141,6 +141,9 @@ class FileSummary:
     names: Tuple[str, ...] = ()
     #: module-level variables holding an instance of a known class: name -> qualified class
     variables: Dict[str, str] = field(default_factory=dict)
+    #: the lines of the transaction decorator's definition, when it is in this file: the
+    #: unit of work itself, which `fix` never edits (its `# noqa` comments included)
+    decorator_lines: Tuple[int, int] = (0, 0)
 
 
 def _steps(path: str) -> List[Tuple[str, int]]:

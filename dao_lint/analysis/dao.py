@@ -148,12 +148,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
         decorators = _decorator_names(node, self.imports)
         if any(d.rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager") for d in decorators):
             return True
-        decorator = self.context.config.transaction_decorator
-        if decorator is None:
-            return False
-        defined = f"{self.context.module_name}.{qualname.split('.')[0]}"
-        decorator = decorator.rstrip("()")
-        return defined == decorator or defined.endswith("." + decorator) or decorator.endswith("." + defined)
+        return self.context.config.defines_transaction_decorator(self.context.module_name, qualname)
 
     def _is_boundary(self, node: cst.FunctionDef, qualname: str) -> bool:
         context = self.context
@@ -162,11 +157,10 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
         # of work (R3 recommends exactly that shape): `with session_scope() as session:`.
         if any(d.rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager") for d in decorators):
             return True
-        decorator = context.config.transaction_decorator
+        decorator = (context.config.transaction_decorator or "").rstrip("()") or None
         if decorator is not None:
             # the decorator's own definition commits and rolls back: that is its job
-            defined = f"{context.module_name}.{qualname.split('.')[0]}"
-            if defined == decorator or defined.endswith("." + decorator) or decorator.endswith("." + defined):
+            if context.config.defines_transaction_decorator(context.module_name, qualname):
                 return True
             short = decorator.rsplit(".", 1)[-1]
             for name in decorators:

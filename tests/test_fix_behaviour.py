@@ -1,0 +1,126 @@
+"""`dao-lint fix` keeps what the application does (issue 20): the unit of work itself is never
+rewritten, a boundary's commit that still has work after it becomes a flush, an effect
+outside the database stays after a kept commit, no rollback runs between a removed commit
+and its cover, and no SAVEPOINT block holds a call that still commits. Each with its
+negative beside it. Runs the command line, as users do."""
+import textwrap
+
+from dao_lint.cli import cli
+
+from .conftest import cli_runner
+
+DECORATOR = '''
+from functools import wraps
+
+from app.extensions import db
+
+
+def transaction():
+    def decorate(func):
+        @wraps(func)
+        def wrapped(*args, **kwargs):
+            try:
+                result = func(*args, **kwargs)
+                db.session.commit()  # noqa: DAO105 - the unit of work
+                return result
+            except Exception:
+                db.session.rollback()  # noqa: DAO105 - the unit of work
+                raise
+
+        return wrapped
+
+    return decorate
+'''
+
+
+def project(root, files, config):
+    (root / "pyproject.toml").write_text("[tool.dao-lint]\n" + textwrap.dedent(config))
+    for relative, code in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(code).lstrip("\n"))
+        init = path.parent / "__init__.py"
+        while init.parent != root and not init.exists():
+            init.write_text("")
+            init = init.parent.parent / "__init__.py"
+
+
+def fix(root, monkeypatch, *args):
+    monkeypatch.chdir(root)
+    result = cli_runner().invoke(cli, ["fix", ".", "--unsafe-fixes", "--no-cache", "--jobs", "1", *args], catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    return result
+
+
+def test_the_transaction_decorator_is_never_a_boundary_nor_rewritten(tmp_path, monkeypatch):
+    command = """
+    from app.extensions import db
+
+
+    class CreateCommand:
+        def run(self, item):
+            db.session.add(item)
+            db.session.commit()
+    """
+    project(tmp_path, {"app/extensions.py": "db = None\n", "app/utils/decorators.py": DECORATOR, "app/commands/create.py": command}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundary-modules = ["app/utils/**"]
+    """)
+    before = (tmp_path / "app/utils/decorators.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    checked = cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO003,DAO105", "--jobs", "1"])
+    assert "decorators.py" not in checked.stdout  # its `# noqa` comments are not "unused"
+    fix(tmp_path, monkeypatch)
+    assert (tmp_path / "app/utils/decorators.py").read_text() == before  # noqa comments included
+    assert "@transaction()" in (tmp_path / "app/commands/create.py").read_text()
+    after_first = {p: p.read_text() for p in tmp_path.rglob("*.py")}
+    fix(tmp_path, monkeypatch)
+    assert {p: p.read_text() for p in tmp_path.rglob("*.py")} == after_first
+
+
+def test_another_module_listed_as_boundaries_is_decorated(tmp_path, monkeypatch):
+    helpers = """
+    from app.extensions import db
+
+
+    def sync(item):
+        db.session.add(item)
+        db.session.commit()
+    """
+    project(tmp_path, {"app/extensions.py": "db = None\n", "app/utils/decorators.py": DECORATOR, "app/utils/sync.py": helpers}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundary-modules = ["app/utils/**"]
+    """)
+    fix(tmp_path, monkeypatch)
+    assert "@transaction()\ndef sync" in (tmp_path / "app/utils/sync.py").read_text()
+
+
+def test_what_the_decorator_calls_to_commit_is_never_rewritten(tmp_path, monkeypatch):
+    decorator = """
+    from functools import wraps
+
+    from app.utils.finish import finish
+
+
+    def transaction(func):
+        @wraps(func)
+        def wrapped(*args, **kwargs):
+            result = func(*args, **kwargs)
+            finish()
+            return result
+
+        return wrapped
+    """
+    finish = """
+    from app.extensions import db
+
+
+    def finish():
+        db.session.commit()
+    """
+    project(tmp_path, {"app/extensions.py": "db = None\n", "app/utils/decorators.py": decorator, "app/utils/finish.py": finish}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+    """)
+    before = (tmp_path / "app/utils/finish.py").read_text()
+    fix(tmp_path, monkeypatch)
+    assert (tmp_path / "app/utils/finish.py").read_text() == before
