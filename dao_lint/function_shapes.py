@@ -135,7 +135,9 @@ class Frame:
 
     def __init__(self) -> None:
         self.open: List[int] = []  # ids of the blocks enclosing this point
-        self.calls: List[Tuple[int, Tuple[int, ...]]] = []  # (index in info.calls, block path)
+        self.calls: List[Tuple[int, Tuple[int, ...], Tuple[int, ...]]] = []  # (index in info.calls, block path, loops)
+        self.rollbacks: List[Tuple[Position, Tuple[int, ...]]] = []  # (where, the loops around it)
+        self.loop_ids: List[int] = []  # the loops enclosing this point
         self.commits: List[Tuple[Position, Tuple[int, ...], str, bool]] = []
         self.commit_keys: List[str] = []
         self.exits: List[Tuple[Position, str]] = []  # return / break / continue
@@ -151,10 +153,12 @@ class Frame:
 
         The commit must sit in the call's own block or an enclosing one (not in a branch of
         its own), after it, with no `return` between (nor a `break`/`continue` when the commit
-        is in a loop body).
+        is in a loop body), and no rollback may run between them: none after the call and
+        before the commit, none in a loop around the call (a retry's `except: rollback()`
+        undoes the call's writes before the loop goes round to the commit).
         """
         out = list(calls)
-        for number, path in self.calls:
+        for number, path, loops in self.calls:
             site = out[number]
             if site.cover:
                 continue
@@ -164,6 +168,8 @@ class Frame:
                 if key.startswith("made ") and key[5:] not in site.passes:
                     continue  # a session it made covers only calls it hands that session to
                 if any(site.position < where < position and (kind == "return" or in_loop) for where, kind in self.exits):
+                    continue
+                if any(site.position < where < position or set(around) & set(loops) for where, around in self.rollbacks):
                     continue
                 out[number] = with_cover(site, f"commit {key}")
                 break

@@ -262,18 +262,24 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
     def visit_For_body(self, node: cst.For) -> None:
         self.loops[-1] += 1
         self.frame.item_loops.append(per_item(node, self.frame.literals | self.frames[0].literals))
+        self.block_counter += 1
+        self.frame.loop_ids.append(self.block_counter)
 
     def leave_For_body(self, node: cst.For) -> None:
         self.loops[-1] -= 1
         self.frame.item_loops.pop()
+        self.frame.loop_ids.pop()
 
     def visit_While_body(self, node: cst.While) -> None:
         self.loops[-1] += 1
         self.frame.item_loops.append(per_item(node))
+        self.block_counter += 1
+        self.frame.loop_ids.append(self.block_counter)
 
     def leave_While_body(self, node: cst.While) -> None:
         self.loops[-1] -= 1
         self.frame.item_loops.pop()
+        self.frame.loop_ids.pop()
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self.blocks[-1] += 1
@@ -407,6 +413,8 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             elif use.action is Action.ROLLBACK and use.origin not in OWN_ORIGINS:
                 # a rollback of a session it obtained itself is its own business (DAO104)
                 self.current.rollbacks.append(self.pos(node))
+            if use.action is Action.ROLLBACK:  # (any: it may undo what a later commit was to cover)
+                self.frame.rollbacks.append((self.pos(node), tuple(self.frame.loop_ids)))
         registered = registration(node)
         if registered is not None:
             target = dotted_name(registered[0])
@@ -415,7 +423,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         # a call on a session runs SQLAlchemy's code, never a method of the project
         site = self._call_site(node) if use is None else None
         if site is not None:
-            self.frame.calls.append((len(self.current.calls), tuple(self.frame.open)))
+            self.frame.calls.append((len(self.current.calls), tuple(self.frame.open), tuple(self.frame.loop_ids)))
             self.current.calls.append(site)
         self._note_references(node)
 

@@ -124,3 +124,43 @@ def test_what_the_decorator_calls_to_commit_is_never_rewritten(tmp_path, monkeyp
     before = (tmp_path / "app/utils/finish.py").read_text()
     fix(tmp_path, monkeypatch)
     assert (tmp_path / "app/utils/finish.py").read_text() == before
+
+
+RETRY = """
+from app.extensions import db
+from app.daos.audit import record
+
+
+class ImportCommand:
+    def run(self, rows):
+        for attempt in range(3):
+            try:
+                record(rows)
+                db.session.flush()
+                break
+            except IntegrityError:
+                db.session.rollback()
+        db.session.commit()
+"""
+AUDIT = """
+from app.extensions import db
+
+
+def record(rows):
+    db.session.add(Audit(count=len(rows)))
+    db.session.commit()
+"""
+
+
+def test_no_rollback_may_run_between_a_removed_commit_and_its_cover(tmp_path, monkeypatch):
+    project(tmp_path, {"app/extensions.py": "db = None\n", "app/daos/audit.py": AUDIT, "app/commands/importer.py": RETRY}, "")
+    result = fix(tmp_path, monkeypatch)
+    assert "db.session.commit()" in (tmp_path / "app/daos/audit.py").read_text()  # kept: the retry's rollback would discard it
+    assert "audit.py" in result.output and "not every caller" in result.output
+
+
+def test_without_the_rollback_the_callers_commit_covers_it(tmp_path, monkeypatch):
+    plain = RETRY.replace("            except IntegrityError:\n                db.session.rollback()\n", "            finally:\n                pass\n")
+    project(tmp_path, {"app/extensions.py": "db = None\n", "app/daos/audit.py": AUDIT, "app/commands/importer.py": plain}, "")
+    fix(tmp_path, monkeypatch)
+    assert "commit" not in (tmp_path / "app/daos/audit.py").read_text() and "begin_nested" in (tmp_path / "app/daos/audit.py").read_text()
