@@ -23,8 +23,7 @@ from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, import_bindings, qualify
 from .analysis.session_kinds import OWN_ORIGINS
 from .codemods.nested_session import refusal
-from .suppress import NoqaMap
-from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, Position
+from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, Position, with_suppressions
 from .function_shapes import Frame, commit_only, decorator_form, module_names, name_position, session_key, signature
 from .values import ValueTracking
 
@@ -490,21 +489,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
 
 def finish_summary(summarizer: Summarizer, text: str) -> FileSummary:
     """The summary of a finished traversal, with `# noqa` suppressions applied."""
-    summary = summarizer.summary()
-    if "noqa" in text.lower():
-        noqa = NoqaMap(text)
-        for info in summary.functions.values():
-            suppressed = set(info.suppressed)
-            if any(noqa.suppresses(line, "DAO101") for line, _ in info.commits):
-                suppressed.add("DAO101")
-            if any(noqa.suppresses(line, "DAO102") for line, _ in info.rollbacks):
-                suppressed.add("DAO102")
-            if info.commit_parameter_line and noqa.suppresses(info.commit_parameter_line, "DAO103"):
-                suppressed.add("DAO103")
-            if any(noqa.suppresses(line, "DAO105") for line, _ in info.commits + info.rollbacks):
-                suppressed.add("DAO105")
-            info.suppressed = tuple(sorted(suppressed))
-    return summary
+    return with_suppressions(summarizer.summary(), text)
 
 
 def _after(position: Position, name: str) -> Position:

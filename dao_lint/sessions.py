@@ -292,7 +292,12 @@ class _Evaluator(ModuleTable[FileSketch]):
                 given = self.call(self.lookup(record, depends), (), record, class_name)
                 if given is not None and given[0] in ("session", "gen"):
                     return ("session", frozenset({"handed"}))
-            return ("session", frozenset({"handed"})) if self.configured(name) else None
+            if self.configured(name):
+                return ("session", frozenset({"handed"}))
+            # what the caller hands in is not followed; the name may still say it
+            # (`def make_scope(SessionMaker)`, `session_factory`): a factory
+            lowered = name.lower()
+            return ("factory",) if "session" in lowered and ("maker" in lowered or "factory" in lowered) else None
         if kind == "call":
             target = self.evaluate(record, function, expr[1], class_name, depth + 1)
             return self.call(target, expr[2], record, class_name)
@@ -302,6 +307,8 @@ class _Evaluator(ModuleTable[FileSketch]):
             return self.enter(self.evaluate(record, function, expr[1], class_name, depth + 1))
         if kind == "either":
             return _join(self.evaluate(record, function, e, class_name, depth + 1) for e in expr[1])
+        if kind == "def":
+            return ("function", record.path, expr[1])
         if kind == "const":
             return NOT
         if kind == "alias":
@@ -331,8 +338,8 @@ class _Evaluator(ModuleTable[FileSketch]):
             if not origins and typed:
                 origins = frozenset({"current"})
             answer = (("cm" if manager else "gen"), origins) if origins else None
-        elif found is not None and found[0] in _SESSIONISH + ("callable", "instance"):
-            answer = found
+        elif found is not None and found[0] in _SESSIONISH + ("callable", "instance", "function"):
+            answer = found  # (a function handed out: `return make_managed_session`)
         elif typed:
             answer = (("cm" if shape == "cm" else "session"), frozenset({"current"}))
         else:
@@ -370,6 +377,22 @@ class _Evaluator(ModuleTable[FileSketch]):
         if found[0] == "alias":
             return self.classify_types(self.files[found[1]], found[2])
         return False if found[0] in ("function", "module") else None
+
+    def members(self, path: str, name: str, depth: int = 0):  # noqa: ANN201 - (attributes, methods)
+        """The attribute and method names of a project class, its bases' included."""
+        info = self.files[path].classes.get(name)
+        attributes, methods = set(), set()
+        if info is None or depth > 8:
+            return attributes, methods
+        attributes |= set(info.attributes)
+        methods |= set(info.methods)
+        for base in info.bases:
+            found = self.lookup(self.files[path], base)
+            if found is not None and found[0] == "class" and (found[1], found[2]) != (path, name):
+                more, calls = self.members(found[1], found[2], depth + 1)
+                attributes |= more
+                methods |= calls
+        return attributes, methods
 
     def enum_class(self, path: str, name: str, depth: int = 0) -> bool:
         info = self.files[path].classes.get(name)
@@ -426,13 +449,21 @@ def build_sessions(sketches: Iterable[FileSketch], session_names: Tuple[str, ...
                 names[prefix + class_name] = ("type", True)
             elif class_name in SESSION_TYPES:
                 names[prefix + class_name] = ("type", False)  # a domain model named `Session`
-            attributes = set(record.classes[class_name].attributes)
+            attributes, methods = evaluator.members(path, class_name)  # (inherited ones too)
             if evaluator.enum_class(path, class_name):
                 attributes.add("query")
-            for attribute in sorted(attributes):
+            for attribute in sorted(attributes - methods):
                 value = evaluator._class_attribute(path, class_name, attribute)
+                if value is not None and value[0] == "function":  # `self.Maker = make_maker(...)`
+                    called = evaluator.result(value[1], value[2])
+                    value = ("callable", called) if called is not None and called[0] in _SESSIONISH else None
                 if _worth_keeping(attribute, value):
                     names[f"{prefix}{class_name}.{attribute}"] = ("value", value)
+            for method in sorted(methods - set(record.classes[class_name].methods)):
+                found = evaluator.find_method(path, class_name, method)
+                result = evaluator.result(*found) if found is not None else None
+                if _worth_keeping(method, result):
+                    names[f"{prefix}{class_name}.{method}"] = ("calls", result)
         for name in sorted(record.assigned):
             value = evaluator.symbol(record, name)
             if value is not None and value[0] == "instance":

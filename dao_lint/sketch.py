@@ -18,6 +18,7 @@ by what was assigned to them:
     ("enter", expr)                  the `as` target of `with expr`
     ("either", (expr, ...))          one of these (`a or b`, `a if c else b`)
     ("alias", type names)            a module-level type alias (`Annotated[Session, ...]`)
+    ("def", qualname)                a function defined inside the function (sketched too)
     ("const",)                       a literal, a container, arithmetic: never a session
     ("other",)                       anything else
 """
@@ -134,9 +135,11 @@ def annotation_types(node: Optional[ast.AST]) -> Tuple[str, Tuple[str, ...]]:
 class _Function:
     """Walks one function body in order, keeping what each local name was bound to."""
 
-    def __init__(self, sketcher: "_Sketcher", node, class_name: Optional[str]) -> None:  # noqa: ANN001
+    def __init__(self, sketcher: "_Sketcher", node, class_name: Optional[str], qualname: str = "", outer=None) -> None:  # noqa: ANN001
         self.sketcher = sketcher
-        self.env: Dict[str, List[Expr]] = {}
+        self.qualname = qualname
+        # a nested function sees its enclosing function's names (a closure)
+        self.env: Dict[str, List[Expr]] = dict(outer.env) if outer is not None else {}
         self.values: List[Expr] = []
         self.generator = False
         self.attributes: Dict[str, Expr] = {}
@@ -160,6 +163,12 @@ class _Function:
             self.statement(statement)
 
     def statement(self, node: ast.stmt) -> None:  # noqa: C901 - one branch per statement kind
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and self.qualname:
+            # a function made inside this one and handed out (`return make_session`): a value
+            nested = f"{self.qualname}.{node.name}"
+            self.sketcher.function(node, None, nested, self.class_name, self)
+            self.env[node.name] = [("def", nested)]
+            return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self.env[node.name] = [("other",)]
             return
@@ -309,10 +318,13 @@ class _Sketcher:
             return self.imports[head] + ("." + rest if rest else "")
         return dotted
 
-    def function(self, node, class_name: Optional[str]) -> None:  # noqa: ANN001
-        walked = _Function(self, node, class_name)
+    def function(self, node, class_name: Optional[str], nested: str = "", owner: Optional[str] = None, outer=None) -> None:  # noqa: ANN001
+        """Sketch a function: a module-level one, a method of `class_name`, or one `nested`
+        in another (its qualname given; `owner`: the class whose `self` it sees; `outer`:
+        the enclosing function's walk, whose names it sees)."""
+        qualname = nested or (f"{class_name}.{node.name}" if class_name else node.name)
+        walked = _Function(self, node, class_name or owner, qualname, outer)
         decorators = tuple(self.qualify(_dotted(d.func if isinstance(d, ast.Call) else d) or "") for d in node.decorator_list)
-        qualname = f"{class_name}.{node.name}" if class_name else node.name
         returns = annotation_types(node.returns) if node.returns is not None else ("plain", ())
         returns = (returns[0], tuple(self.qualify(t) for t in returns[1]))
         self.functions[qualname] = FunctionSketch(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position", "exclusive_paths", "leaves_before"]
+__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position", "exclusive_paths", "leaves_before", "with_suppressions"]
 
 FunctionKey = Tuple[str, str]  # (path, qualname); qualname "" is module level
 Position = Tuple[int, int]  # (line, 0-based column)
@@ -170,3 +170,25 @@ def leaves_before(leaves: List[Tuple[Position, str]], first: Tuple[Position, str
         if position < where < second and exit_steps == steps[: len(exit_steps)]:
             return True
     return False
+
+
+def with_suppressions(summary: FileSummary, text: str) -> FileSummary:
+    """The summary with each function's `# noqa`-silenced codes noted (`fix` leaves those
+    findings alone), from the file's text."""
+    if "noqa" not in text.lower():
+        return summary
+    from .suppress import NoqaMap
+
+    noqa = NoqaMap(text)
+    for info in summary.functions.values():
+        suppressed = set(info.suppressed)
+        if any(noqa.suppresses(line, "DAO101") for line, _ in info.commits):
+            suppressed.add("DAO101")
+        if any(noqa.suppresses(line, "DAO102") for line, _ in info.rollbacks):
+            suppressed.add("DAO102")
+        if info.commit_parameter_line and noqa.suppresses(info.commit_parameter_line, "DAO103"):
+            suppressed.add("DAO103")
+        if any(noqa.suppresses(line, "DAO105") for line, _ in info.commits + info.rollbacks):
+            suppressed.add("DAO105")
+        info.suppressed = tuple(sorted(suppressed))
+    return summary

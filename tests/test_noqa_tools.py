@@ -58,7 +58,7 @@ def test_unused_noqa_is_reported_and_fixed(in_tmp):
     assert found == {(3, "DAO003"), (5, "DAO003")}  # line 4's noqa silences DAO101: used
     before = target.read_bytes()
     diff = cli_runner().invoke(cli, ["fix", "app", "--diff", "--jobs", "1"])
-    assert diff.exit_code == 1 and "DAO003 x2" in diff.stdout
+    assert diff.exit_code == 1 and "DAO003 x2" in diff.stderr and diff.stdout.startswith("--- a/")  # (the patch alone on stdout)
     assert target.read_bytes() == before  # --diff writes nothing
     assert cli_runner().invoke(cli, ["fix", "app", "--jobs", "1"]).exit_code == 0
     assert target.read_text().splitlines()[2:] == [

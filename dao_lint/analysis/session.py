@@ -1,10 +1,9 @@
 """Which calls are made on a SQLAlchemy session, and what they do (commit, write, read...).
 
-The provider follows names through one file: imports, module-level session factories
-(`SessionLocal = sessionmaker(...)`), function parameters and their annotations, and local
-assignments and `with ... as` targets. A configured session name (`session`, `db.session`)
-counts unless the file shows that the name is something else: `from flask import session`,
-`session = requests.Session()`, `self.session = aiohttp.ClientSession()`.
+The provider follows names through the file (imports, factories, parameters and their
+annotations, assignments, `with ... as` targets) and asks the project's session model what
+names from elsewhere give (`ModelView`). A configured session name counts unless the file
+shows it is something else (`from flask import session`, `session = requests.Session()`).
 """
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from .names import callee_name, collect_imports, dotted_name, import_bindings, q
 from .commit_helpers import is_commit_helper
 from .queries import QueryCalls
 from .session_kinds import (
-    ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES,
+    ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NEVER_SESSIONS, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES,
     SESSION_TYPES, Action, FunctionSessions, Origin, SessionUse, 
 )
 
@@ -302,7 +301,11 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
             if origin is not None:
                 return (_Binding.SESSION, origin)
             return None
-        return (_Binding.NOT_SESSION, Origin.NONE)
+        if isinstance(value, NEVER_SESSIONS):
+            return (_Binding.NOT_SESSION, Origin.NONE)
+        # `session = context["session"]`, `session = sessions[0]`: the file does not show
+        # what it is, and a configured name stays what the configuration says
+        return None
 
     def _bind(self, target: cst.BaseExpression, value: Optional[Tuple[_Binding, Origin]]) -> None:
         if not isinstance(target, cst.Name):

@@ -15,7 +15,7 @@ from ..vocabulary import ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PA
 __all__ = [
     "Action", "Origin", "SessionUse", "FunctionSessions", "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES",
     "FACTORY_MAKERS", "SCOPED_MAKERS", "FACTORY_NAMES", "ENGINE_MAKERS", "METHOD_ACTIONS", "STATEMENT_KINDS",
-    "MODEL_QUERY_METHODS", "OWN_ORIGINS", "statement_kind",
+    "MODEL_QUERY_METHODS", "OWN_ORIGINS", "NEVER_SESSIONS", "statement_kind",
 ]
 
 
@@ -110,6 +110,12 @@ def statement_kind(node: cst.BaseExpression) -> Optional[Action]:
         return None
     return STATEMENT_KINDS.get(callee_name(innermost) or "")
 
+
+# values that are never a session, whatever name they are bound to
+NEVER_SESSIONS = (
+    cst.BaseNumber, cst.BaseString, cst.List, cst.Tuple, cst.Set, cst.Dict, cst.ListComp, cst.SetComp,
+    cst.DictComp, cst.GeneratorExp, cst.BinaryOperation, cst.UnaryOperation, cst.Comparison, cst.Lambda,
+)
 
 # sessions a function obtained itself: no caller's unit of work can commit them
 OWN_ORIGINS = (Origin.CREATED, Origin.OBTAINED)
