@@ -19,7 +19,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from .vocabulary import module_name
 from .config import Config
 from .files import write_atomic
-from .sessions import ProjectSessions, build_sessions
+from .session_model import ProjectSessions
+from .sessions import build_sessions
 from .sketch import FileSketch, sketch_source
 
 __all__ = ["attach_sessions", "sessions_of_files", "own_sessions"]
@@ -29,20 +30,20 @@ _ROUNDS = 4
 _CACHE_FILE = "sketches.pickle"
 
 
-def _where(path: str, config: Config) -> Tuple[str, str, bool]:
+def _where(path: str, config: Config) -> Tuple[str, str, bool, bool]:
     relpath = config.relpath(path)
-    return path, module_name(relpath), relpath.endswith("__init__.py")
+    return path, module_name(relpath), relpath.endswith("__init__.py"), config.is_dao_module(relpath)
 
 
-def _sketch_item(item: Tuple[str, str, bool, Optional[bytes]]) -> Optional[FileSketch]:
-    path, module, package, content = item
+def _sketch_item(item: Tuple[str, str, bool, bool, Optional[bytes]]) -> Optional[FileSketch]:
+    path, module, package, dao, content = item
     if content is None:
         try:
             with open(path, "rb") as handle:
                 content = handle.read()
         except OSError:
             return None
-    return sketch_source(content, path, module, package)
+    return sketch_source(content, path, module, package, dao)
 
 
 def _load(cache_dir: Optional[str]) -> Dict[str, FileSketch]:
@@ -95,24 +96,25 @@ def sessions_of_files(
     tokens: Tuple[bytes, ...] = _FIRST_TOKENS
     searched: set = set()
     config = files[0][1] if files else Config()
-    dao_modules = frozenset(where[p][1] for p, c in files if c.is_dao_module(c.relpath(p)))
+    dao_modules = frozenset(where[p][1] for p, _ in files if where[p][3])
     model = ProjectSessions({}, dao_modules)
     for _ in range(_ROUNDS):
-        chosen = [p for p, c in contents.items() if p not in sketched and c is not None and any(t in c for t in tokens)]
+        # (the DAO modules always: the model says which of their functions touch no database)
+        chosen = [p for p, c in contents.items() if p not in sketched and c is not None and (where[p][3] or any(t in c for t in tokens))]
         if not chosen:
             break
         missing = []
         for path in chosen:
-            hit = cached.get(digests[path])
+            hit = cached.get(f"{digests[path]}:{where[path][3]}")
             if hit is not None:
-                _, module, package = where[path]
+                _, module, package, _ = where[path]
                 sketched[path] = dataclasses.replace(hit, path=path, module=module, is_package=package)
             else:
                 missing.append((*where[path], contents[path]))
         for item, sketch in zip(missing, map_in_processes(_sketch_item, missing, jobs)):
             sketched[item[0]] = sketch
             if sketch is not None:
-                known[digests[item[0]]] = dataclasses.replace(sketch, path="", module="")
+                known[f"{digests[item[0]]}:{item[3]}"] = dataclasses.replace(sketch, path="", module="")
                 fresh = True
         model = build_sessions([s for s in sketched.values() if s is not None], config.session_names, dao_modules)
         names = {n.rsplit(".", 1)[-1] for n, entry in model.names.items() if entry[0] != "type" or entry[1]}
@@ -155,6 +157,7 @@ def own_sessions(config: Config, text: str, path: str) -> Config:
     in-memory source, a test of the analysis)."""
     relpath = config.relpath(path)
     module = module_name(relpath)
-    sketch = sketch_source(text, path, module, relpath.endswith("__init__.py"))
-    daos = frozenset({module}) if config.is_dao_module(relpath) else frozenset()
+    dao = config.is_dao_module(relpath)
+    sketch = sketch_source(text, path, module, relpath.endswith("__init__.py"), dao)
+    daos = frozenset({module}) if dao else frozenset()
     return dataclasses.replace(config, project_sessions=build_sessions([sketch] if sketch else [], config.session_names, daos))

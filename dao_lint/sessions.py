@@ -23,12 +23,12 @@ project always gives the same model):
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .vocabulary import FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES, SESSION_TYPES
 from .globs import name_matches
 from .modules import ModuleTable
+from .session_model import ProjectSessions
 from .sketch import FileSketch
 
 __all__ = ["ProjectSessions", "build_sessions"]
@@ -42,63 +42,6 @@ _BUILTIN_TYPES = frozenset({
 })
 _UNKNOWN_TYPES = frozenset({"", "Any", "typing.Any", "object", "typing_extensions.Any"})
 _DB_ROOTS = frozenset({"sqlalchemy", "sqlmodel", "flask_sqlalchemy", "sqlalchemy_utils"})
-
-
-class ProjectSessions:
-    """What the session analysis asks of the project: name -> what it is, as plain data.
-
-    `names` maps an absolute dotted name to ("calls", value) for a function or method
-    (what calling it gives), ("value", value) for anything else, or ("type", bool) for a
-    class or alias used in annotations. Only names that bear on sessions are kept.
-    """
-
-    def __init__(self, names: Dict[str, tuple], dao_modules: FrozenSet[str] = frozenset()) -> None:
-        self.names = names
-        #: the modules of the DAO layer (`dao-modules`), by dotted name: their functions are
-        #: DAO calls wherever they are called from (`crud.create_user(db, ...)`)
-        self.dao_modules = dao_modules
-        text = repr((sorted(names.items()), sorted(dao_modules)))
-        self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        self._suffixes: Optional[Dict[str, Optional[str]]] = None
-        self._dao_suffixes: Optional[FrozenSet[str]] = None
-
-    def __repr__(self) -> str:  # the cache key of every result that asked
-        return f"ProjectSessions({self.digest})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ProjectSessions) and other.digest == self.digest
-
-    def __hash__(self) -> int:
-        return hash(self.digest)
-
-    def __getstate__(self) -> dict:
-        return {"names": self.names, "dao_modules": self.dao_modules, "digest": self.digest}
-
-    def __setstate__(self, state: dict) -> None:
-        self.names, self.dao_modules, self.digest = state["names"], state["dao_modules"], state["digest"]
-        self._suffixes = self._dao_suffixes = None
-
-    def is_dao_module(self, module: str) -> bool:
-        """`module` (absolute, or a dotted suffix of one) is a module of the DAO layer."""
-        if self._dao_suffixes is None:
-            self._dao_suffixes = frozenset(".".join(m.split(".")[cut:]) for m in self.dao_modules for cut in range(m.count(".") + 1))
-        return module in self._dao_suffixes
-
-    def lookup(self, qualified: str) -> Optional[tuple]:
-        """The entry for an absolute dotted name (also by a unique dotted suffix: the
-        configuration root may sit above the import root), else None."""
-        found = self.names.get(qualified)
-        if found is not None or "." not in qualified:
-            return found
-        if self._suffixes is None:
-            self._suffixes = {}
-            for name in self.names:
-                parts = name.split(".")
-                for cut in range(1, len(parts) - 1):
-                    suffix = ".".join(parts[cut:])
-                    self._suffixes[suffix] = None if suffix in self._suffixes else name
-        full = self._suffixes.get(qualified)
-        return self.names.get(full) if full is not None else None
 
 
 def _origins(value: Value) -> FrozenSet[str]:
@@ -479,7 +422,8 @@ def build_sessions(sketches: Iterable[FileSketch], session_names: Tuple[str, ...
             elif _worth_keeping(name, value):
                 names[prefix + name] = ("value", value)
     _add_reexports(evaluator, names)
-    return ProjectSessions(names, dao_modules)
+    idle = frozenset(f"{r.module}.{q}" if r.module else q for r in evaluator.files.values() for q in r.idle)
+    return ProjectSessions(names, dao_modules, idle)
 
 
 def _add_reexports(evaluator: _Evaluator, names: Dict[str, tuple]) -> None:

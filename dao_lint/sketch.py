@@ -74,6 +74,8 @@ class FileSketch:
     functions: Dict[str, FunctionSketch]
     #: module-level `name = <expr>` (factories, aliases, instances)
     assigned: Dict[str, Expr]
+    #: (in a DAO module) the functions and methods that touch no database
+    idle: Tuple[str, ...] = ()
 
 
 def _dotted(node: ast.AST) -> Optional[str]:
@@ -368,11 +370,62 @@ def _module_level(body: List[ast.stmt]):  # noqa: ANN202 - statements, also unde
             yield statement
 
 
-def sketch_source(source: bytes, path: str, module: str, is_package: bool) -> Optional[FileSketch]:
-    """The file's sketch, or None when CPython cannot parse it (the check reports that)."""
+def sketch_source(source: bytes, path: str, module: str, is_package: bool, dao: bool = False) -> Optional[FileSketch]:
+    """The file's sketch, or None when CPython cannot parse it (the check reports that).
+    With `dao` (a module of the DAO layer), it also names the functions that touch no
+    database (`idle`)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     sketcher = _Sketcher(tree)
-    return FileSketch(path, module, is_package, sketcher.imports, sketcher.classes, sketcher.functions, sketcher.assigned)
+    idle = _idle_functions(tree) if dao else ()
+    return FileSketch(path, module, is_package, sketcher.imports, sketcher.classes, sketcher.functions, sketcher.assigned, idle)
+
+
+_SQL_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})
+
+
+def _touches(node: ast.AST) -> bool:
+    """The code may use a database: a `query` (`Model.query`, `session.query(...)`), a call
+    on something named for a session, a connection or an engine, a method of a class or a
+    DAO object (`Users.get_user(...)`), or a statement built."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr == "query":
+            return True
+        if isinstance(sub, ast.Call):
+            func = sub.func
+            if isinstance(func, ast.Name) and func.id in _SQL_BUILDERS:
+                return True
+            if isinstance(func, ast.Attribute):
+                dotted = _dotted(func.value) or ""
+                receiver = dotted.lower()
+                if "session" in receiver or receiver.rsplit(".", 1)[-1] in ("db", "conn", "connection", "engine", "cursor"):
+                    return True
+                if dotted[:1].isupper():
+                    return True  # another DAO's method (`SkillHistories.get_history_by_id(...)`)
+    return False
+
+
+def _idle_functions(tree: ast.Module) -> Tuple[str, ...]:
+    """The module's functions and methods that touch no database, directly or through
+    their own class's methods (`cls.get_columns()`, not `cls.get(pk)`)."""
+    found: Dict[str, Tuple[bool, set]] = {}
+    for node in tree.body:
+        members = [(None, node)] if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        if isinstance(node, ast.ClassDef):
+            members = [(node.name, m) for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for owner, function in members:
+            calls = {c.func.attr for c in ast.walk(function) if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+                     and isinstance(c.func.value, ast.Name) and c.func.value.id in ("self", "cls")}
+            found[f"{owner}.{function.name}" if owner else function.name] = (_touches(function), calls)
+    busy = {name for name, (touches, _) in found.items() if touches}
+    changed = True
+    while changed:  # a method calling its class's busy method is busy
+        changed = False
+        for name, (_, calls) in found.items():
+            owner = name.rpartition(".")[0]
+            if name not in busy and owner and any(f"{owner}.{c}" in busy for c in calls):
+                busy.add(name)
+                changed = True
+    return tuple(sorted(set(found) - busy))

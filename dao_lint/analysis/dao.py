@@ -89,7 +89,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
                 in_boundary=context.is_migration_module,
                 migration_module=context.is_migration_module,
                 dao_calls=DaoCalls(context, self.imports, frozenset(
-                    s.name.value for s in node.body if isinstance(s, cst.FunctionDef)
+                    s.name.value for s in node.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))
                 )),
             )
         ]
@@ -296,7 +296,7 @@ class DaoCalls:
         self.module = context.module_name
         self.is_package = context.relpath.endswith("__init__.py")
         self.imports = imports
-        #: in a DAO module, its own module-level functions are DAO functions too
+        #: in a DAO module, its own module-level functions and classes are the DAO layer too
         self.own = functions if context.is_dao_module else frozenset()
         self.memo: Dict[int, Optional[Tuple[str, str]]] = {}  # (rules ask of a call several times)
 
@@ -315,14 +315,26 @@ class DaoCalls:
             if name_matches(self.config.dao_classes, receiver) or receiver in self.config.dao_base_classes:
                 return receiver, func.attr.value
         target = dotted_name(func)
-        if target is not None and target in self.own:
-            return _entity_of(target, self.module), target
-        if target is None or self.model is None or target.split(".")[0] not in self.imports:
+        if target is None:
             return None
-        qualified = absolute_name(self.module, self.is_package, qualify(target, self.imports) or target)
-        module, _, function = qualified.rpartition(".")
-        if module and self.model.is_dao_module(module):
-            return _entity_of(function, module), function
+        head, _, rest = target.partition(".")
+        if head in self.own:  # a function or class of this DAO module: `get(...)`, `Model.find(...)`
+            if self.model is not None and self.model.is_idle(f"{self.module}.{target}"):
+                return None
+            return (head, rest) if rest and "." not in rest else ((_entity_of(target, self.module), target) if not rest else None)
+        if self.model is None or head not in self.imports:
+            return None
+        parts = absolute_name(self.module, self.is_package, qualify(target, self.imports) or target).split(".")
+        if self.model.is_idle(".".join(parts)):
+            return None  # a function of the DAO layer that touches no database (`Resource.get_columns()`)
+        for cut in range(len(parts) - 1, 0, -1):
+            if self.model.is_dao_module(".".join(parts[:cut])):
+                function = parts[-1]
+                if cut == len(parts) - 1:
+                    return _entity_of(function, parts[cut - 1]), function  # `crud.create_user(...)`
+                if cut == len(parts) - 2:
+                    return parts[cut], function  # a class of a DAO module: `models.TrialModel.find(...)`
+                return None
         return None
 
 
@@ -346,6 +358,10 @@ def _entity_of(function: str, module: str) -> str:
 
 def dao_call(asker, call: cst.Call) -> Optional[Tuple[str, str]]:  # noqa: ANN001 - a rule or visitor with DaoFacts
     """(DAO, method) for a call into the DAO layer (see `DaoCalls`), else None."""
+    from .session import SessionFacts
+
+    if asker.get_metadata(SessionFacts, call, None) is not None:
+        return None  # a call on the session itself (`model.Session.remove()`)
     scope = asker.get_metadata(DaoFacts, call, None)
     return scope.dao_calls.of(call) if scope is not None and scope.dao_calls is not None else None
 

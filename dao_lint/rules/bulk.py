@@ -1,6 +1,9 @@
 """Bulk rules (DAO7xx): one statement for many rows, one query for many items."""
 from __future__ import annotations
 
+import re
+from typing import Dict, List
+
 import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
@@ -14,7 +17,15 @@ from ..analysis.walk import contains, visit_in_place
 
 __all__ = ["WriteInLoop", "ReadInLoop"]
 
-_DAO_WRITES = ("create", "update", "delete", "upsert")
+# the verbs a DAO method's name starts with (`create`, `create_chart`; private helpers
+# too: `self._set_trial_value(...)` once per item writes once per item)
+_DAO_WRITES = ("create", "update", "delete", "upsert", "set", "add", "insert", "save", "remove", "put", "store")
+
+
+def _named(method: str, verbs) -> bool:  # noqa: ANN001
+    """`method` is one of `verbs`, or starts with one and an underscore (`add_tag`, not `address`)."""
+    name = method.lstrip("_")
+    return name in verbs or re.split(r"_|(?=[A-Z])", name, maxsplit=1)[0].lower() in verbs
 _DAO_READS = ("find", "get")
 
 
@@ -23,17 +34,47 @@ def _production(scope) -> bool:  # noqa: ANN001
 
 
 def _dao_method_call(rule: Rule, node: cst.Call):  # noqa: ANN202
-    """(DAO, method) for `ChartDAO.create(...)`, and for `cls.create(...)` / `self.create(...)`
-    inside a DAO class."""
+    """(DAO, method, its own class's) for `ChartDAO.create(...)`, and for `cls.create(...)`
+    / `self.create(...)` inside a class of the DAO layer (whose method must then be seen to
+    read or write itself: `_OwnMethods`)."""
     found = dao_call(rule, node)
     if found is not None:
-        return found
+        return (*found, False)
     func = node.func
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("cls", "self"):
         scope = rule.fact(DaoFacts, node)
-        if scope is not None and scope.dao_class and scope.class_name:
-            return scope.class_name, func.attr.value
+        if scope is not None and scope.in_dao and scope.class_name:
+            # a DAO class's method is DAO work by its name; another class of the DAO layer
+            # (a store, a model) must be seen to do it
+            return scope.class_name, func.attr.value, not scope.dao_class
     return None
+
+
+class _OwnMethods:
+    """The methods of the file's classes, and whether one reads or writes the database
+    itself (asked once the file is walked, when every call's facts exist)."""
+
+    def __init__(self) -> None:
+        self.methods: Dict[str, Dict[str, cst.FunctionDef]] = {}
+
+    def note(self, node: cst.ClassDef) -> None:
+        body = getattr(node.body, "body", ())
+        self.methods[node.name.value] = {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
+
+    def does(self, rule: Rule, class_name: str, method: str, action: Action) -> bool:
+        found = self.methods.get(class_name, {}).get(method)
+        if found is None:
+            return False
+        hits: List[cst.Call] = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                use = rule.fact(SessionFacts, call)
+                if use is not None and use.action is action:
+                    hits.append(call)
+
+        visit_in_place(found.body, Finder())
+        return bool(hits)
 
 
 # query methods that build SQL for another query instead of running one
@@ -247,7 +288,8 @@ class WriteInLoop(Rule):
     def __init__(self, context) -> None:  # noqa: ANN001
         super().__init__(context)
         self.cascade_loops: set = set()  # ids of loops that are steps of a hand-made cascade
-        self.pending: list = []  # (loop, report arguments): reported when the module is left
+        self.pending: list = []  # (loop, report arguments, own method): reported when the module is left
+        self.own = _OwnMethods()
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         # the session facts of a block's calls exist once the block has been walked
@@ -255,8 +297,13 @@ class WriteInLoop(Rule):
         for cascade in manual_cascades(node.body, lambda call: self.fact(SessionFacts, call), dao):
             self.cascade_loops.update(id(loop) for loop in cascade.loops)
 
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.own.note(node)
+
     def leave_Module(self, node: cst.Module) -> None:
-        for loop, (args, fields) in self.pending:
+        for loop, (args, fields), own in self.pending:
+            if own is not None and not self.own.does(self, *own, Action.WRITE):
+                continue  # `self.add_tab(...)`: only a method seen to write is a write
             if id(loop) not in self.cascade_loops:  # a hand-made cascade is DAO501's: the cascade is the answer
                 self.report(*args, **fields)
 
@@ -266,7 +313,7 @@ class WriteInLoop(Rule):
         if use is None or use.action is not Action.WRITE or use.method not in ("add", "delete", "merge"):
             use = None
             dao = _dao_method_call(self, node)
-            if dao is None or not dao[1].startswith(_DAO_WRITES):
+            if dao is None or not _named(dao[1], _DAO_WRITES):
                 return
         if not _production(self.fact(DaoFacts, node)):
             return
@@ -280,7 +327,8 @@ class WriteInLoop(Rule):
         else:
             call, bulk = f"{dao[0]}.{dao[1]}()", f"a `bulk_` method of `{dao[0]}`"
         fix = self._fix(loop, node, use)
-        self.pending.append((loop, ((node,), dict(fix=fix, fix_target=loop if fix is not None else None, call=call, bulk=bulk))))
+        own = (dao[0], dao[1]) if dao is not None and dao[2] else None
+        self.pending.append((loop, ((node,), dict(fix=fix, fix_target=loop if fix is not None else None, call=call, bulk=bulk)), own))
 
     def _fix(self, loop: cst.CSTNode, node: cst.Call, use) -> object:  # noqa: ANN001
         if use is None or use.method != "add" or not isinstance(loop, cst.For) or loop.asynchronous or loop.orelse:
@@ -417,13 +465,18 @@ class ReadInLoop(Rule):
         ),
     ]
 
+    def __init__(self, context) -> None:  # noqa: ANN001
+        super().__init__(context)
+        self.pending: list = []  # (call, text, own method): calls of the class's own methods
+        self.own = _OwnMethods()
+
     def visit_Call(self, node: cst.Call) -> None:
         use = self.fact(SessionFacts, node)
         if use is not None and use.action is Action.READ:
             call = f"{use.session}.{use.method}()"
         else:
             dao = _dao_method_call(self, node)
-            if dao is None or not dao[1].startswith(_DAO_READS):
+            if dao is None or not _named(dao[1], _DAO_READS):
                 return
             call = f"{dao[0]}.{dao[1]}()"
         if not _production(self.fact(DaoFacts, node)):
@@ -432,4 +485,15 @@ class ReadInLoop(Rule):
         loop = place.item_for_loop
         if loop is None or _runs_once_or_batched(place.line, loop, node):
             return
+        if use is None and dao[2]:
+            self.pending.append((node, call, (dao[0], dao[1])))  # decided once the file is walked
+            return
         self.report(node, call=call)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.own.note(node)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for call_node, call, own in self.pending:
+            if self.own.does(self, *own, Action.READ):  # `self.get_related_model(...)` reads nothing
+                self.report(call_node, call=call)
