@@ -62,7 +62,7 @@ _SESSION_TOKENS = (
 # in an import, nor "engine." ending a comment's sentence)
 _ENGINE_CALL = re.compile(r"engine\.\w+\(")
 # a model's query in any form: `Chart.query.get(1)`, `(Chart.query\n .filter(...))`, `f(Chart.query)`
-_MODEL_QUERY = re.compile(r"\b(?:[A-Z]\w*|cls)\.query\b")
+_MODEL_QUERY = re.compile(r"\b(?:[A-Z]\w*|cls|\w*model)\.query\b")
 _TOKENS: Dict[int, Tuple[Config, Tuple[str, ...]]] = {}
 
 

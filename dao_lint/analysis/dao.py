@@ -14,7 +14,7 @@ from .visitors import CachedVisitors
 from .names import absolute_name, collect_imports, dotted_name, qualify
 from .walk import visit_in_place
 
-__all__ = ["CodeScope", "DaoFacts", "commit_flags", "action_verb", "LOCAL_BASES", "local_base", "dao_call", "DaoCalls"]
+__all__ = ["CodeScope", "DaoFacts", "commit_flags", "action_verb", "LOCAL_BASES", "local_base", "dao_call", "DaoCalls", "entity_of"]
 
 # bases that add no methods a DAO would override: a class with only these (or bases defined
 # in the same file) can be judged by its file alone
@@ -321,7 +321,7 @@ class DaoCalls:
         if head in self.own:  # a function or class of this DAO module: `get(...)`, `Model.find(...)`
             if self.model is not None and self.model.is_idle(f"{self.module}.{target}"):
                 return None
-            return (head, rest) if rest and "." not in rest else ((_entity_of(target, self.module), target) if not rest else None)
+            return (head, rest) if rest and "." not in rest else ((entity_of(target, self.module), target) if not rest else None)
         if self.model is None or head not in self.imports:
             return None
         parts = absolute_name(self.module, self.is_package, qualify(target, self.imports) or target).split(".")
@@ -331,7 +331,7 @@ class DaoCalls:
             if self.model.is_dao_module(".".join(parts[:cut])):
                 function = parts[-1]
                 if cut == len(parts) - 1:
-                    return _entity_of(function, parts[cut - 1]), function  # `crud.create_user(...)`
+                    return entity_of(function, parts[cut - 1]), function  # `crud.create_user(...)`
                 if cut == len(parts) - 2:
                     return parts[cut], function  # a class of a DAO module: `models.TrialModel.find(...)`
                 return None
@@ -341,7 +341,7 @@ class DaoCalls:
 _VERBS = ("create", "update", "delete", "upsert", "get", "find", "exists", "list", "count", "remove", "save", "validate")
 
 
-def _entity_of(function: str, module: str) -> str:
+def entity_of(function: str, module: str) -> str:
     """`User` for `create_user`, `get_user_by_email`; the module's name when the function
     names no entity (`database.get`)."""
     words = function.split("_")

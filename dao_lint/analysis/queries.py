@@ -26,11 +26,16 @@ _SQL_VERBS = {"select": Action.READ, "with": Action.READ, "insert": Action.WRITE
 
 
 def model_query_root(node: cst.BaseExpression) -> Optional[str]:
-    """`Chart` for `Chart.query` (a Flask-SQLAlchemy model's query), `cls` for `cls.query`."""
-    if not isinstance(node, cst.Attribute) or node.attr.value != "query" or not isinstance(node.value, cst.Name):
+    """`Chart` for `Chart.query` (a Flask-SQLAlchemy model's query), `cls` for `cls.query`,
+    `self.role_model` for `self.role_model.query` (a model kept in an attribute)."""
+    if not isinstance(node, cst.Attribute) or node.attr.value != "query":
         return None
-    model = node.value.value
-    return model if model[:1].isupper() or model == "cls" else None
+    if isinstance(node.value, cst.Name):
+        model = node.value.value
+        return model if model[:1].isupper() or model == "cls" else None
+    dotted = dotted_name(node.value)
+    last = dotted.rsplit(".", 1)[-1] if dotted else ""
+    return dotted if last[:1].isupper() or last.lower() == "model" or last.lower().endswith("_model") else None
 
 
 def _sql_text(node: cst.BaseExpression) -> Optional[Action]:

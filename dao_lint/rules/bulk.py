@@ -1,14 +1,12 @@
 """Bulk rules (DAO7xx): one statement for many rows, one query for many items."""
 from __future__ import annotations
 
-import re
-from typing import Dict, List
-
 import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.cascade import manual_cascades
 from ..analysis.dao import dao_call
+from ..analysis.dao_methods import DAO_READS, DAO_WRITES, OwnMethods, dao_method_call, named
 from ..analysis.names import dotted_name
 from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts
@@ -17,64 +15,9 @@ from ..analysis.walk import contains, visit_in_place
 
 __all__ = ["WriteInLoop", "ReadInLoop"]
 
-# the verbs a DAO method's name starts with (`create`, `create_chart`; private helpers
-# too: `self._set_trial_value(...)` once per item writes once per item)
-_DAO_WRITES = ("create", "update", "delete", "upsert", "set", "add", "insert", "save", "remove", "put", "store")
-
-
-def _named(method: str, verbs) -> bool:  # noqa: ANN001
-    """`method` is one of `verbs`, or starts with one and an underscore (`add_tag`, not `address`)."""
-    name = method.lstrip("_")
-    return name in verbs or re.split(r"_|(?=[A-Z])", name, maxsplit=1)[0].lower() in verbs
-_DAO_READS = ("find", "get")
-
 
 def _production(scope) -> bool:  # noqa: ANN001
     return scope is not None and not scope.in_test and not scope.migration_module
-
-
-def _dao_method_call(rule: Rule, node: cst.Call):  # noqa: ANN202
-    """(DAO, method, its own class's) for `ChartDAO.create(...)`, and for `cls.create(...)`
-    / `self.create(...)` inside a class of the DAO layer (whose method must then be seen to
-    read or write itself: `_OwnMethods`)."""
-    found = dao_call(rule, node)
-    if found is not None:
-        return (*found, False)
-    func = node.func
-    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("cls", "self"):
-        scope = rule.fact(DaoFacts, node)
-        if scope is not None and scope.in_dao and scope.class_name:
-            # a DAO class's method is DAO work by its name; another class of the DAO layer
-            # (a store, a model) must be seen to do it
-            return scope.class_name, func.attr.value, not scope.dao_class
-    return None
-
-
-class _OwnMethods:
-    """The methods of the file's classes, and whether one reads or writes the database
-    itself (asked once the file is walked, when every call's facts exist)."""
-
-    def __init__(self) -> None:
-        self.methods: Dict[str, Dict[str, cst.FunctionDef]] = {}
-
-    def note(self, node: cst.ClassDef) -> None:
-        body = getattr(node.body, "body", ())
-        self.methods[node.name.value] = {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
-
-    def does(self, rule: Rule, class_name: str, method: str, action: Action) -> bool:
-        found = self.methods.get(class_name, {}).get(method)
-        if found is None:
-            return False
-        hits: List[cst.Call] = []
-
-        class Finder(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> None:
-                use = rule.fact(SessionFacts, call)
-                if use is not None and use.action is action:
-                    hits.append(call)
-
-        visit_in_place(found.body, Finder())
-        return bool(hits)
 
 
 # query methods that build SQL for another query instead of running one
@@ -289,7 +232,7 @@ class WriteInLoop(Rule):
         super().__init__(context)
         self.cascade_loops: set = set()  # ids of loops that are steps of a hand-made cascade
         self.pending: list = []  # (loop, report arguments, own method): reported when the module is left
-        self.own = _OwnMethods()
+        self.own = OwnMethods()
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         # the session facts of a block's calls exist once the block has been walked
@@ -312,8 +255,8 @@ class WriteInLoop(Rule):
         dao = None
         if use is None or use.action is not Action.WRITE or use.method not in ("add", "delete", "merge"):
             use = None
-            dao = _dao_method_call(self, node)
-            if dao is None or not _named(dao[1], _DAO_WRITES):
+            dao = dao_method_call(self, node)
+            if dao is None or not named(dao[1], DAO_WRITES):
                 return
         if not _production(self.fact(DaoFacts, node)):
             return
@@ -468,15 +411,15 @@ class ReadInLoop(Rule):
     def __init__(self, context) -> None:  # noqa: ANN001
         super().__init__(context)
         self.pending: list = []  # (call, text, own method): calls of the class's own methods
-        self.own = _OwnMethods()
+        self.own = OwnMethods()
 
     def visit_Call(self, node: cst.Call) -> None:
         use = self.fact(SessionFacts, node)
         if use is not None and use.action is Action.READ:
             call = f"{use.session}.{use.method}()"
         else:
-            dao = _dao_method_call(self, node)
-            if dao is None or not _named(dao[1], _DAO_READS):
+            dao = dao_method_call(self, node)
+            if dao is None or not named(dao[1], DAO_READS):
                 return
             call = f"{dao[0]}.{dao[1]}()"
         if not _production(self.fact(DaoFacts, node)):

@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
-from ..analysis.dao import dao_call, dao_entity
+from ..analysis.dao import dao_call, dao_entity, entity_of
 from ..analysis.names import callee_name, dotted_name
 from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
@@ -218,10 +218,21 @@ class CheckThenWrite(Rule):
             if call.args:
                 return _first_capitalized(call.args[0].value)
             return None
-        dao = dao_call(self, call)
+        dao = dao_call(self, call) or self._own_dao(call)
         # (`get_user_by_email`: a lookup by another key than the primary one, as `find_by`)
         if dao is not None and (dao[1].startswith(_CHECK_METHODS) or (dao[1].startswith("get_") and "_by_" in dao[1])):
             return dao_entity(dao[0])
+        return None
+
+    def _own_dao(self, call: cst.Call) -> Optional[Tuple[str, str]]:
+        """(entity, method) for `self.find_role(...)` / `self.create_role(...)` in a class of
+        the DAO layer: the entity its name gives (`Role`)."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            scope = self.fact(DaoFacts, call)
+            if scope is not None and scope.in_dao and scope.class_name:
+                method = func.attr.value
+                return entity_of(method, scope.class_name), method
         return None
 
     def _written(self, node: cst.CSTNode) -> Set[str]:
@@ -250,7 +261,7 @@ class CheckThenWrite(Rule):
                             entities.add(entity)
                     elif isinstance(value, cst.Name) and value.value in rule.constructed:
                         entities.add(rule.constructed[value.value])
-                dao = dao_call(rule, call)
+                dao = dao_call(rule, call) or rule._own_dao(call)
                 # a new row of the DAO's entity: `create(...)`, `create_chart(...)`; not
                 # `add_favorite(chart)`, which writes something else about the row it is given
                 if dao is not None and (dao[1] in _ENTITY_WRITES or dao[1].startswith("create")):
@@ -271,11 +282,26 @@ class CheckThenWrite(Rule):
                 self._if(statement, statements[number + 1 :], results)
             elif isinstance(statement, cst.Try):
                 self._try(statement)
+            else:
+                self._or_create(statement)
             for name in _assigned_names(statement):
                 results.pop(name, None)
             held = self._held_check(statement)
             if held is not None:
                 results[held[0]] = held[1]
+
+    def _or_create(self, statement: cst.CSTNode) -> None:
+        """`return find_role(name) or create_role(name)`: the `or` is the `if`."""
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return
+        value = getattr(statement.body[0], "value", None)
+        if not isinstance(value, cst.BooleanOperation) or not isinstance(value.operator, cst.Or):
+            return
+        checked = self._checked(value.left)
+        if checked is not None and checked[1] in self._written(value.right):
+            scope = self.fact(DaoFacts, checked[0])
+            if scope is not None and not scope.in_test:
+                self.report(checked[0], entity=checked[1])
 
     def _held_check(self, statement: cst.CSTNode) -> Optional[Tuple[str, Tuple[cst.Call, str]]]:
         """`x = <existence check>` (`q.first()`, `session.get(M, pk)`, `SomeDAO.find_by_name(...)`)."""

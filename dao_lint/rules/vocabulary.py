@@ -131,6 +131,29 @@ class ActionMethodName(Rule):
         ),
         Invalid(
             """
+            class Datastore:
+                def put(self, model):
+                    raise NotImplementedError
+
+
+            class UserDatastore:
+                if TYPE_CHECKING:
+                    def put(self, model): ...
+
+                def put_user(self, user):
+                    self.put(user)
+
+
+            class SQLAlchemyDatastore(Datastore):
+                def put(self, model):
+                    db.session.add(model)
+            """,
+            path="app/daos/datastore.py",
+            expect=("DAO301 at 2:9", "DAO301 at 10:9"),
+            title="an interface method does what its implementations in the file do; reported once, at the interface",
+        ),
+        Invalid(
+            """
             class ChartDAO:
                 @classmethod
                 def save(cls, chart):
@@ -215,6 +238,14 @@ class ActionMethodName(Rule):
     def leave_Module(self, original_node: cst.Module) -> None:
         classes = {s.name.value: s for s in original_node.body if isinstance(s, cst.ClassDef)}
         module_functions = {s.name.value: s for s in original_node.body if isinstance(s, cst.FunctionDef)}
+        # (`self` may be any class of the file: an interface method that raises
+        # NotImplementedError, or a stub declared for type checkers, does what the classes
+        # defining that name do; reported once, at the first of them)
+        elsewhere: Dict[str, List[cst.FunctionDef]] = {}
+        for other in classes.values():
+            for name, method in _methods(other, classes).items():
+                elsewhere.setdefault(name, []).append(method)
+        stubs: Set[str] = set()
         for node, scope, (verb, crud) in self.candidates:
             owner = classes.get(scope.class_name) if scope.is_method else None
             if scope.is_method and (owner is None or not _local(owner, classes)):
@@ -222,19 +253,26 @@ class ActionMethodName(Rule):
             if owner is not None and _defined_in_bases(owner, node.name.value, classes):
                 continue  # an override: reported once, at the base
             siblings = _methods(owner, classes) if owner is not None else module_functions
-            if self._does_work(node, siblings, set()):
-                self.report(node.name, method=scope.qualname, verb=verb, crud=_crud(crud))
+            if not self._does_work(node, siblings, elsewhere, set()):
+                name = node.name.value
+                others = [m for m in elsewhere.get(name, ()) if m is not node]
+                if name in stubs or not any(self._does_work(m, siblings, elsewhere, set()) for m in others):
+                    continue
+                stubs.add(name)
+            self.report(node.name, method=scope.qualname, verb=verb, crud=_crud(crud))
 
-    def _does_work(self, node: cst.FunctionDef, siblings: Dict[str, cst.FunctionDef], seen: Set[str]) -> bool:
+    def _does_work(self, node: cst.FunctionDef, siblings: Dict[str, cst.FunctionDef], elsewhere: Dict[str, List[cst.FunctionDef]], seen: Set[str]) -> bool:
         """It uses a session or a DAO, directly or through the class's (module's) own functions."""
         if self.work.get(node):
             return True
         for name in self.own_calls.get(node, ()):
-            target = siblings.get(name)
-            if target is not None and name not in seen:
-                seen.add(name)
-                if self._does_work(target, siblings, seen):
-                    return True
+            if name in seen:
+                continue
+            seen.add(name)
+            targets = [siblings[name]] if name in siblings else []
+            targets += [m for m in elsewhere.get(name, ()) if m not in targets]
+            if any(self._does_work(target, siblings, elsewhere, seen) for target in targets):
+                return True
         return False
 
 
