@@ -40,7 +40,14 @@ def findings(work: Path, name: str, jobs: int) -> list:
     )
     if done.returncode not in (0, 1):
         raise SystemExit(f"{name}: dao-lint check failed ({done.returncode}):\n{done.stderr}")
-    return sorted((r["path"], r["line"], r["code"], r["message"]) for r in json.loads(done.stdout or "[]"))
+    records = json.loads(done.stdout or "[]")
+    # one root cause, one finding: never two of one code at one place
+    twice = [key for key, n in collections.Counter((r["path"], r["line"], r["column"], r["code"]) for r in records).items() if n > 1]
+    for path, line, column, code in twice:
+        print(f"  ! {path}:{line}:{column} {code} reported twice")
+    if twice:
+        raise SystemExit(f"{name}: the same finding reported twice")
+    return sorted((r["path"], r["line"], r["code"], r["message"]) for r in records)
 
 
 def snapshot_path(name: str) -> Path:

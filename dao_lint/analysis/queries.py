@@ -2,7 +2,7 @@
 `session.execute(update(...))`, `session.query(X).filter(...).delete()`,
 `Chart.query.filter_by(...).first()`, `Chart.query` kept or passed on, a statement or a
 query kept in a name and executed or written through later. A mixin of `SessionFacts`,
-which owns the state it reads (`scopes`, `query_writes`, `imports`, `classes`)."""
+which owns the state it reads (`scopes`, `query_writes`, `imports`, `classes`, `engines`)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -10,7 +10,7 @@ from typing import Optional
 import libcst as cst
 
 from .names import callee_name, dotted_name, qualify, root_module
-from .session_kinds import METHOD_ACTIONS, NON_DB_PACKAGES, Action, Origin, SessionUse, statement_kind
+from .session_kinds import ENGINE_MAKERS, METHOD_ACTIONS, NON_DB_PACKAGES, Action, Origin, SessionUse, statement_kind
 
 __all__ = ["QueryCalls", "model_query_root"]
 
@@ -153,6 +153,18 @@ class QueryCalls:
         else:
             action = Action.READ
         self.set_metadata(node, SessionUse(action, method, f"{model}.query", Origin.NAME, awaited))
+
+    def _is_engine(self, expr: cst.BaseExpression) -> bool:
+        """`engine`, `get_engine()`, `create_engine(...)`, a name bound to an engine: its
+        `begin()` / `connect()` open a transaction of their own."""
+        if isinstance(expr, cst.Call):
+            name = callee_name(expr) or ""
+            return name in ENGINE_MAKERS or name == "get_engine"
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return False
+        last = dotted.rsplit(".", 1)[-1]
+        return dotted in self.engines or last == "engine" or last.endswith("_engine")
 
     def _not_a_query(self, node: cst.Attribute) -> bool:
         """The project's model says `X.query` is something else (an enumeration's member)."""

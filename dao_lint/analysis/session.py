@@ -18,7 +18,7 @@ from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 from ..globs import name_matches
 from .model_view import ModelView
-from .names import callee_name, collect_imports, dotted_name, import_bindings, qualify, root_module
+from .names import collect_imports, dotted_name, import_bindings, qualify, root_module
 from .commit_helpers import is_commit_helper
 from .queries import QueryCalls
 from .session_kinds import (
@@ -433,16 +433,6 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
                 return scope.names[name][0] is not _Binding.SESSION
         return False
 
-    def _is_engine(self, expr: cst.BaseExpression) -> bool:
-        if isinstance(expr, cst.Call):
-            name = callee_name(expr) or ""
-            return name in ENGINE_MAKERS or name == "get_engine"
-        dotted = dotted_name(expr)
-        if dotted is None:
-            return False
-        last = dotted.rsplit(".", 1)[-1]
-        return dotted in self.engines or last == "engine" or last.endswith("_engine")
-
     def visit_Await(self, node: cst.Await) -> None:
         if isinstance(node.expression, cst.Call):
             self.awaited.add(id(node.expression))
@@ -456,9 +446,10 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
         func = node.func
         if not isinstance(func, cst.Attribute):
             return
-        method = func.attr.value
-        receiver = func.value
-        if method in ("update", "delete"):
+        method, receiver = func.attr.value, func.value
+        if method == "query":
+            self.queries_seen.add(id(func))  # `session.query(...)`: the call speaks for it
+        elif method in ("update", "delete"):
             self._mark_query_write(receiver, method)
         if method in ("begin", "connect") and self._is_engine(receiver):
             session = dotted_name(receiver) or method
@@ -476,6 +467,7 @@ class SessionFacts(QueryCalls, CachedVisitors, BatchableMetadataProvider[object]
         if id(node) in self.query_writes:
             method = f"{method}(...).{self.query_writes[id(node)]}"
         self.set_metadata(node, SessionUse(action, method, session, origin, awaited))
+
 
 def _non_session_attributes(node: cst.ClassDef, facts: SessionFacts) -> Set[str]:
     """`self.<attr>` names that the class's methods assign (at their top level) from a call

@@ -157,6 +157,17 @@ class QueryOutsideDao(Rule):
             expect="DAO202 at 2:20",
             title="async",
         ),
+        Invalid(
+            """
+            def member_list(context, group_id):
+                model = context["model"]
+                return model.Session.query(model.Member).filter_by(group_id=group_id).all()
+            """,
+            path="app/logic/members.py",
+            options={"session-names": ["model.Session"]},
+            expect="DAO202 at 3:12",
+            title="a session whose name starts with a capital: its `query` is a call, reported once",
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -14,6 +14,11 @@ __all__ = ["SwallowedDatabaseError"]
 
 
 _BROAD_ERRORS = frozenset({"SQLAlchemyError", "DBAPIError", "DatabaseError", "StatementError", "Exception", "BaseException", "everything"})
+# errors the database raised: the transaction they leave behind is broken (PostgreSQL
+# refuses every statement until a rollback), whatever the handler does next. Not
+# IntegrityError, whose handling is R6's own remedy, nor the ORM's own errors
+# (NoResultFound, InvalidRequestError), which leave the transaction as it was.
+_FAILED_TRANSACTION = frozenset({"OperationalError", "ProgrammingError", "DataError", "InternalError", "InterfaceError", "NotSupportedError", "PendingRollbackError"})
 _DATABASE_ERRORS = frozenset(
     {
         "SQLAlchemyError", "DBAPIError", "IntegrityError", "OperationalError", "DataError",
@@ -49,7 +54,7 @@ class SwallowedDatabaseError(Rule):
     migration_modules = "dao"
     name = "swallowed-database-error"
     seed = "R4"
-    message = "DAO `{function}` catches `{error}` around session calls and carries on; re-raise it or raise a DAO error from it"
+    message = "DAO `{function}` catches `{error}` around session calls and carries on; re-raise it{or_savepoint} or raise a DAO error from it"
     needs = (SessionFacts, DaoFacts)
     valid = [
         Valid(
@@ -97,12 +102,13 @@ class SwallowedDatabaseError(Rule):
                 @classmethod
                 def find_many(cls, ids):
                     try:
-                        return db.session.query(Trial).filter(Trial.id.in_(ids)).all()
+                        with db.session.begin_nested():
+                            return db.session.query(Trial).filter(Trial.id.in_(ids)).all()
                     except OperationalError:
                         logger.warning("too many variables for SQLite; reading in batches")
                         return [t for batch in chunks(ids, 500) for t in cls.find_many(batch)]
             """,
-            title="an expected failure with a fallback",
+            title="an expected failure with a fallback, in a savepoint the failure rolls back",
         ),
     ]
     invalid = [
@@ -132,7 +138,20 @@ class SwallowedDatabaseError(Rule):
                         raise
                     return user
             """,
-        )
+        ),
+        Invalid(
+            """
+            class TrialDAO(BaseDAO):
+                @classmethod
+                def find_many(cls, ids):
+                    try:
+                        return db.session.query(Trial).filter(Trial.id.in_(ids)).all()
+                    except OperationalError:
+                        return [t for batch in chunks(ids, 500) for t in cls.find_many(batch)]
+            """,
+            expect="DAO113 at 6:9",
+            title="a fallback in the transaction the error broke (PostgreSQL refuses every statement until a rollback)",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
@@ -156,13 +175,14 @@ class SwallowedDatabaseError(Rule):
             error = _caught(handler)
             if error is None or _raises(handler.body):
                 continue
-            if error not in _BROAD_ERRORS:
-                # a specific failure the code expects (a conflict the constraint decided: R6's
-                # own remedy; a missing table, a query too large, handled by a fallback)
-                continue
+            if error not in _BROAD_ERRORS and error not in _FAILED_TRANSACTION:
+                continue  # a conflict the constraint decided (R6's remedy), or the ORM's own error
+            if error in _FAILED_TRANSACTION and _in_savepoint(node.body):
+                continue  # an expected failure the savepoint rolled back alone: the transaction goes on
             scope = self._scope(node)
             if scope is not None and scope.in_dao and not scope.in_test:
-                self.report(handler, function=scope.qualname or "<module>", error=error)
+                savepoint = ", run those calls in a savepoint (`with session.begin_nested():`)," if error in _FAILED_TRANSACTION else ""
+                self.report(handler, function=scope.qualname or "<module>", error=error, or_savepoint=savepoint)
 
     def _scope(self, node: cst.Try):  # noqa: ANN202
         found = []
@@ -191,6 +211,17 @@ class SwallowedDatabaseError(Rule):
 
         visit_in_place(body, Finder())
         return bool(found)
+
+
+def _in_savepoint(body: cst.BaseSuite) -> bool:
+    """The guarded statements are one `with <session>.begin_nested():` block."""
+    statements = getattr(body, "body", ())
+    if len(statements) != 1 or not isinstance(statements[0], cst.With):
+        return False
+    return any(
+        isinstance(item.item, cst.Call) and isinstance(item.item.func, cst.Attribute) and item.item.func.attr.value == "begin_nested"
+        for item in statements[0].items
+    )
 
 
 def _raises(body: cst.BaseSuite) -> bool:

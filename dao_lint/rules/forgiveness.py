@@ -185,6 +185,22 @@ class CheckThenWrite(Rule):
             expect="DAO601 at 3:15",
             title="kept in a name, through DAOs",
         ),
+        Invalid(
+            """
+            def save_resource(data, session):
+                obj = None
+                if data.get("id"):
+                    obj = session.query(Resource).get(data["id"])
+                if not obj:
+                    obj = Resource()
+                obj.from_dict(data)
+                session.add(obj)
+                return obj
+            """,
+            path="app/logic/resources.py",
+            expect="DAO601 at 4:15",
+            title="a lookup in a branch; the new row built in the `if`, added after it",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
@@ -289,6 +305,14 @@ class CheckThenWrite(Rule):
             held = self._held_check(statement)
             if held is not None:
                 results[held[0]] = held[1]
+            elif isinstance(statement, cst.If):
+                # `if pk: x = session.get(M, pk)`: x may hold the check after the `if` (the
+                # first check of x, not a second lookup of the same row by another key)
+                branches = [statement.body, statement.orelse.body if isinstance(statement.orelse, cst.Else) else None]
+                for inner in (s for branch in branches if branch is not None for s in getattr(branch, "body", ())):
+                    held = self._held_check(inner)
+                    if held is not None:
+                        results.setdefault(held[0], held[1])
 
     def _or_create(self, statement: cst.CSTNode) -> None:
         """`return find_role(name) or create_role(name)`: the `or` is the `if`."""
@@ -336,7 +360,10 @@ class CheckThenWrite(Rule):
         written = self._written(node.body)
         if node.orelse is not None:
             written |= self._written(node.orelse)
-        if entity not in written and _exits(node.body):
+        # what comes after the `if` writes too: after a guard clause, or where the branch
+        # built the new row into the tested name (`if not x: x = M()`, then `session.add(x)`)
+        tested = _tested_name(node.test)
+        if entity not in written and (_exits(node.body) or (tested is not None and self.constructed.get(tested) == entity)):
             for statement in after:
                 written |= self._written(statement)
         if entity in written:
