@@ -2,7 +2,7 @@
 its caller committing a transaction that already failed."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Set
 
 import libcst as cst
 
@@ -152,21 +152,45 @@ class SwallowedDatabaseError(Rule):
             expect="DAO113 at 6:9",
             title="a fallback in the transaction the error broke (PostgreSQL refuses every statement until a rollback)",
         ),
+        Invalid(
+            """
+            class ChartDAO(BaseDAO):
+                @classmethod
+                def find_by_id(cls, model_id):
+                    query = db.session.query(Chart)
+                    try:
+                        return query.filter(Chart.id == model_id).one_or_none()
+                    except StatementError:
+                        return None
+            """,
+            expect="DAO113 at 7:9",
+            title="the query built before the `try` and run inside it",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
         super().__init__(context)
         self.in_dao: List[bool] = [False]
+        self.kept: List[Set[str]] = [set()]  # per function: names holding a query of the session
 
     def visit_Module(self, node: cst.Module) -> None:
         self.in_dao = [False]
+        self.kept = [set()]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.fact(DaoFacts, node)
         self.in_dao.append(bool(scope and scope.in_dao and not scope.in_test))
+        self.kept.append(set())
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.in_dao.pop()
+        self.kept.pop()
+
+    def leave_Assign(self, node: cst.Assign) -> None:
+        # `query = session.query(Model)`: the query runs later, inside a `try` perhaps
+        # (on leaving: the facts of the value's calls are known once they are walked)
+        if self.in_dao[-1] and self._session_calls(node.value):
+            self.kept[-1].update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
 
     def leave_Try(self, node: cst.Try) -> None:
         if not self.in_dao[-1] or not self._session_calls(node.body):
@@ -201,9 +225,11 @@ class SwallowedDatabaseError(Rule):
         found = []
         rule = self
 
+        kept = self.kept[-1]
+
         class Finder(cst.CSTVisitor):
             def visit_Call(self, call: cst.Call) -> None:
-                if rule.fact(SessionFacts, call) is not None:
+                if rule.fact(SessionFacts, call) is not None or _root(call) in kept:
                     found.append(call)
 
             def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -211,6 +237,14 @@ class SwallowedDatabaseError(Rule):
 
         visit_in_place(body, Finder())
         return bool(found)
+
+
+def _root(call: cst.Call) -> Optional[str]:
+    """`query` for `query.filter(...).one_or_none()`."""
+    current: cst.BaseExpression = call
+    while isinstance(current, (cst.Call, cst.Attribute)):
+        current = current.func if isinstance(current, cst.Call) else current.value
+    return current.value if isinstance(current, cst.Name) else None
 
 
 def _in_savepoint(body: cst.BaseSuite) -> bool:
