@@ -37,7 +37,7 @@ def listed(project: str):  # noqa: ANN201 - (files reviewed, [(path, line, code)
         if header:
             files |= {f.strip() for f in re.split(r",| and ", header["files"]) if f.strip().endswith(".py")}
         match = LISTED.match(raw)
-        if match:
+        if match and "/" in match["path"]:  # (a reviewer's note naming a bare file name is not an item)
             found.append((match["path"], int(match["line"]), match["code"]))
             files.add(match["path"])
     return files, sorted(set(found))

@@ -30,6 +30,13 @@ def _first_capitalized(node: cst.CSTNode) -> Optional[str]:
     return found[0] if found else None
 
 
+def _key(entity: str) -> str:
+    """What entity names are compared by: `Role`, `role_model` and `RoleModel` are one;
+    `ViewMenu` and `viewmenu_model` too."""
+    key = entity.replace("_", "").lower()
+    return key[: -len("model")] if key.endswith("model") and len(key) > len("model") else key
+
+
 def _last(dotted: Optional[str]) -> Optional[str]:
     return dotted.rsplit(".", 1)[-1] if dotted else None
 
@@ -201,6 +208,35 @@ class CheckThenWrite(Rule):
             expect="DAO601 at 4:15",
             title="a lookup in a branch; the new row built in the `if`, added after it",
         ),
+        Invalid(
+            """
+            class SecurityManager(BaseSecurityManager):
+                def add_role(self, name):
+                    role = self.find_role(name)
+                    if role is None:
+                        role = self.role_model()
+                        role.name = name
+                        self.session.add(role)
+                    return role
+            """,
+            path="app/security/manager.py",
+            options={"dao-modules": ["app/security/**"]},
+            expect="DAO601 at 3:16",
+            title="the DAO's own lookup; the model class kept in an attribute",
+        ),
+        Invalid(
+            """
+            def import_person(email, data):
+                person = PersonDAO.where_email(email)
+                created = person is None
+                if created:
+                    person = PersonDAO.create(email=email, **data)
+                return person
+            """,
+            path="app/services/persons.py",
+            expect="DAO601 at 2:14",
+            title="any DAO read kept in a name is a lookup; the test kept in a name too",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
@@ -208,8 +244,10 @@ class CheckThenWrite(Rule):
         self.constructed: Dict[str, str] = {}  # local name -> entity it was built as
 
     # -- entities ------------------------------------------------------------------------------
-    def _checked(self, expr: cst.CSTNode) -> Optional[Tuple[cst.Call, str]]:
-        """(check call, entity) for the first existence check inside `expr`."""
+    def _checked(self, expr: cst.CSTNode, held: bool = False) -> Optional[Tuple[cst.Call, str]]:
+        """(check call, entity) for the first existence check inside `expr` (`held`: its
+        result is kept in a name, so any DAO read is a lookup: `TaskStatus.get_by(...)`,
+        `cls.get(pk)`, `TrialHeartbeatModel.where_trial_id(...)`)."""
         found: List[Tuple[cst.Call, str]] = []
         rule = self
 
@@ -217,7 +255,7 @@ class CheckThenWrite(Rule):
             def visit_Call(self, call: cst.Call) -> Optional[bool]:
                 if found:
                     return False
-                entity = rule._read_entity(call)
+                entity = rule._read_entity(call, held)
                 if entity is not None:
                     found.append((call, entity))
                     return False
@@ -226,7 +264,7 @@ class CheckThenWrite(Rule):
         visit_in_place(expr, Finder())
         return found[0] if found else None
 
-    def _read_entity(self, call: cst.Call) -> Optional[str]:
+    def _read_entity(self, call: cst.Call, held: bool = False) -> Optional[str]:
         use = self.fact(SessionFacts, call)
         if use is not None and use.action is Action.READ:
             if use.session.endswith(".query"):
@@ -236,7 +274,7 @@ class CheckThenWrite(Rule):
             return None
         dao = dao_call(self, call) or self._own_dao(call)
         # (`get_user_by_email`: a lookup by another key than the primary one, as `find_by`)
-        if dao is not None and (dao[1].startswith(_CHECK_METHODS) or (dao[1].startswith("get_") and "_by_" in dao[1])):
+        if dao is not None and (held or dao[1].startswith(_CHECK_METHODS) or (dao[1].startswith("get_") and "_by_" in dao[1])):
             return dao_entity(dao[0])
         return None
 
@@ -252,7 +290,7 @@ class CheckThenWrite(Rule):
         return None
 
     def _written(self, node: cst.CSTNode) -> Set[str]:
-        """Entities created by statements under `node`."""
+        """Entities created by statements under `node` (their `_key`s)."""
         entities: Set[str] = set()
         rule = self
 
@@ -260,7 +298,8 @@ class CheckThenWrite(Rule):
             def visit_Assign(self, assign: cst.Assign) -> None:
                 if isinstance(assign.value, cst.Call):
                     built = _last(dotted_name(assign.value.func))
-                    if built and built[:1].isupper():
+                    # `Role(...)`, or a model class kept in an attribute: `self.role_model()`
+                    if built and (built[:1].isupper() or built.endswith("_model")):
                         for target in assign.targets:
                             if isinstance(target.target, cst.Name):
                                 rule.constructed[target.target.value] = built
@@ -274,14 +313,14 @@ class CheckThenWrite(Rule):
                         if use.method in ("execute", "exec") and callee_name(value) == "insert" and value.args:
                             entity = _first_capitalized(value.args[0].value)
                         if entity:
-                            entities.add(entity)
+                            entities.add(_key(entity))
                     elif isinstance(value, cst.Name) and value.value in rule.constructed:
-                        entities.add(rule.constructed[value.value])
+                        entities.add(_key(rule.constructed[value.value]))
                 dao = dao_call(rule, call) or rule._own_dao(call)
                 # a new row of the DAO's entity: `create(...)`, `create_chart(...)`; not
                 # `add_favorite(chart)`, which writes something else about the row it is given
                 if dao is not None and (dao[1] in _ENTITY_WRITES or dao[1].startswith("create")):
-                    entities.add(dao_entity(dao[0]))
+                    entities.add(_key(dao_entity(dao[0])))
 
         visit_in_place(node, Finder())
         return entities
@@ -305,6 +344,9 @@ class CheckThenWrite(Rule):
             held = self._held_check(statement)
             if held is not None:
                 results[held[0]] = held[1]
+            alias = _alias(statement)
+            if alias is not None and alias[1] in results:
+                results[alias[0]] = results[alias[1]]  # `created = user is None`, then `if created:`
             elif isinstance(statement, cst.If):
                 # `if pk: x = session.get(M, pk)`: x may hold the check after the `if` (the
                 # first check of x, not a second lookup of the same row by another key)
@@ -322,7 +364,7 @@ class CheckThenWrite(Rule):
         if not isinstance(value, cst.BooleanOperation) or not isinstance(value.operator, cst.Or):
             return
         checked = self._checked(value.left)
-        if checked is not None and checked[1] in self._written(value.right):
+        if checked is not None and _key(checked[1]) in self._written(value.right):
             scope = self.fact(DaoFacts, checked[0])
             if scope is not None and not scope.in_test:
                 self.report(checked[0], entity=checked[1])
@@ -337,13 +379,14 @@ class CheckThenWrite(Rule):
         value = small.value.expression if isinstance(small.value, cst.Await) else small.value
         if not isinstance(value, cst.Call):
             return None
-        if not isinstance(value.func, cst.Attribute) and dao_call(self, value) is None:
+        dao = dao_call(self, value) or self._own_dao(value)
+        if not isinstance(value.func, cst.Attribute) and dao is None:
             return None  # (a plain function is a check only when it is a DAO function)
         method = callee_name(value) or ""
         lookup = method.startswith("get_") and "_by_" in method
-        if method not in _EXISTENCE and not method.startswith(_CHECK_METHODS) and method != "get" and not lookup:
+        if dao is None and method not in _EXISTENCE and not method.startswith(_CHECK_METHODS) and method != "get" and not lookup:
             return None
-        checked = self._checked(value)
+        checked = self._checked(value, held=dao is not None)
         return (small.targets[0].target.value, checked) if checked is not None else None
 
     def _if(self, node: cst.If, after: List[cst.BaseStatement], results: Dict[str, Tuple[cst.Call, str]]) -> None:
@@ -363,10 +406,10 @@ class CheckThenWrite(Rule):
         # what comes after the `if` writes too: after a guard clause, or where the branch
         # built the new row into the tested name (`if not x: x = M()`, then `session.add(x)`)
         tested = _tested_name(node.test)
-        if entity not in written and (_exits(node.body) or (tested is not None and self.constructed.get(tested) == entity)):
+        if _key(entity) not in written and (_exits(node.body) or (tested is not None and _key(self.constructed.get(tested, "")) == _key(entity))):
             for statement in after:
                 written |= self._written(statement)
-        if entity in written:
+        if _key(entity) in written:
             self.report(call, entity=entity)
 
     def _try(self, node: cst.Try) -> None:
@@ -380,7 +423,7 @@ class CheckThenWrite(Rule):
         if checked is None:
             return
         call, entity = checked
-        if any(entity in self._written(h.body) for h in node.handlers):
+        if any(_key(entity) in self._written(h.body) for h in node.handlers):
             self.report(call, entity=entity)
 
 
@@ -396,6 +439,19 @@ def _tested_name(test: cst.BaseExpression) -> Optional[str]:
         if isinstance(target.operator, (cst.Is, cst.IsNot)) and isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
             test = test.left
     return test.value if isinstance(test, cst.Name) else None
+
+
+def _alias(statement: cst.CSTNode) -> Optional[Tuple[str, str]]:
+    """(`created`, `user`) for `created = user is None` (or `not user`)."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if not isinstance(small, cst.Assign) or len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
+        return None
+    if not isinstance(small.value, (cst.Comparison, cst.UnaryOperation)):
+        return None
+    tested = _tested_name(small.value)
+    return (small.targets[0].target.value, tested) if tested is not None else None
 
 
 def _assigned_names(statement: cst.CSTNode) -> List[str]:
