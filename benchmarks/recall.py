@@ -77,8 +77,15 @@ def main() -> None:
         verdicts = judged(project)
         found = misses = dropped = 0
         unexplained, used = [], set()
+        # a listed line takes the finding on its own line first, then the nearest one left
+        exact = {item for item in wanted if item in current}
+        used.update(exact)
         for path, line, code in wanted:
-            hit = next((r for r in current if r[0] == path and r[2] == code and abs(r[1] - line) <= SLACK and r not in used), None)
+            if (path, line, code) in exact:
+                hit = (path, line, code)
+            else:
+                near = [r for r in current if r[0] == path and r[2] == code and abs(r[1] - line) <= SLACK and r not in used]
+                hit = min(near, key=lambda r: abs(r[1] - line)) if near else None
             if hit is not None:
                 used.add(hit)
                 found += 1

@@ -226,6 +226,37 @@ class WriteInLoop(Rule):
             expect="DAO701 at 3:9",
             title="DAO call per row",
         ),
+        Invalid(
+            """
+            class BaseMixin:
+                @classmethod
+                def create(cls, **data):
+                    row = cls(**data)
+                    db.session.add(row)
+                    return row
+
+                @classmethod
+                def create_from_import(cls, data):
+                    return cls.get(data["id"]) or cls.create(**data)
+
+                @classmethod
+                def create_from_import_list(cls, rows):
+                    for data in rows:
+                        cls.create_from_import(data)
+
+                @classmethod
+                def get_pk_name(cls):
+                    return "id"
+
+                @classmethod
+                def get_pk_names(cls, names):
+                    return [cls.get_pk_name() for name in names]
+            """,
+            path="app/models/base.py",
+            options={"dao-modules": ["app/models/**"]},
+            expect=("DAO701 at 15:13", "DAO601 at 10:16"),
+            title="an active record's own method that writes through another (get_pk_name per item reads nothing)",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001

@@ -363,7 +363,7 @@ class CheckThenWrite(Rule):
         value = getattr(statement.body[0], "value", None)
         if not isinstance(value, cst.BooleanOperation) or not isinstance(value.operator, cst.Or):
             return
-        checked = self._checked(value.left)
+        checked = self._checked(value.left, held=True)
         if checked is not None and _key(checked[1]) in self._written(value.right):
             scope = self.fact(DaoFacts, checked[0])
             if scope is not None and not scope.in_test:
