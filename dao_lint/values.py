@@ -20,6 +20,38 @@ EXTERNAL = "<outside>"
 ORM_ATTRIBUTES = frozenset({"__table__", "__mapper__", "metadata", "__tablename__"})
 
 
+# query methods that return one row of the model queried, and all of them
+_ONE_ROW = frozenset({"first", "one", "one_or_none", "get", "first_or_404", "get_or_404", "one_or_404"})
+_ROWS = frozenset({"all"})
+
+
+def query_result(value: cst.BaseExpression) -> Optional[Tuple[str, bool]]:
+    """(the model, whether many rows) for a query that returns rows of one model:
+    `Setting.query.filter_by(...).first()`, `session.query(Member).filter(...).all()`,
+    `session.get(User, pk)`."""
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+        return None
+    last = value.func.attr.value
+    if last not in _ONE_ROW and last not in _ROWS:
+        return None
+    many = last in _ROWS
+    current: cst.BaseExpression = value
+    while isinstance(current, (cst.Call, cst.Attribute)):
+        if isinstance(current, cst.Attribute) and current.attr.value == "query" and not isinstance(current.value, cst.Call):
+            model = dotted_name(current.value)  # `Setting.query`
+            return (model, many) if model and model.rsplit(".", 1)[-1][:1].isupper() else None
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value in ("query", "get") and current.args:
+            model = dotted_name(current.args[0].value)  # `session.query(Member)`, `session.get(User, pk)`
+            if current.func.attr.value == "get" and len(current.args) < 2:
+                model = None
+            if model and model.rsplit(".", 1)[-1][:1].isupper():
+                return model, many and current.func.attr.value == "query"
+        current = current.func if isinstance(current, cst.Call) else current.value
+    return None
+
+
 def literal_keys(value: cst.BaseExpression) -> Optional[Tuple[str, ...]]:
     """The keys of a dict literal whose keys are all plain strings, else None."""
     if not isinstance(value, cst.Dict):
@@ -113,8 +145,11 @@ class ValueTracking:
             if not self.stack and self.class_stack:
                 continue  # a class attribute: `_class_attributes` has it
             name = target.target.value
+            rows = query_result(value)
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
                 self.frame.types[name] = self._qualify(ctor) or ctor
+            elif rows is not None:  # `setting = Setting.query.filter_by(...).first()`
+                self.frame.types[f"{name}[]" if rows[1] else name] = self._qualify(rows[0]) or rows[0]
             elif isinstance(value, cst.Call) and self._returns_outside_object(value):
                 self.frame.types[name] = EXTERNAL
             else:
@@ -142,6 +177,19 @@ class ValueTracking:
         imported = self._imported(head)
         own = (self.context.module_name or "").split(".")[0]
         return imported is not None and not imported.startswith(".") and imported.split(".")[0] not in (own, "")
+
+    def visit_For(self, node: cst.For) -> None:
+        """`for member in session.query(Member).all():` (or a name holding those rows):
+        each item is a Member."""
+        if not isinstance(node.target, cst.Name):
+            return
+        rows = query_result(node.iter)
+        if rows is not None and rows[1]:
+            self.frame.types[node.target.value] = self._qualify(rows[0]) or rows[0]
+        elif isinstance(node.iter, cst.Name) and f"{node.iter.value}[]" in self.frame.types:
+            self.frame.types[node.target.value] = self.frame.types[f"{node.iter.value}[]"]
+        else:
+            self.frame.types.pop(node.target.value, None)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         known = self._type_of(node.annotation.annotation)

@@ -43,6 +43,56 @@ def exclusive(first: Place, second: Place) -> bool:
     return False
 
 
+def _truth(test: cst.BaseExpression) -> Optional[Tuple[str, bool]]:
+    """(`x`, True) for `if x:` / `if x is not None:`, (`x`, False) for `if not x:` / `if x is None:`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _truth(test.expression)
+        return (inner[0], not inner[1]) if inner is not None else None
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.comparator, cst.Name) and target.comparator.value == "None" and isinstance(test.left, cst.Name):
+            if isinstance(target.operator, cst.Is):
+                return test.left.value, False
+            if isinstance(target.operator, cst.IsNot):
+                return test.left.value, True
+        return None
+    return (test.value, True) if isinstance(test, cst.Name) else None
+
+
+def opposite_ifs(statements: Sequence[cst.CSTNode]) -> Dict[int, cst.If]:
+    """`if x:` (no `else`, `x` not rebound in it) followed by `if not x:`: no run enters
+    both. Maps the second `if` to the first."""
+    found: Dict[int, cst.If] = {}
+    for first, second in zip(statements, statements[1:]):
+        if not isinstance(first, cst.If) or not isinstance(second, cst.If) or first.orelse is not None:
+            continue
+        a, b = _truth(first.test), _truth(second.test)
+        if a is None or b is None or a[0] != b[0] or a[1] == b[1]:
+            continue
+        if any(isinstance(n, cst.Name) and n.value == a[0] for n in _bound(first.body)):
+            continue
+        found[id(second)] = first
+    return found
+
+
+def _bound(body: cst.CSTNode) -> List[cst.CSTNode]:
+    """The names assigned anywhere in `body`."""
+    out: List[cst.CSTNode] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            out.append(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            out.append(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            out.append(node.target)
+
+    visit_in_place(body, Finder())
+    return out
+
+
 class _Frame:
     def __init__(self) -> None:
         self.loops: List[cst.CSTNode] = []
@@ -63,6 +113,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         self.module_literals = Literals()
         self.blocks: List[Optional[cst.IndentedBlock]] = [None]
         self.lines: List[Optional[cst.SimpleStatementLine]] = [None]
+        self.opposites: Dict[int, cst.If] = {}  # id of `if not x:` -> the `if x:` just before it
 
     def _place(self) -> Place:
         frame = self.frames[-1]
@@ -79,6 +130,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
     # scopes
     def visit_Module(self, node: cst.Module) -> None:
         self.module_literals = literal_names(node.body)
+        self.opposites.update(opposite_ifs(node.body))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         outer = self.frames[-1].literals if len(self.frames) > 1 else Literals()
@@ -133,7 +185,9 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
 
     # branches
     def visit_If_body(self, node: cst.If) -> None:
-        self.frames[-1].branches.append((node, 0))
+        # `if x: ...` then `if not x: ...`: the second is the first's `else`
+        first = self.opposites.get(id(node))
+        self.frames[-1].branches.append((first, 1) if first is not None else (node, 0))
 
     def leave_If_body(self, node: cst.If) -> None:
         self.frames[-1].branches.pop()
@@ -184,6 +238,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
     # blocks and lines
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self.blocks.append(node)
+        self.opposites.update(opposite_ifs(node.body))
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self.blocks.pop()

@@ -163,6 +163,19 @@ class SplitUnitOfWork(Rule):
         ),
         Valid(
             """
+            def save_table(table):
+                if table:
+                    table.refreshed = True
+                    db.session.commit()
+                if not table:
+                    db.session.add(Table())
+                    db.session.commit()
+            """,
+            path="app/commands/tables.py",
+            title="`if x:` then `if not x:` are exclusive too (unless the first rebinds x)",
+        ),
+        Valid(
+            """
             def archive(dashboard):
                 if dashboard.archived:
                     dashboard.touched = True
@@ -226,6 +239,20 @@ class SplitUnitOfWork(Rule):
             options={"boundaries": ["app/commands/rename.py::rename"]},
             expect="DAO107 at 6:9",
             title="a return after both commits",
+        ),
+        Invalid(
+            """
+            class RefreshCommand:
+                def run(self, table):
+                    if not table:
+                        table = Table()
+                        db.session.commit()
+                    if table:
+                        db.session.commit()
+            """,
+            path="app/commands/tables.py",
+            expect="DAO107 at 7:13",
+            title="`if not x:` that binds x, then `if x:`: both run",
         ),
     ]
 
