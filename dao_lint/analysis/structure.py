@@ -11,6 +11,7 @@ from typing import Collection, Dict, Iterator, List, Optional, Sequence, Set, Tu
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
+from .conditions import truth
 from .names import dotted_name
 from .visitors import CachedVisitors
 from .walk import visit_in_place
@@ -43,22 +44,6 @@ def exclusive(first: Place, second: Place) -> bool:
     return False
 
 
-def _truth(test: cst.BaseExpression) -> Optional[Tuple[str, bool]]:
-    """(`x`, True) for `if x:` / `if x is not None:`, (`x`, False) for `if not x:` / `if x is None:`."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = _truth(test.expression)
-        return (inner[0], not inner[1]) if inner is not None else None
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        target = test.comparisons[0]
-        if isinstance(target.comparator, cst.Name) and target.comparator.value == "None" and isinstance(test.left, cst.Name):
-            if isinstance(target.operator, cst.Is):
-                return test.left.value, False
-            if isinstance(target.operator, cst.IsNot):
-                return test.left.value, True
-        return None
-    return (test.value, True) if isinstance(test, cst.Name) else None
-
-
 def opposite_ifs(statements: Sequence[cst.CSTNode]) -> Dict[int, cst.If]:
     """`if x:` (no `else`, `x` not rebound in it) followed by `if not x:`: no run enters
     both. Maps the second `if` to the first."""
@@ -66,7 +51,7 @@ def opposite_ifs(statements: Sequence[cst.CSTNode]) -> Dict[int, cst.If]:
     for first, second in zip(statements, statements[1:]):
         if not isinstance(first, cst.If) or not isinstance(second, cst.If) or first.orelse is not None:
             continue
-        a, b = _truth(first.test), _truth(second.test)
+        a, b = truth(first.test), truth(second.test)
         if a is None or b is None or a[0] != b[0] or a[1] == b[1]:
             continue
         if any(isinstance(n, cst.Name) and n.value == a[0] for n in _bound(first.body)):

@@ -8,6 +8,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.dao import dao_call, dao_entity, entity_of
 from ..analysis.names import callee_name, dotted_name
+from ..analysis.conditions import alias_of, assigned_names, tested_name, tested_names
 from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
@@ -237,6 +238,20 @@ class CheckThenWrite(Rule):
             expect="DAO601 at 2:14",
             title="any DAO read kept in a name is a lookup; the test kept in a name too",
         ),
+        Invalid(
+            """
+            def update_setting(key, value, overwrite):
+                setting = Setting.query.filter_by(key=key).first()
+                if (setting is not None and overwrite) or setting is None:
+                    if setting is None:
+                        setting = Setting(key=key)
+                    setting.value = value
+                    setting.save()
+            """,
+            path="app/utils/populate.py",
+            expect="DAO601 at 2:15",
+            title="a compound test; an active record built and saved",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
@@ -305,6 +320,11 @@ class CheckThenWrite(Rule):
                                 rule.constructed[target.target.value] = built
 
             def visit_Call(self, call: cst.Call) -> None:
+                func = call.func
+                if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in rule.constructed:
+                    if func.attr.value in _ENTITY_WRITES or func.attr.value == "save":
+                        # an active record built here, saved: `setting = Setting(...)`, `setting.save()`
+                        entities.add(_key(rule.constructed[func.value.value]))
                 use = rule.fact(SessionFacts, call)
                 if use is not None and use.action is Action.WRITE and call.args:
                     value = call.args[0].value
@@ -339,12 +359,12 @@ class CheckThenWrite(Rule):
                 self._try(statement)
             else:
                 self._or_create(statement)
-            for name in _assigned_names(statement):
+            for name in assigned_names(statement):
                 results.pop(name, None)
             held = self._held_check(statement)
             if held is not None:
                 results[held[0]] = held[1]
-            alias = _alias(statement)
+            alias = alias_of(statement)
             if alias is not None and alias[1] in results:
                 results[alias[0]] = results[alias[1]]  # `created = user is None`, then `if created:`
             elif isinstance(statement, cst.If):
@@ -392,8 +412,8 @@ class CheckThenWrite(Rule):
     def _if(self, node: cst.If, after: List[cst.BaseStatement], results: Dict[str, Tuple[cst.Call, str]]) -> None:
         checked = self._checked(node.test)
         if checked is None:
-            tested = _tested_name(node.test)
-            checked = results.get(tested) if tested is not None else None
+            # `if x is None:`, or a compound test (`if (x is not None and overwrite) or x is None:`)
+            checked = next((results[name] for name in tested_names(node.test) if name in results), None)
         if checked is None:
             return
         call, entity = checked
@@ -405,7 +425,7 @@ class CheckThenWrite(Rule):
             written |= self._written(node.orelse)
         # what comes after the `if` writes too: after a guard clause, or where the branch
         # built the new row into the tested name (`if not x: x = M()`, then `session.add(x)`)
-        tested = _tested_name(node.test)
+        tested = tested_name(node.test)
         if _key(entity) not in written and (_exits(node.body) or (tested is not None and _key(self.constructed.get(tested, "")) == _key(entity))):
             for statement in after:
                 written |= self._written(statement)
@@ -428,41 +448,6 @@ class CheckThenWrite(Rule):
 
 
 _EXISTENCE = ("first", "one_or_none", "scalar", "scalar_one_or_none", "count", "exists")
-
-
-def _tested_name(test: cst.BaseExpression) -> Optional[str]:
-    """`x` for the tests `x`, `not x`, `x is None`, `x is not None`."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        test = test.expression
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        target = test.comparisons[0]
-        if isinstance(target.operator, (cst.Is, cst.IsNot)) and isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
-            test = test.left
-    return test.value if isinstance(test, cst.Name) else None
-
-
-def _alias(statement: cst.CSTNode) -> Optional[Tuple[str, str]]:
-    """(`created`, `user`) for `created = user is None` (or `not user`)."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return None
-    small = statement.body[0]
-    if not isinstance(small, cst.Assign) or len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
-        return None
-    if not isinstance(small.value, (cst.Comparison, cst.UnaryOperation)):
-        return None
-    tested = _tested_name(small.value)
-    return (small.targets[0].target.value, tested) if tested is not None else None
-
-
-def _assigned_names(statement: cst.CSTNode) -> List[str]:
-    names: List[str] = []
-    if isinstance(statement, cst.SimpleStatementLine):
-        for small in statement.body:
-            targets = small.targets if isinstance(small, cst.Assign) else [small] if isinstance(small, (cst.AnnAssign, cst.AugAssign)) else []
-            for target in targets:
-                if isinstance(target.target, cst.Name):
-                    names.append(target.target.value)
-    return names
 
 
 def _exits(body: cst.BaseSuite) -> bool:
