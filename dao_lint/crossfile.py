@@ -55,11 +55,13 @@ def _display(key: FunctionKey) -> str:
     return key[1] or "<module>"
 
 
-def committing_functions(index: ProjectIndex, own: bool = False) -> Dict[FunctionKey, str]:
+def committing_functions(index: ProjectIndex, own: bool = False, cached: bool = True) -> Dict[FunctionKey, str]:
     """Functions that commit, directly or through calls; value: the first helper on the way.
     With `own`, the functions that commit a session they open themselves (each call is a
     transaction of its own, which is what DAO106 counts): only those, not their callers,
-    whose findings would stand far from the session they name."""
+    whose findings would stand far from the session they name. Without `cached`, not
+    through a memoized function (`@cache.memoize`: a get-or-create that commits on a cold
+    cache only): what `check` reports of a call, while `fix` still counts it as a commit."""
     committing: Dict[FunctionKey, str] = {}
     for path, summary in index.files.items():
         for qualname, info in summary.functions.items():
@@ -68,7 +70,7 @@ def committing_functions(index: ProjectIndex, own: bool = False) -> Dict[Functio
             theirs = any(not key.startswith("own ") for key in info.commit_sessions)
             if own:
                 theirs = any(what == "commits" for _, what in info.transaction_calls)
-            if qualname and theirs and not info.in_test and not (info.has_decorator and not info.boundary_pattern):
+            if qualname and theirs and not info.in_test and not (info.has_decorator and not info.boundary_pattern) and (cached or not info.memoized):
                 committing[(path, qualname)] = qualname
     changed = not own
     while changed:
@@ -76,7 +78,7 @@ def committing_functions(index: ProjectIndex, own: bool = False) -> Dict[Functio
         for path, summary in index.files.items():
             for qualname, info in summary.functions.items():
                 key = (path, qualname)
-                if not qualname or key in committing or info.in_test:
+                if not qualname or key in committing or info.in_test or (info.memoized and not cached):
                     continue
                 for site in info.calls:
                     if site.commit_keyword == "False":
@@ -104,8 +106,8 @@ def registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
 
 def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None, helpers=None, committing_own=None) -> List[Diagnostic]:  # noqa: ANN001
     """The cross-file findings for one file (before `# noqa` is applied)."""
-    committing = committing if committing is not None else committing_functions(index)
-    committing_own = committing_own if committing_own is not None else committing_functions(index, own=True)
+    committing = committing if committing is not None else committing_functions(index, cached=False)
+    committing_own = committing_own if committing_own is not None else committing_functions(index, own=True, cached=False)
     listeners = listeners if listeners is not None else registered_listeners(index)
     helpers = helpers if helpers is not None else commit_helpers(index)
     summary = index.files.get(path)
@@ -269,6 +271,9 @@ class ProjectFacts:
         self.listeners = registered_listeners(self.index)
         self.helpers = commit_helpers(self.index)
         self.committing_own = committing_functions(self.index, own=True)
+        # what a call's findings count: not commits behind a memoized function
+        self.reported = committing_functions(self.index, cached=False)
+        self.reported_own = committing_functions(self.index, own=True, cached=False)
 
     def committing_names(self) -> Set[str]:
         """The names of the functions that commit (their callers' or their own sessions),
@@ -282,4 +287,4 @@ class ProjectFacts:
 
     def diagnostics(self, path: str, enabled: Set[str]) -> List[Diagnostic]:
         """The cross-file findings for one file (before `# noqa` is applied)."""
-        return project_diagnostics(self.index, path, enabled, self.committing, self.listeners, self.helpers, self.committing_own)
+        return project_diagnostics(self.index, path, enabled, self.reported, self.listeners, self.helpers, self.reported_own)

@@ -30,14 +30,19 @@ class ModuleTable(Generic[Record]):
         if name in self.modules:
             return self.modules[name]
         if self._suffixes is None:
-            # the configuration root may sit above the import root (src/ layouts):
-            # index every dotted suffix once; a suffix shared by two modules is ambiguous
-            self._suffixes = {}
+            # the configuration root may sit above the import root (src/ layouts), and a
+            # module may be handed around under its own name (`model = context['model']`):
+            # index every dotted suffix once; of the modules sharing one, the shallowest
+            # answers when it is the only one at its depth, else the suffix is ambiguous
+            candidates: Dict[str, Dict[int, List[Record]]] = {}
             for module, record in self.modules.items():
                 parts = module.split(".")
                 for cut in range(1, len(parts)):
-                    suffix = ".".join(parts[cut:])
-                    self._suffixes[suffix] = None if suffix in self._suffixes else record
+                    candidates.setdefault(".".join(parts[cut:]), {}).setdefault(len(parts), []).append(record)
+            self._suffixes = {}
+            for suffix, by_depth in candidates.items():
+                shallowest = by_depth[min(by_depth)]
+                self._suffixes[suffix] = shallowest[0] if len(shallowest) == 1 else None
         return self._suffixes.get(name)
 
     def module_of(self, name: str) -> Optional[Record]:

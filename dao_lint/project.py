@@ -171,6 +171,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         scope = self.get_metadata(DaoFacts, node)
         decorator = self.context.config.transaction_decorator
         decorated = False
+        memoized = False
         binding = "function"
         if scope.is_method:
             binding = "instance"
@@ -188,6 +189,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
                 self.decorator_called = isinstance(item.decorator, cst.Call)
             if short in ("contextmanager", "asynccontextmanager"):
                 decorated = True
+            memoized = memoized or "memoize" in short.lower() or short in ("cache", "lru_cache", "cached")
         own = self.context.config.defines_transaction_decorator(self.context.module_name, scope.qualname)
         if own and not self.stack:
             found = self.get_metadata(AstPositionFacts, node, None)
@@ -218,6 +220,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             returns=self._type_of(node.returns.annotation) if node.returns is not None else None,
             name_position=named_at,
             name_end=_after(named_at, node.name.value),
+            memoized=memoized,
         )
         if scope.in_dao and not node.name.value.startswith("_") and (scope.is_method or not self.stack):
             info.verb = action_verb(self.context.config, node.name.value)

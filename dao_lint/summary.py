@@ -107,6 +107,9 @@ class FunctionInfo:
     commit_helper: bool = False
     #: its body (docstring aside) is one call statement (`def commit(self): super().commit()`)
     only_call: bool = False
+    #: its results are cached (`@lru_cache`, `@cache.memoize(...)`): its body runs once per
+    #: arguments, not on every call
+    memoized: bool = False
 
 
 @dataclass

@@ -10,6 +10,7 @@ import libcst as cst
 
 from .analysis import SessionFacts
 from .analysis.names import dotted_name
+from .analysis.rows import query_result
 from .summary import CallSite, FunctionInfo, Position
 
 __all__ = ["EXTERNAL", "ORM_ATTRIBUTES", "ValueTracking", "literal_keys"]
@@ -18,38 +19,6 @@ __all__ = ["EXTERNAL", "ORM_ATTRIBUTES", "ValueTracking", "literal_keys"]
 EXTERNAL = "<outside>"
 # attributes SQLAlchemy gives mapped classes: calls on them never run the project's methods
 ORM_ATTRIBUTES = frozenset({"__table__", "__mapper__", "metadata", "__tablename__"})
-
-
-# query methods that return one row of the model queried, and all of them
-_ONE_ROW = frozenset({"first", "one", "one_or_none", "get", "first_or_404", "get_or_404", "one_or_404"})
-_ROWS = frozenset({"all"})
-
-
-def query_result(value: cst.BaseExpression) -> Optional[Tuple[str, bool]]:
-    """(the model, whether many rows) for a query that returns rows of one model:
-    `Setting.query.filter_by(...).first()`, `session.query(Member).filter(...).all()`,
-    `session.get(User, pk)`."""
-    if isinstance(value, cst.Await):
-        value = value.expression
-    if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
-        return None
-    last = value.func.attr.value
-    if last not in _ONE_ROW and last not in _ROWS:
-        return None
-    many = last in _ROWS
-    current: cst.BaseExpression = value
-    while isinstance(current, (cst.Call, cst.Attribute)):
-        if isinstance(current, cst.Attribute) and current.attr.value == "query" and not isinstance(current.value, cst.Call):
-            model = dotted_name(current.value)  # `Setting.query`
-            return (model, many) if model and model.rsplit(".", 1)[-1][:1].isupper() else None
-        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value in ("query", "get") and current.args:
-            model = dotted_name(current.args[0].value)  # `session.query(Member)`, `session.get(User, pk)`
-            if current.func.attr.value == "get" and len(current.args) < 2:
-                model = None
-            if model and model.rsplit(".", 1)[-1][:1].isupper():
-                return model, many and current.func.attr.value == "query"
-        current = current.func if isinstance(current, cst.Call) else current.value
-    return None
 
 
 def literal_keys(value: cst.BaseExpression) -> Optional[Tuple[str, ...]]:

@@ -6,7 +6,9 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
-__all__ = ["alias_of", "assigned_names", "tested_name", "tested_names", "truth"]
+from .names import dotted_name
+
+__all__ = ["alias_of", "assigned_names", "guard_clause", "tested_name", "tested_names", "truth"]
 
 
 def truth(test: cst.BaseExpression) -> Optional[Tuple[str, bool]]:
@@ -61,3 +63,20 @@ def assigned_names(statement: cst.CSTNode) -> List[str]:
                 if isinstance(target.target, cst.Name):
                     names.append(target.target.value)
     return names
+
+
+def guard_clause(body: cst.BaseSuite) -> bool:
+    """The block ends with `raise` or `return` (a guard clause)."""
+    statements = list(getattr(body, "body", ()))
+    if not statements:
+        return False
+    last = statements[-1]
+    if not isinstance(last, cst.SimpleStatementLine):
+        return False
+    for small in last.body:
+        if isinstance(small, (cst.Raise, cst.Return)):
+            return True
+        # Flask's and Werkzeug's `abort(409)` raises
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and (dotted_name(small.value.func) or "").rsplit(".", 1)[-1] == "abort":
+            return True
+    return False

@@ -12,6 +12,7 @@ from ..vocabulary import LOCAL_BASES, local_base
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 from .names import absolute_name, collect_imports, dotted_name, qualify
+from .rows import LoadedRows
 from .walk import visit_in_place
 
 __all__ = ["CodeScope", "DaoFacts", "commit_flags", "action_verb", "LOCAL_BASES", "local_base", "dao_call", "DaoCalls", "entity_of"]
@@ -73,6 +74,7 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
         self.context: Optional[FileContext] = None
         self.imports = {}
         self.registered: dict = {}  # function name -> event, from `event.listen(X, "evt", fn)` here
+        self.rows = LoadedRows()
 
     def visit_Module(self, node: cst.Module) -> None:
         self.context = context = self.get_metadata(FileContextProvider, node)
@@ -193,14 +195,26 @@ class DaoFacts(CachedVisitors, BatchableMetadataProvider[CodeScope]):
         )
         self.set_metadata(node, scope)
         self.stack.append(scope)
+        self.rows.enter()
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.stack.pop()
         self.frames.pop()
         self.class_frames.pop()
+        self.rows.leave()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self.rows.assign(target.target, node.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.rows.loop(node.target, node.iter)
 
     def visit_Call(self, node: cst.Call) -> None:
         self.set_metadata(node, self.stack[-1])
+        written = self.rows.row_write(node)
+        if written is not None and self.stack[-1].dao_calls is not None:
+            self.stack[-1].dao_calls.rows[id(node)] = written
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value == "query":  # `Chart.query` kept or passed on: a read of its own
@@ -299,6 +313,8 @@ class DaoCalls:
         #: in a DAO module, its own module-level functions and classes are the DAO layer too
         self.own = functions if context.is_dao_module else frozenset()
         self.memo: Dict[int, Optional[Tuple[str, str]]] = {}  # (rules ask of a call several times)
+        #: `membership.delete()` on a row the function loaded: the model's own write
+        self.rows: Dict[int, Tuple[str, str]] = {}
 
     def of(self, call: cst.Call) -> Optional[Tuple[str, str]]:
         """(the DAO, as an entity's DAO is named: `ChartDAO`, `User` for `crud.create_user`;
@@ -309,6 +325,8 @@ class DaoCalls:
         return self.memo[key]
 
     def _of(self, call: cst.Call) -> Optional[Tuple[str, str]]:
+        if id(call) in self.rows:
+            return self.rows[id(call)]
         func = call.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             receiver = func.value.value

@@ -1,13 +1,14 @@
 """Dotted names of expressions and what imported names stand for (no scope analysis needed)."""
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 import libcst as cst
 
 from ..vocabulary import absolute_name
+from .walk import visit_in_place
 
-__all__ = ["absolute_name", "dotted_name", "collect_imports", "import_bindings", "qualify", "root_module", "callee_name"]
+__all__ = ["absolute_name", "dotted_name", "collect_imports", "import_bindings", "qualify", "root_module", "callee_name", "entity_key", "first_capitalized"]
 
 
 def dotted_name(node: cst.CSTNode) -> Optional[str]:
@@ -101,3 +102,22 @@ def root_module(qualified: str) -> str:
     """`requests` for `requests.sessions.Session`; `` for relative imports."""
     return "" if qualified.startswith(".") else qualified.split(".")[0]
 
+
+def first_capitalized(node: cst.CSTNode) -> Optional[str]:
+    """The first capitalized name in an expression: `User` in `User.email == email`."""
+    found: List[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            if not found and name.value[:1].isupper() and name.value not in ("True", "False", "None"):
+                found.append(name.value)
+
+    visit_in_place(node, Finder())
+    return found[0] if found else None
+
+
+def entity_key(entity: str) -> str:
+    """What entity names are compared by: `Role`, `role_model` and `RoleModel` are one;
+    `ViewMenu` and `viewmenu_model` too."""
+    key = entity.replace("_", "").lower()
+    return key[: -len("model")] if key.endswith("model") and len(key) > len("model") else key

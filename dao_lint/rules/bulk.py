@@ -228,6 +228,17 @@ class WriteInLoop(Rule):
         ),
         Invalid(
             """
+            def leave_group(user_id):
+                memberships = db.session.query(Member).filter(Member.user_id == user_id)
+                for membership in memberships.all():
+                    membership.delete()
+            """,
+            path="app/commands/groups.py",
+            expect="DAO701 at 4:9",
+            title="an active record's own delete, on each row a query loaded",
+        ),
+        Invalid(
+            """
             class BaseMixin:
                 @classmethod
                 def create(cls, **data):

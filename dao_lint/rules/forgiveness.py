@@ -7,8 +7,9 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.dao import dao_call, dao_entity, entity_of
-from ..analysis.names import callee_name, dotted_name
-from ..analysis.conditions import alias_of, assigned_names, tested_name, tested_names
+from ..analysis.names import callee_name, dotted_name, entity_key, first_capitalized
+from ..analysis.conflicts import ConflictCover
+from ..analysis.conditions import alias_of, guard_clause, assigned_names, tested_name, tested_names
 from ..analysis.walk import visit_in_place
 from ..rule import Invalid, Rule, Valid
 
@@ -16,26 +17,6 @@ __all__ = ["CheckThenWrite"]
 
 _CHECK_METHODS = ("find", "exists", "get_by", "validate")
 _ENTITY_WRITES = ("create", "upsert", "insert", "add", "bulk_create", "bulk_insert")
-
-
-def _first_capitalized(node: cst.CSTNode) -> Optional[str]:
-    """The first capitalized name in an expression: `User` in `User.email == email`."""
-    found: List[str] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            if not found and name.value[:1].isupper() and name.value not in ("True", "False", "None"):
-                found.append(name.value)
-
-    visit_in_place(node, Finder())
-    return found[0] if found else None
-
-
-def _key(entity: str) -> str:
-    """What entity names are compared by: `Role`, `role_model` and `RoleModel` are one;
-    `ViewMenu` and `viewmenu_model` too."""
-    key = entity.replace("_", "").lower()
-    return key[: -len("model")] if key.endswith("model") and len(key) > len("model") else key
 
 
 def _last(dotted: Optional[str]) -> Optional[str]:
@@ -90,6 +71,41 @@ class CheckThenWrite(Rule):
             """,
             path="app/commands/register.py",
             title="checks another entity",
+        ),
+        Valid(
+            """
+            @contextmanager
+            def scoped_session(ignore_conflict=False):
+                session = Session()
+                try:
+                    yield session
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    if not ignore_conflict:
+                        raise
+
+            def set_attribute(study_id, key, value):
+                with scoped_session(ignore_conflict=True) as session:
+                    attribute = session.query(Attribute).filter_by(study_id=study_id, key=key).first()
+                    if attribute is None:
+                        session.add(Attribute(study_id=study_id, key=key, value=value))
+            """,
+            path="app/storage.py",
+            title="the conflict is already caught (here by the session scope the write runs in)",
+        ),
+        Valid(
+            """
+            def follow(user_id, board_id):
+                try:
+                    with db.session.begin_nested():
+                        if db.session.query(Follow).filter_by(user_id=user_id, board_id=board_id).first() is None:
+                            db.session.add(Follow(user_id=user_id, board_id=board_id))
+                except IntegrityError:
+                    pass  # followed meanwhile: the same outcome
+            """,
+            path="app/daos/follow.py",
+            title="the conflict is caught where the check runs",
         ),
         Valid(
             """
@@ -257,6 +273,32 @@ class CheckThenWrite(Rule):
     def __init__(self, context) -> None:  # noqa: ANN001
         super().__init__(context)
         self.constructed: Dict[str, str] = {}  # local name -> entity it was built as
+        self.cover = ConflictCover()  # the remedy already in place: the conflict is caught
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.cover.module(node)
+
+    def visit_With(self, node: cst.CSTNode) -> None:  # (and `try`)
+        self.cover.enter(node)
+
+    def leave_With(self, original_node: cst.CSTNode) -> None:
+        self.cover.leave(original_node)
+
+    visit_Try, leave_Try = visit_With, leave_With
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.cover.leave(original_node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.cover.call(node)
+
+    def report(self, node: cst.CSTNode, fix: object = None, fix_target: Optional[cst.CSTNode] = None, **fields: object) -> None:
+        if self.cover.stands((node, fix, fix_target, fields)):
+            super().report(node, fix, fix_target, **fields)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for node, fix, fix_target, fields in self.cover.released():
+            super().report(node, fix, fix_target, **fields)
 
     # -- entities ------------------------------------------------------------------------------
     def _checked(self, expr: cst.CSTNode, held: bool = False) -> Optional[Tuple[cst.Call, str]]:
@@ -285,7 +327,7 @@ class CheckThenWrite(Rule):
             if use.session.endswith(".query"):
                 return use.session[: -len(".query")].rsplit(".", 1)[-1]
             if call.args:
-                return _first_capitalized(call.args[0].value)
+                return first_capitalized(call.args[0].value)
             return None
         dao = dao_call(self, call) or self._own_dao(call)
         # (`get_user_by_email`: a lookup by another key than the primary one, as `find_by`)
@@ -324,23 +366,23 @@ class CheckThenWrite(Rule):
                 if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in rule.constructed:
                     if func.attr.value in _ENTITY_WRITES or func.attr.value == "save":
                         # an active record built here, saved: `setting = Setting(...)`, `setting.save()`
-                        entities.add(_key(rule.constructed[func.value.value]))
+                        entities.add(entity_key(rule.constructed[func.value.value]))
                 use = rule.fact(SessionFacts, call)
                 if use is not None and use.action is Action.WRITE and call.args:
                     value = call.args[0].value
                     if isinstance(value, cst.Call):
                         entity = _last(dotted_name(value.func))
                         if use.method in ("execute", "exec") and callee_name(value) == "insert" and value.args:
-                            entity = _first_capitalized(value.args[0].value)
+                            entity = first_capitalized(value.args[0].value)
                         if entity:
-                            entities.add(_key(entity))
+                            entities.add(entity_key(entity))
                     elif isinstance(value, cst.Name) and value.value in rule.constructed:
-                        entities.add(_key(rule.constructed[value.value]))
+                        entities.add(entity_key(rule.constructed[value.value]))
                 dao = dao_call(rule, call) or rule._own_dao(call)
                 # a new row of the DAO's entity: `create(...)`, `create_chart(...)`; not
                 # `add_favorite(chart)`, which writes something else about the row it is given
                 if dao is not None and (dao[1] in _ENTITY_WRITES or dao[1].startswith("create")):
-                    entities.add(_key(dao_entity(dao[0])))
+                    entities.add(entity_key(dao_entity(dao[0])))
 
         visit_in_place(node, Finder())
         return entities
@@ -348,6 +390,7 @@ class CheckThenWrite(Rule):
     # -- shapes --------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.constructed = {}
+        self.cover.enter(node)
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         statements = list(node.body)
@@ -384,7 +427,7 @@ class CheckThenWrite(Rule):
         if not isinstance(value, cst.BooleanOperation) or not isinstance(value.operator, cst.Or):
             return
         checked = self._checked(value.left, held=True)
-        if checked is not None and _key(checked[1]) in self._written(value.right):
+        if checked is not None and entity_key(checked[1]) in self._written(value.right):
             scope = self.fact(DaoFacts, checked[0])
             if scope is not None and not scope.in_test:
                 self.report(checked[0], entity=checked[1])
@@ -426,10 +469,10 @@ class CheckThenWrite(Rule):
         # what comes after the `if` writes too: after a guard clause, or where the branch
         # built the new row into the tested name (`if not x: x = M()`, then `session.add(x)`)
         tested = tested_name(node.test)
-        if _key(entity) not in written and (_exits(node.body) or (tested is not None and _key(self.constructed.get(tested, "")) == _key(entity))):
+        if entity_key(entity) not in written and (guard_clause(node.body) or (tested is not None and entity_key(self.constructed.get(tested, "")) == entity_key(entity))):
             for statement in after:
                 written |= self._written(statement)
-        if _key(entity) in written:
+        if entity_key(entity) in written:
             self.report(call, entity=entity)
 
     def _try(self, node: cst.Try) -> None:
@@ -443,25 +486,8 @@ class CheckThenWrite(Rule):
         if checked is None:
             return
         call, entity = checked
-        if any(_key(entity) in self._written(h.body) for h in node.handlers):
+        if any(entity_key(entity) in self._written(h.body) for h in node.handlers):
             self.report(call, entity=entity)
 
 
 _EXISTENCE = ("first", "one_or_none", "scalar", "scalar_one_or_none", "count", "exists")
-
-
-def _exits(body: cst.BaseSuite) -> bool:
-    """The block ends with `raise` or `return` (a guard clause)."""
-    statements = list(getattr(body, "body", ()))
-    if not statements:
-        return False
-    last = statements[-1]
-    if not isinstance(last, cst.SimpleStatementLine):
-        return False
-    for small in last.body:
-        if isinstance(small, (cst.Raise, cst.Return)):
-            return True
-        # Flask's and Werkzeug's `abort(409)` raises
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and _last(dotted_name(small.value.func)) == "abort":
-            return True
-    return False

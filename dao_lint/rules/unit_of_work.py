@@ -176,6 +176,28 @@ class SplitUnitOfWork(Rule):
         ),
         Valid(
             """
+            @cache.memoize(600)
+            def get_status(name):
+                return StatusDAO.get_or_create(name)
+
+            class CloseTicketCommand:
+                def run(self, ticket):
+                    ticket.status = get_status("closed")
+                    db.session.commit()
+
+            class StatusDAO:
+                @classmethod
+                def get_or_create(cls, name):
+                    status = Status(name=name)
+                    db.session.add(status)
+                    db.session.commit()
+                    return status
+            """,
+            path="app/commands/tickets.py",
+            title="a memoized lookup commits on a cold cache only: not a second commit of each run",
+        ),
+        Valid(
+            """
             def archive(dashboard):
                 if dashboard.archived:
                     dashboard.touched = True
