@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
+from .analysis.dao_methods import DAO_READS, named
 from .codes import NAMES, boundary_hint
 from .vocabulary import local_base
 from .index import ProjectIndex
@@ -25,6 +26,7 @@ MESSAGES = {
     "DAO108": "listener `{function}` ({event}) {what}; write through the connection or session it is given and let the unit of work decide",
     "DAO105": "`{helper}()` commits (a commit helper) outside a unit-of-work boundary; let the enclosing command, request or job end the transaction{alternative}",
     # the same words as the file rule's (ActionMethodName), for methods whose bases are elsewhere
+    "DAO701": "`{call}` runs once per item of the loop; write in bulk ({bulk})",
     "DAO301": "DAO method `{method}` is named for the action `{verb}`; name it for what it does to the data: {crud}",
 }
 
@@ -93,6 +95,27 @@ def committing_functions(index: ProjectIndex, own: bool = False, cached: bool = 
     return committing
 
 
+def writing_functions(index: ProjectIndex) -> Set[FunctionKey]:
+    """Functions that write through a session, themselves or through calls (not tests, not
+    migrations, not through a memoized function)."""
+    writing = {
+        (path, qualname) for path, summary in index.files.items() for qualname, info in summary.functions.items()
+        if qualname and info.writes and not info.in_test and not info.migration_module and not info.memoized
+    }
+    changed = True
+    while changed:
+        changed = False
+        for path, summary in index.files.items():
+            for qualname, info in summary.functions.items():
+                key = (path, qualname)
+                if not qualname or key in writing or info.in_test or info.memoized:
+                    continue
+                if any(t in writing and t != key for site in info.calls for t in index.call_targets.get((path, site.span), ())):
+                    writing.add(key)
+                    changed = True
+    return writing
+
+
 def _diagnostic(path: str, position: Position, end: Position, code: str, **fields: object) -> Diagnostic:
     end = end if end != (0, 0) else position
     span = Span(position[0], position[1], end[0], end[1])
@@ -104,12 +127,13 @@ def registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
     return index.registered_listeners()
 
 
-def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None, helpers=None, committing_own=None) -> List[Diagnostic]:  # noqa: ANN001
+def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None, helpers=None, committing_own=None, writing=None) -> List[Diagnostic]:  # noqa: ANN001
     """The cross-file findings for one file (before `# noqa` is applied)."""
     committing = committing if committing is not None else committing_functions(index, cached=False)
     committing_own = committing_own if committing_own is not None else committing_functions(index, own=True, cached=False)
     listeners = listeners if listeners is not None else registered_listeners(index)
     helpers = helpers if helpers is not None else commit_helpers(index)
+    writing = writing if writing is not None else writing_functions(index)
     summary = index.files.get(path)
     if summary is None:
         return []
@@ -162,6 +186,18 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
                         continue  # one root cause: the DAO that opens and commits reports it
                     if target is not None:
                         out.append(_diagnostic(path, site.position, site.end, "DAO106", helper=_display(target)))
+        if "DAO701" in enabled and not info.migration_module:
+            # a function of the DAO layer that writes, called once per item, whatever its
+            # name (`self._set_param(...)`, `param.check_and_add(session)`): the file rule
+            # knows DAO calls by their names; the same finding there is merged with this one
+            for site in info.calls:
+                if site.in_loop:
+                    targets = index.call_targets.get((path, site.span), ())
+                    target = next((t for t in targets if t in writing and t != key), None)
+                    callee = index.function(target) if target is not None else None
+                    if callee is not None and callee.in_dao and not named(callee.name, DAO_READS):
+                        # (a read that may create, `get_or_create`, per item is DAO702's)
+                        out.append(_diagnostic(path, site.position, site.end, "DAO701", call=f"{_display(target)}()", bulk="one DAO method for all the items"))
         if "DAO107" in enabled and qualname and not info.migration_module and not listener:
             # (a listener's commits are DAO108's: none of them belongs there)
             ending = [(site, helper) for site, helper in calls if not site.in_loop and not _never_returns(index, path, site)]
@@ -274,6 +310,7 @@ class ProjectFacts:
         # what a call's findings count: not commits behind a memoized function
         self.reported = committing_functions(self.index, cached=False)
         self.reported_own = committing_functions(self.index, own=True, cached=False)
+        self.writing = writing_functions(self.index)
 
     def committing_names(self) -> Set[str]:
         """The names of the functions that commit (their callers' or their own sessions),
@@ -287,4 +324,4 @@ class ProjectFacts:
 
     def diagnostics(self, path: str, enabled: Set[str]) -> List[Diagnostic]:
         """The cross-file findings for one file (before `# noqa` is applied)."""
-        return project_diagnostics(self.index, path, enabled, self.reported, self.listeners, self.helpers, self.reported_own)
+        return project_diagnostics(self.index, path, enabled, self.reported, self.listeners, self.helpers, self.reported_own, self.writing)

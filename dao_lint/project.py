@@ -387,6 +387,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         if use is not None or dao_call(self, node) is not None:
             self.current.db_work = True
         if use is not None:
+            self.current.writes = self.current.writes or use.action is Action.WRITE
             if use.action is Action.COMMIT:
                 self.current.transaction_calls.append((self.pos(node), "commits"))
             elif use.action is Action.ROLLBACK:

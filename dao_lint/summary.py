@@ -110,6 +110,8 @@ class FunctionInfo:
     #: its results are cached (`@lru_cache`, `@cache.memoize(...)`): its body runs once per
     #: arguments, not on every call
     memoized: bool = False
+    #: it writes through a session itself (`add`, `delete`, `merge`, a DML statement)
+    writes: bool = False
 
 
 @dataclass

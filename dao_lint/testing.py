@@ -27,9 +27,15 @@ def examples() -> Iterator[Tuple[Type[Rule], Union[Valid, Invalid], str]]:
 
 
 def found_in(code: str, path: str, config: Optional[Config] = None) -> List[str]:
-    """`CODE at LINE:COL` (1-based) for every diagnostic in `code`, all rules selected."""
+    """`CODE at LINE:COL` (1-based) for every diagnostic in `code`, all rules selected, the
+    project's (cross-file) ones included, as `check` reports them for a one-file project."""
+    from .api import merge_findings, project_extras
+
     config = config or Config(select=("ALL",))
-    result = check_source(code, path, config)
+    result = check_source(code, path, config, summarize=True)
+    if result.summary is not None:  # a one-file project: its cross-file findings too
+        extras = project_extras([result], {result.summary.path: config})
+        result = merge_findings(result, extras.get(result.summary.path, ()), path, config, code.encode("utf-8"))
     return [f"{d.code} at {d.line}:{d.column + 1}" for d in result.diagnostics]
 
 

@@ -166,3 +166,68 @@ def test_commit_helpers_are_reported_where_they_are_called(tmp_path):
     # the helper and its forwarding override are `commit()` under another name: no finding
     # in their bodies; the call in a plain function is DAO105, the one in a command is fine
     assert [f for f in found if f[2] in ("DAO101", "DAO105")] == [("app/services.py", 7, "DAO105")]
+
+
+TICKETS = """
+@cache.memoize(600)
+def get_status(name):
+    return StatusDAO.get_or_create(name)
+
+class CloseTicketCommand:
+    def run(self, ticket):
+        ticket.status = get_status("closed")
+        db.session.commit()
+
+class StatusDAO:
+    @classmethod
+    def get_or_create(cls, name):
+        status = Status(name=name)
+        db.session.add(status)
+        db.session.commit()
+        return status
+"""
+
+
+def test_a_commit_behind_a_memoized_lookup_is_not_a_second_commit_of_each_call(tmp_path):
+    found = check(tmp_path, {"app/commands/tickets.py": TICKETS})
+    assert [f for f in found if f[2] == "DAO107"] == []
+
+
+def test_the_same_lookup_not_memoized_commits_on_every_call(tmp_path):
+    found = check(tmp_path, {"app/commands/tickets.py": TICKETS.replace("@cache.memoize(600)\n", "")})
+    assert [f for f in found if f[2] == "DAO107"] == [("app/commands/tickets.py", 7, "DAO107")]
+
+
+PARAMS = """
+from app.models.trial import TrialParam
+
+
+def copy_params(session, params):
+    for name, value in params.items():
+        TrialParam(name=name, value=value).{method}(session)
+"""
+MODEL = """
+class TrialParam(Base):
+    def {method}(self, session):
+        existing = session.query(TrialParam).filter_by(name=self.name).one_or_none()
+        if existing is None:
+            session.add(self)
+"""
+
+
+def _per_item(tmp_path, method):
+    (tmp_path / "pyproject.toml").write_text('[tool.dao-lint]\ndao-modules = ["app/models/**"]\n')
+    for relative, code in {"app/models/trial.py": MODEL, "app/services/trials.py": PARAMS}.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(code.format(method=method)).lstrip("\n"))
+    results = lint_paths([str(tmp_path / "app/services")], ConfigResolver(), jobs=1)
+    return sorted((d.line, d.code) for r in results for d in r.diagnostics if d.code in ("DAO701", "DAO702"))
+
+
+def test_a_dao_layer_method_in_another_file_that_writes_is_a_write_per_item(tmp_path):
+    assert _per_item(tmp_path, "check_and_add") == [(6, "DAO701")]
+
+
+def test_a_read_named_dao_method_that_may_create_is_not_also_a_write_per_item(tmp_path):
+    assert (6, "DAO701") not in _per_item(tmp_path, "get_or_add")

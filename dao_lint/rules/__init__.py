@@ -1,5 +1,5 @@
 """Rule families; importing this package registers every rule."""
-from . import boundary, bulk, errors, forgiveness, hygiene, orm, ownership, savepoints, sparse, testsuite, transactions, unit_of_work, vocabulary
+from . import boundary, bulk, errors, forgiveness, hygiene, orm, ownership, reads, savepoints, sparse, testsuite, transactions, unit_of_work, vocabulary
 
 __all__ = [
     "boundary",
@@ -9,6 +9,7 @@ __all__ = [
     "hygiene",
     "orm",
     "ownership",
+    "reads",
     "savepoints",
     "sparse",
     "testsuite",
