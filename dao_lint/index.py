@@ -190,7 +190,8 @@ class ProjectIndex(ModuleTable[FileSummary]):
                 start, rest = (summary, class_name), parts[1:]
         elif site.kind == "var" and parts[0] in summary.variables:
             start, rest = (summary, summary.variables[parts[0]]), parts[1:]
-        elif site.kind == "attr":
+        elif site.kind == "attr" or (site.kind == "var" and parts[0] not in summary.classes and len(parts) >= 2):
+            # (a local named like a project module holds it: `model = context['model']`)
             for cut in range(len(parts) - 1, 0, -1):
                 module = self._module(self.absolute(summary, ".".join(parts[:cut])))
                 if module is not None:

@@ -131,8 +131,8 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         # (on leaving: the positions of the statements inside are known by then)
         node = original_node
         for small in node.body if self.stack else ():
-            if isinstance(small, (cst.Return, cst.Raise)):
-                self.current.leaves.append((self.pos(small), self.branches(node)))
+            if isinstance(small, (cst.Return, cst.Raise)):  # (where it ends: `return f()` leaves after f)
+                self.current.leaves.append(((self._range(small).end.line, self._range(small).end.column), self.branches(node)))
 
     def pos(self, node: cst.CSTNode) -> Position:
         start = self._range(node).start

@@ -80,7 +80,7 @@ class FunctionInfo:
     top_level_commits: List[Position] = field(default_factory=list)
     #: direct commits outside loops, with their branches (for DAO107 across helpers)
     commit_paths: List[Tuple[Position, str]] = field(default_factory=list)
-    #: `return` and `raise` statements, with their branches (a path that leaves there)
+    #: where `return` and `raise` statements end, with their branches (a path that leaves there)
     leaves: List[Tuple[Position, str]] = field(default_factory=list)
     #: codes whose findings here carry a `# noqa`: `fix` leaves them alone
     suppressed: Tuple[str, ...] = ()  # sorted: a summary pickles the same in every process

@@ -18,7 +18,8 @@ NON_DB_PACKAGES = frozenset(
     }
 )
 SESSION_TYPES = frozenset(
-    {"Session", "AsyncSession", "scoped_session", "async_scoped_session", "SASession", "SessionType"}
+    # (`ScopedSession`: SQLAlchemy's older name of `scoped_session`, still in `orm.scoping`)
+    {"Session", "AsyncSession", "scoped_session", "async_scoped_session", "ScopedSession", "SASession", "SessionType"}
 )
 SESSION_CLASSES = frozenset(
     {
@@ -26,6 +27,7 @@ SESSION_CLASSES = frozenset(
         "sqlalchemy.ext.asyncio.session.AsyncSession", "sqlmodel.Session", "sqlmodel.orm.session.Session",
         "sqlmodel.ext.asyncio.session.AsyncSession", "sqlalchemy.orm.create_session",
         "sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session", "sqlalchemy.orm.scoping.ScopedSession",
     }
 )
 FACTORY_MAKERS = frozenset({"sessionmaker", "async_sessionmaker", "scoped_session", "async_scoped_session"})

@@ -231,3 +231,29 @@ def test_a_dao_layer_method_in_another_file_that_writes_is_a_write_per_item(tmp_
 
 def test_a_read_named_dao_method_that_may_create_is_not_also_a_write_per_item(tmp_path):
     assert (6, "DAO701") not in _per_item(tmp_path, "get_or_add")
+
+
+RELATIONS = """
+def save(item):
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+class RelateCommand:
+    def run(self, existing, item):
+        if existing:
+            return save(existing)
+        db.session.add(item)
+        db.session.commit()
+
+    def run_twice(self, item):
+        save(item)
+        return save(item)
+"""
+
+
+def test_a_commit_in_a_returned_call_leaves_with_the_return(tmp_path):
+    found = check(tmp_path, {"app/commands/relate.py": RELATIONS})
+    # `return save(existing)` leaves before the later commit; `return save(item)` commits again
+    assert [f for f in found if f[2] == "DAO107"] == [("app/commands/relate.py", 16, "DAO107")]
