@@ -51,7 +51,7 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
         known = {(d.code, d.span.line, d.span.column) for d in diagnostics}
         kept, suppressed = split_suppressed(text, list(extra))
         used |= suppressed
-        diagnostics += [dataclasses.replace(d, path=result.path) for d in kept if (d.code, d.span.line, d.span.column) not in known]
+        diagnostics += [dataclasses.replace(d, path=result.path) for d in kept if (d.code, d.span.line, d.span.column) not in known and not _answered(d, diagnostics)]
     if wants_unused and text is not None:
         from .types import Span
 
@@ -69,6 +69,17 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
         key=lambda d: (d.span.line, d.span.column, d.code),
     )
     return FileResult(result.path, tuple(diagnostics), result.parsed, result.internal_errors)
+
+
+def _answered(finding: Diagnostic, found: Sequence[Diagnostic]) -> bool:
+    """A cross-file finding inside a statement a file finding answers (`codes.ANSWERED_BY`)."""
+    from .codes import ANSWERED_BY
+
+    code = ANSWERED_BY.get(finding.code)
+    where = (finding.span.line, finding.span.column)
+    return code is not None and any(
+        d.code == code and (d.span.line, d.span.column) <= where <= (d.span.end_line, d.span.end_column) for d in found
+    )
 
 
 def project_extras(results: List[FileResult], configs: dict, facts=None) -> dict:  # noqa: ANN001

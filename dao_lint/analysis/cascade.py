@@ -12,17 +12,22 @@ delete:
 - a loop over a collection that empties each item's relationships (`for m in models:
   m.owners = []; session.merge(m)`, possibly under `if models:`), then a bulk delete of those
   items (`query(M).filter(M.id.in_(ids)).delete()`, `execute(delete(M)...)`, a DAO's
-  `delete(models)`) whose statement names the collection or a name computed from it.
+  `delete(models)`) whose statement names the collection or a name computed from it;
+- the children found by their own query on the parent's key (`for m in
+  session.query(Member).filter(Member.group_id == group.id): m.delete()`, possibly under an
+  `if`), deleted one by one, and the parent deleted later in the same block (`group.delete()`,
+  `session.delete(group)`): here other statements may stand between, the key names the parent.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Set
+from typing import Callable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from .names import dotted_name
 from .session import SessionUse
+from .rows import ROW_WRITES
 from .structure import statement_call
 from .walk import visit_in_place
 
@@ -64,7 +69,66 @@ def manual_cascades(statements: Sequence[cst.BaseStatement], use_of: UseOf, dao_
             continue
         if not _flush(statement, use_of):
             pending = []  # only flushes may stand between the steps and the delete
+    for number, statement in enumerate(statements):
+        step = _query_children(statement, statements[:number], use_of)
+        if step is not None and any(_parent_deleted(later, step[0], use_of, dao_method_of) for later in statements[number + 1 :]):
+            found.append(Cascade(step[0], [statement], [step[1]]))
     return found
+
+
+_ROW_DELETES = tuple(m for m in ROW_WRITES if m != "save")
+
+
+def _query_children(statement: cst.CSTNode, earlier: Sequence[cst.CSTNode], use_of: UseOf) -> Optional[Tuple[str, cst.For]]:
+    """(the parent, the loop) for `[if ...:] for c in <query on P.id>: c.delete()`."""
+    loop = statement
+    if isinstance(loop, cst.If) and isinstance(loop.body, cst.IndentedBlock):
+        loop = next((s for s in loop.body.body if isinstance(s, cst.For)), None)
+    if not isinstance(loop, cst.For) or not isinstance(loop.target, cst.Name) or not isinstance(loop.body, cst.IndentedBlock) or len(loop.body.body) != 1:
+        return None
+    item = loop.target.value
+    found = statement_call(loop.body.body[0])
+    if found is None:
+        return None
+    call, use = found[0], use_of(found[0])
+    own = isinstance(call.func, cst.Attribute) and dotted_name(call.func.value) == item and call.func.attr.value in _ROW_DELETES
+    if not own and not (use is not None and use.method == "delete" and call.args and dotted_name(call.args[0].value) == item):
+        return None
+    sources: List[cst.CSTNode] = [loop.iter]
+    head = loop.iter
+    while isinstance(head, (cst.Call, cst.Attribute)):
+        head = head.func if isinstance(head, cst.Call) else head.value
+    if isinstance(head, cst.Name):  # `members.all()`: the query kept in `members` before
+        sources += [s for s in earlier if isinstance(s, cst.SimpleStatementLine) and any(
+            isinstance(small, cst.Assign) and any(dotted_name(t.target) == head.value for t in small.targets) for small in s.body)]
+    parent = _keyed_parent(sources)
+    return (parent, loop) if parent is not None and parent != item else None
+
+
+def _keyed_parent(nodes: Sequence[cst.CSTNode]) -> Optional[str]:
+    """`P` for a query that compares a column with `P.id` (the parent's key)."""
+    found: List[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_ComparisonTarget(self, target: cst.ComparisonTarget) -> None:
+            value = target.comparator
+            if isinstance(target.operator, cst.Equal) and isinstance(value, cst.Attribute) and value.attr.value == "id" and isinstance(value.value, cst.Name):
+                found.append(value.value.value)
+
+    for node in nodes:
+        visit_in_place(node, Finder())
+    return found[0] if len(set(found)) == 1 else None
+
+
+def _parent_deleted(statement: cst.CSTNode, parent: str, use_of: UseOf, dao_method_of: DaoMethodOf) -> bool:
+    """`parent.delete()` / `parent.purge()`, `session.delete(parent)`, a DAO's `delete(parent)`."""
+    found = statement_call(statement)
+    if found is not None:
+        func = found[0].func
+        if isinstance(func, cst.Attribute) and dotted_name(func.value) == parent and func.attr.value in _ROW_DELETES and not found[0].args:
+            return True
+    deleted = _deleted(statement, use_of, dao_method_of)
+    return deleted is not None and deleted[0] == parent
 
 
 # -- steps -------------------------------------------------------------------------------------

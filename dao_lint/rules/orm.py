@@ -129,7 +129,7 @@ class ManualCascade(Rule):
 
     @classmethod
     def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
-        return "delete(" in text  # every shape ends with a delete
+        return "delete(" in text or "purge(" in text  # every shape ends with a delete
 
     code = "DAO501"
     requires = "any"  # a DAO's delete may be the only database call in the file
@@ -168,6 +168,16 @@ class ManualCascade(Rule):
             """,
             path="app/commands/boards.py",
             title="more than the clearing stands between it and the delete",
+        ),
+        Valid(
+            """
+            def leave_group(group, user):
+                for membership in db.session.query(Member).filter(Member.group_id == group.id, Member.user_id == user.id):
+                    db.session.delete(membership)
+                group.touched = True
+            """,
+            path="app/commands/groups.py",
+            title="the children found by the parent's key, but the parent stays",
         ),
     ]
     invalid = [
@@ -216,6 +226,22 @@ class ManualCascade(Rule):
             path="app/commands/boards.py",
             expect="DAO501 at 2:5",
             title="then deleted by a DAO",
+        ),
+        Invalid(
+            """
+            def purge_group(group_id):
+                group = Group.get(group_id)
+                members = db.session.query(Member).filter(Member.group_id == group.id)
+                if members.count() > 0:
+                    for member in members.all():
+                        member.purge()
+                    db.session.commit()
+                group = Group.get(group_id)
+                group.purge()
+            """,
+            path="app/commands/groups.py",
+            expect="DAO501 at 4:5",
+            title="the children found by their own query on the parent's key, deleted one by one, then the parent",
         ),
     ]
 
