@@ -8,7 +8,7 @@ file within two lines (reviewers and the tool may name different lines of one st
 A miss whose line carries a judgement in benchmarks/recall/<project>-misses.md (`path:line
 CODE WRONG|RIGHT - why`) is counted accordingly: WRONG means the reviewer listed something
 RULES.md does not flag (it leaves the count), RIGHT a real miss (it stays one). `--misses`
-prints the unexplained misses; `--extras` prints the snapshot's findings in the reviewed
+prints the misses (judged real, or not judged yet); `--extras` prints the snapshot's findings in the reviewed
 files that no reviewer listed (material for precision verdicts). Writes nothing.
 """
 from __future__ import annotations
@@ -95,15 +95,14 @@ def main() -> None:
             else:
                 misses += 1
                 per_code[code]["missed"] += 1
-                if (path, line, code) not in verdicts:
-                    unexplained.append((path, line, code))
+                unexplained.append((path, line, code, "judged a real miss" if (path, line, code) in verdicts else "not judged yet"))
         counted = found + misses
         total.update(found=found, missed=misses, dropped=dropped)
         shown = f"{found / counted:.0%}" if counted else "n/a"
         print(f"| {project} | {len(wanted)} | {found} | {dropped} | {shown} |")
         if args.misses:
             for miss in unexplained:
-                print(f"    miss (not judged yet): {miss[0]}:{miss[1]} {miss[2]}")
+                print(f"    miss ({miss[3]}): {miss[0]}:{miss[1]} {miss[2]}")
         if args.extras:
             for row in sorted(current):
                 if row[0] in files and row not in used:

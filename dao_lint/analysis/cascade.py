@@ -72,7 +72,8 @@ def manual_cascades(statements: Sequence[cst.BaseStatement], use_of: UseOf, dao_
     for number, statement in enumerate(statements):
         step = _query_children(statement, statements[:number], use_of)
         if step is not None and any(_parent_deleted(later, step[0], use_of, dao_method_of) for later in statements[number + 1 :]):
-            found.append(Cascade(step[0], [statement], [step[1]]))
+            # reported at each child's delete: the call to take away (RULES.md, positions)
+            found.append(Cascade(step[0], [step[1].body.body[0]], [step[1]]))
     return found
 
 

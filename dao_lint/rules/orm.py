@@ -240,7 +240,7 @@ class ManualCascade(Rule):
                 group.purge()
             """,
             path="app/commands/groups.py",
-            expect="DAO501 at 4:5",
+            expect="DAO501 at 6:13",
             title="the children found by their own query on the parent's key, deleted one by one, then the parent",
         ),
     ]
