@@ -320,3 +320,33 @@ def test_the_model_is_the_same_whatever_the_order_of_files():
     first, second = build_sessions([a, b], ()), build_sessions([b, a], ())
     assert first.names == second.names and first.digest == second.digest
     assert first.lookup("b.h") == ("calls", ("session", frozenset({"made"})))
+
+
+REPOSITORY = """
+from app.types import AlchemySession
+
+
+class Repository:
+    session: AlchemySession
+
+    def __init__(self, session: AlchemySession) -> None:
+        self.session = session
+
+    def save(self, item) -> None:
+        self.session.add(item)
+        self.session.commit()
+"""
+
+
+@pytest.mark.parametrize(("alias", "expected"), [
+    ("from sqlalchemy.orm.scoping import ScopedSession\n\nAlchemySession = ScopedSession\n", [("app/model/__init__.py", 12, "DAO101")]),
+    ("from app.lib.scoping import ScopedSession\n\nAlchemySession = ScopedSession\n", []),
+])
+def test_an_attribute_typed_by_an_alias_of_scoped_session_is_one_whatever_the_names_configured(tmp_path, alias, expected):
+    # (ScopedSession: SQLAlchemy's older name of scoped_session; the project's own class of
+    # that name is not one)
+    config = '[tool.dao-lint]\ndao-modules = ["app/model/**"]\nsession-names = ["model.Session"]\n'
+    files = {"app/types/__init__.py": "from .model import AlchemySession\n", "app/types/model.py": alias,
+             "app/lib/scoping.py": "class ScopedSession:\n    def commit(self):\n        pass\n",
+             "app/model/__init__.py": REPOSITORY}
+    assert check(tmp_path, files, config, select={"DAO101"}) == expected
