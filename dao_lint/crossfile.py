@@ -6,6 +6,7 @@ it. Listeners count wherever they are registered (`event.listen(...)` in another
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .analysis.dao_methods import DAO_READS, named
@@ -304,13 +305,34 @@ class ProjectFacts:
     def __init__(self, summaries: Sequence[FileSummary]) -> None:
         self.index = ProjectIndex([s for s in summaries if s is not None])
         self.committing = committing_functions(self.index)
-        self.listeners = registered_listeners(self.index)
-        self.helpers = commit_helpers(self.index)
         self.committing_own = committing_functions(self.index, own=True)
-        # what a call's findings count: not commits behind a memoized function
-        self.reported = committing_functions(self.index, cached=False)
-        self.reported_own = committing_functions(self.index, own=True, cached=False)
-        self.writing = writing_functions(self.index)
+
+    # (the rest only once findings are asked for: `index_project` builds facts in rounds
+    # and asks each only for `committing_names`)
+    @cached_property
+    def listeners(self) -> Dict[FunctionKey, str]:
+        return registered_listeners(self.index)
+
+    @cached_property
+    def helpers(self) -> Set[FunctionKey]:
+        return commit_helpers(self.index)
+
+    @cached_property
+    def _memoized(self) -> bool:
+        return any(i.memoized for s in self.index.files.values() for i in s.functions.values())
+
+    @cached_property
+    def reported(self) -> Dict[FunctionKey, str]:
+        """What a call's findings count: not commits behind a memoized function."""
+        return committing_functions(self.index, cached=False) if self._memoized else self.committing
+
+    @cached_property
+    def reported_own(self) -> Dict[FunctionKey, str]:
+        return committing_functions(self.index, own=True, cached=False) if self._memoized else self.committing_own
+
+    @cached_property
+    def writing(self) -> Set[FunctionKey]:
+        return writing_functions(self.index)
 
     def committing_names(self) -> Set[str]:
         """The names of the functions that commit (their callers' or their own sessions),
