@@ -69,6 +69,7 @@ def _reason_kind(reason: str) -> str:
         ("no call site", "entry point (no caller in the project)"),
         ("used as a value", "callback"),
         ("type of its receiver is not known", "unresolved receiver"),
+        ("which only tests call otherwise", "unresolved call beside the tests' calls"),
         ("module level", "called at module level"),
         ("opens itself", "own session"),
         ("commit helper", "commit helper"),

@@ -18,7 +18,10 @@ from .decoration import Decoration, decorator_form
 from .index import MAX_DEPTH, ProjectIndex, describe
 from .summary import CallSite, FunctionInfo, FunctionKey, Position
 
-__all__ = ["ProjectIndex", "FixPlan", "Kept", "Removed", "Gap", "plan_fixes", "suggest_boundaries"]
+__all__ = ["NO_CALLER", "ProjectIndex", "FixPlan", "Kept", "Removed", "Gap", "plan_fixes", "suggest_boundaries"]
+
+#: why a function with no call site keeps its commit (a group of its own in the run's report)
+NO_CALLER = "has no call site in the project, tests included: delete it if it is dead, or its callers outside must commit"
 
 
 @dataclass(frozen=True)
@@ -120,23 +123,30 @@ class Coverage:
         needs: Set[FunctionKey] = set()
         covers: Set[str] = set()
         if result is None:
-            callers = [
-                (caller, site) for caller, site in self.index.callers.get(key, []) + self.index.dispatch_callers.get(key, [])
-                if not self._in_test(caller)
-            ]
+            every = self.index.callers.get(key, []) + self.index.dispatch_callers.get(key, [])
+            callers = [(caller, site) for caller, site in every if not self._in_test(caller)]
             info = self.index.function(key)
             if info is not None and info.boundary_pattern and self.can_decorate and self.decoration(key) is None:
                 # declared a unit of work itself (an entry point called from outside)
                 needs.add(key)
                 covers.add(f"{describe(key)} is a configured boundary: it gets the transaction decorator")
                 callers = []
+            elif not callers and (every or any(self._test_file(path) for path, _ in self.index.references.get(key, ()))):
+                # called from tests only: the test's own transaction is its unit of work (R9),
+                # unless a call outside tests that nothing resolves may be one of it too
+                # (`model.set_system_info(...)` on a module handed around in a dict)
+                unseen = [(c, s) for c, s in self.index.unresolved.get(key[1].rsplit(".", 1)[-1], []) if not self._in_test(c)]
+                if unseen:
+                    caller, site = unseen[0]
+                    result = Gap(f"`{site.method}(...)` at {caller[0]}:{site.position[0]} may call {describe(key)}, which only tests call otherwise (its target is not known)")
+                else:
+                    covers.add(f"{describe(key)} is called from tests only: their transaction is its unit of work")
             elif not callers:
                 result = Gap(
-                    f"{describe(key)} has no call site in the project outside tests (an entry point, or "
-                    "called from code dao-lint does not see)",
-                    # a listener or a private helper is never a unit of work of its own
-                    # neither is a function already declared one
-                    () if info is None or self.index.listener(key) or info.name.startswith("_") or info.boundary_pattern else (key,),
+                    f"{describe(key)} {NO_CALLER}",
+                    # a DAO function (R4), a listener or a private helper is never a unit of
+                    # work of its own; neither is a function already declared one
+                    () if info is None or info.in_dao or self.index.listener(key) or info.name.startswith("_") or info.boundary_pattern else (key,),
                 )
             for caller, site in callers:
                 # every caller, not only the first uncovered one: the boundaries to suggest
@@ -158,9 +168,15 @@ class Coverage:
         info = self.index.function(caller)
         return info is not None and info.in_test
 
+    def _test_file(self, path: str) -> bool:
+        """A test module: its uses of a function (`assertRaises(E, dao.create)`,
+        `inspect.getsource(...)`) are test code's, under the test's transaction."""
+        summary = self.index.files.get(path)
+        return summary is not None and any(i.in_test for i in summary.functions.values())
+
     def _unknown_callers(self, key: FunctionKey) -> Optional[Gap]:
         """The callers that may exist but resolve to nothing: callbacks, unknown receivers."""
-        used = self.index.references.get(key)
+        used = [(path, position) for path, position in self.index.references.get(key, ()) if not self._test_file(path)]
         if used:
             path, position = used[0]
             return Gap(f"{describe(key)} is used as a value at {path}:{position[0]} (a callback: its caller is not known)")

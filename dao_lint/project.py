@@ -40,7 +40,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.functions: Dict[str, FunctionInfo] = {}
         self.classes: Dict[str, ClassInfo] = {}
         self.stack: List[FunctionInfo] = []
-        self.module_level = FunctionInfo("", "", None, (1, 0), context.is_dao_module, False, False, False, False)
+        self.module_level = FunctionInfo("", "", None, (1, 0), context.is_dao_module, False, False, False, False, in_test=context.is_test)
         self.begin_depth: List[int] = [0]
         self.uses_begin_nested = False
         self.imports: Dict[str, str] = {}

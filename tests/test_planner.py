@@ -5,6 +5,8 @@ import ast
 
 import pytest
 
+from dao_lint.planning import NO_CALLER
+
 from .codemods.helpers import dedent, fix_project
 
 PLAIN = """
@@ -83,9 +85,10 @@ def test_a_public_dao_method_nobody_calls_is_an_entry_point(tmp_path):
     out, report = fix_project(tmp_path, {"app/daos/chart.py": DAO})
     assert out["app/daos/chart.py"] == dedent(DAO)
     (item,) = kept(report, "DAO101", "ChartDAO.create")
-    assert "no call site in the project" in item.reason
-    # a public DAO method nothing calls: dead code, or called from outside (then a boundary)
-    assert item.entries == ((str(tmp_path / "app/daos/chart.py"), "ChartDAO.create"),)
+    assert NO_CALLER in item.reason
+    # a public DAO method nothing calls: dead code, or called from outside; never suggested
+    # as a boundary (R4: a DAO never owns the unit of work)
+    assert item.entries == ()
     declared, report = fix_project(
         tmp_path / "declared",
         {"app/daos/chart.py": DAO, "app/utils.py": PLAIN},
@@ -95,17 +98,33 @@ def test_a_public_dao_method_nobody_calls_is_an_entry_point(tmp_path):
     assert "db.session.commit()" not in declared["app/daos/chart.py"]
 
 
-def test_calls_from_tests_are_not_units_of_work_but_do_not_count_as_callers(tmp_path):
-    test = """
+@pytest.mark.parametrize("use", [
+    "ChartDAO.create(object())",
+    "self.assertRaises(ValueError, ChartDAO.create, None)",  # handed over from test code
+])
+def test_a_dao_method_called_from_tests_only_is_covered_by_the_tests_transaction(tmp_path, use):
+    test = f"""
     from app.daos.chart import ChartDAO
 
 
-    def test_create():
-        ChartDAO.create(object())
+    class TestChart:
+        def test_create(self):
+            {use}
     """
     out, report = fix_project(tmp_path, {"app/daos/chart.py": DAO, "tests/test_chart.py": test})
+    assert "db.session.commit()" not in fixed(out, "app/daos/chart.py")
+    assert kept(report, "DAO101", "ChartDAO.create") == []
+
+
+def test_a_dao_method_used_as_a_value_outside_tests_keeps_its_commit(tmp_path):
+    app = """
+    from app.daos.chart import ChartDAO
+
+    HANDLERS = {"create": ChartDAO.create}
+    """
+    out, report = fix_project(tmp_path, {"app/daos/chart.py": DAO, "app/handlers.py": app})
     assert out["app/daos/chart.py"] == dedent(DAO)
-    assert "outside tests" in kept(report, "DAO101", "ChartDAO.create")[0].reason
+    assert "used as a value" in kept(report, "DAO101", "ChartDAO.create")[0].reason
 
 
 def test_an_active_record_save_called_on_a_loaded_instance_keeps_its_commit(tmp_path):
@@ -744,3 +763,27 @@ def test_a_session_made_by_a_caller_and_committed_after_the_call_covers_it_only_
     else:
         assert out["app/daos/tag.py"] == dedent(dao)
         assert kept(report, "DAO101", "TagDAO.find_or_create")
+
+
+def test_a_function_only_tests_call_keeps_its_commit_when_an_unresolved_call_may_be_one_of_it(tmp_path):
+    store = """
+    def set_setting(key, value):
+        db.session.add(Setting(key=key, value=value))
+        db.session.commit()
+    """
+    action = """
+    def update_config(context, data):
+        model = context["model"]
+        model.set_setting("title", data["title"])
+    """
+    test = """
+    from app.model.store import set_setting
+
+
+    def test_set():
+        set_setting("a", "b")
+    """
+    files = {"app/model/store.py": store, "app/logic/actions.py": action, "tests/test_store.py": test}
+    out, report = fix_project(tmp_path, files, options={"dao-modules": ["app/model/**"]})
+    assert out["app/model/store.py"] == dedent(store)
+    assert "which only tests call otherwise" in kept(report, "DAO101", "set_setting")[0].reason

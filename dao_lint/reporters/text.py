@@ -144,7 +144,7 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
     from rich.table import Table
 
     from ..discovery import display_path
-    from ..planning import suggest_boundaries
+    from ..planning import NO_CALLER, suggest_boundaries
 
     if diff:
         patch = Console(file=stream, force_terminal=color, no_color=color is False, highlight=False, soft_wrap=True)
@@ -179,10 +179,17 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
     for path, why in report.skipped:
         stream.write(f"{display_path(path)}: skipped: {why}\n")
     placed = [kept for kept in report.kept if kept.path]
-    if placed:
-        stream.write("kept (no unit of work could be shown for every caller):\n")
-        for kept in sorted(placed, key=lambda k: (k.path, k.position)):
+    # a function nothing in the project calls: a group of its own (dead, or called from outside)
+    uncalled = [kept for kept in placed if kept.reason.split(" -> ")[0].endswith(NO_CALLER)]
+    for heading, group in (
+        ("kept (no unit of work could be shown for every caller):", [k for k in placed if k not in uncalled]),
+        ("kept, no caller in the project (delete it if it is dead, or its callers outside must commit):", uncalled),
+    ):
+        if group:
+            stream.write(heading + "\n")
+        for kept in sorted(group, key=lambda k: (k.path, k.position)):
             stream.write(f"  {display_path(kept.path)}:{kept.position[0]}:{kept.position[1] + 1}: {kept.code} in {kept.function}: {kept.reason}\n")
+    if placed:
         suggested = suggest_boundaries(placed)
         if suggested:
             stream.write("boundaries to declare (`boundaries` in [tool.dao-lint], with `transaction-decorator`), where those call paths start:\n")
