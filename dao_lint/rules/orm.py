@@ -136,7 +136,7 @@ class ManualCascade(Rule):
     migration_modules = "check"  # R10 and R5 hold in migrations too (RULES.md)
     name = "manual-cascade"
     seed = "R5"
-    message = "the relationships of `{parent}` are emptied by hand before `{parent}` is deleted; declare the cascade in the schema and the relationship"
+    message = "what belongs to `{parent}` is removed by hand (relationships emptied, children deleted one by one) before `{parent}` is deleted; declare the cascade in the schema and the relationship"
     needs = (SessionFacts, DaoFacts)
     valid = [
         Valid(
