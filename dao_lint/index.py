@@ -251,8 +251,8 @@ class ProjectIndex(ModuleTable[FileSummary]):
         for base in info.bases:
             found = self._class_of(summary, base)
             if found is None:
-                if base != "object" and "Generic" not in base and "ABC" not in base and "Protocol" not in base:
-                    return True
+                if base != "object" and "Generic" not in base and "ABC" not in base and "Protocol" not in base and not self._own(summary, base):
+                    return True  # (a class of the project's own package, in a file with no summary: not known)
             elif self._outside_base(found, depth + 1):
                 return True
         return False
@@ -265,9 +265,13 @@ class ProjectIndex(ModuleTable[FileSummary]):
 
     def _outside(self, summary: FileSummary, qualified: str) -> bool:
         """`qualified` (as named in `summary`) is no class of the project: another library's."""
-        return self._class_of(summary, qualified) is None and (
-            qualified == EXTERNAL or self._module(self.absolute(summary, qualified).split(".")[0]) is None
-        )
+        return self._class_of(summary, qualified) is None and (qualified == EXTERNAL or not self._own(summary, qualified))
+
+    def _own(self, summary: FileSummary, qualified: str) -> bool:
+        """`qualified` names something of the project: a module the index has, or one of the
+        file's own top-level package (a file with no database code has no summary)."""
+        head = self.absolute(summary, qualified).split(".")[0]
+        return self._module(head) is not None or (bool(summary.module) and "." in summary.module and head == summary.module.split(".")[0])
 
     def _attribute_type(self, path: str, class_name: str, name: str, depth: int = 0) -> Optional[Tuple[FileSummary, str]]:
         """The class of `self.<name>` in `class_name`, following base classes."""

@@ -787,3 +787,28 @@ def test_a_function_only_tests_call_keeps_its_commit_when_an_unresolved_call_may
     out, report = fix_project(tmp_path, files, options={"dao-modules": ["app/model/**"]})
     assert out["app/model/store.py"] == dedent(store)
     assert "which only tests call otherwise" in kept(report, "DAO101", "set_setting")[0].reason
+
+
+@pytest.mark.parametrize(("base_import", "unknown"), [
+    ("from app.basemanager import BaseManager", True),  # the project's, in a file with no database code
+    ("from flask_babel import Domain as BaseManager", False),  # another library's
+])
+def test_a_receiver_whose_class_extends_a_project_class_without_summary_is_unknown(tmp_path, base_import, unknown):
+    dao = """
+    class ViewDAO(BaseDAO):
+        def add_view(self, view):
+            db.session.add(view)
+            db.session.commit()
+    """
+    manager = f"""
+    {base_import}
+
+
+    class SecurityManager(BaseManager):
+        def register_views(self):
+            self.appbuilder.add_view(object())
+    """
+    files = {"app/daos/view.py": dao, "app/basemanager.py": "class BaseManager(object):\n    pass\n", "app/security.py": manager}
+    out, report = fix_project(tmp_path, files)
+    (item,) = kept(report, "DAO101", "ViewDAO.add_view")
+    assert ("type of its receiver is not known" in item.reason) is unknown
