@@ -116,8 +116,8 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
     _slow = None
 
     def _leaves_after(self, node: cst.CSTNode) -> bool:
-        place = self.get_metadata(StructureFacts, node, None)
-        return place is not None and leaves_after(place)
+        place = self.get_metadata(StructureFacts, node, None)  # (or in a block that leaves the function)
+        return place is not None and (place.item_loop is None or leaves_after(place))
 
     def branches(self, node: cst.CSTNode) -> str:
         """The `if`/`try` branches around `node`, as the summary writes them ("3:0/5:1")."""

@@ -257,3 +257,31 @@ def test_a_commit_in_a_returned_call_leaves_with_the_return(tmp_path):
     found = check(tmp_path, {"app/commands/relate.py": RELATIONS})
     # `return save(existing)` leaves before the later commit; `return save(item)` commits again
     assert [f for f in found if f[2] == "DAO107"] == [("app/commands/relate.py", 16, "DAO107")]
+
+
+IMPORTS = """
+def delete_file(file_id):
+    db.session.query(File).filter_by(id=file_id).delete()
+    db.session.commit()
+
+
+class ImportCommand:
+    def run(self, rows):
+        for row in rows:
+            try:
+                save_row(row)
+            except Exception:
+                if row.upload:
+                    delete_file(row.upload)
+                raise
+"""
+
+
+def test_a_call_in_a_block_that_leaves_the_function_is_not_once_per_item(tmp_path):
+    found = check(tmp_path, {"app/commands/imports.py": IMPORTS})
+    assert [f for f in found if f[2] == "DAO106"] == []
+
+
+def test_the_same_call_in_a_handler_that_goes_on_is_once_per_item(tmp_path):
+    found = check(tmp_path, {"app/commands/imports.py": IMPORTS.replace("                raise\n", "                log.warning(row)\n")})
+    assert [f for f in found if f[2] == "DAO106"] == [("app/commands/imports.py", 13, "DAO106")]

@@ -87,6 +87,9 @@ class _Frame:
         self.item_loops: List[cst.CSTNode] = []  # the loops that run once per item
         self.item_for_loops: List[cst.For] = []
         self.literals = Literals()  # names bound to literal collections here
+        #: blocks inside the innermost item loop that end by leaving the function (`raise`,
+        #: `return`): what they hold runs at most once per run of the loop
+        self.leaving: List[Tuple[int, bool]] = []  # (item loops open when entered, it leaves)
 
 
 class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
@@ -102,14 +105,15 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
 
     def _place(self) -> Place:
         frame = self.frames[-1]
+        once = any(leaves for depth, leaves in frame.leaving if depth == len(frame.item_loops))
         return Place(
             frame.loops[-1] if frame.loops else None,
             frame.for_loops[-1] if frame.for_loops else None,
             tuple(frame.branches),
             self.blocks[-1],
             self.lines[-1],
-            frame.item_loops[-1] if frame.item_loops else None,
-            frame.item_for_loops[-1] if frame.item_for_loops else None,
+            frame.item_loops[-1] if frame.item_loops and not once else None,
+            frame.item_for_loops[-1] if frame.item_for_loops and not once else None,
         )
 
     # scopes
@@ -224,9 +228,16 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self.blocks.append(node)
         self.opposites.update(opposite_ifs(node.body))
+        frame = self.frames[-1]
+        last = node.body[-1] if node.body else None
+        leaves = isinstance(last, cst.SimpleStatementLine) and any(isinstance(x, (cst.Return, cst.Raise)) for x in last.body)
+        frame.leaving.append((len(frame.item_loops), leaves))
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
         self.blocks.pop()
+        frame = self.frames[-1]
+        if frame.leaving:
+            frame.leaving.pop()
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self.set_metadata(node, self._place())

@@ -90,6 +90,18 @@ class WriteInLoop(Rule):
         ),
         Valid(
             """
+            def rename_tag(tags, tag_id, name):
+                for tag in tags:
+                    if tag.id == tag_id:
+                        TagDAO.update(tag, {"name": name})
+                        return tag
+                raise TagNotFound(tag_id)
+            """,
+            path="app/commands/tags.py",
+            title="in a block that leaves the function: once per run of the loop, not per item",
+        ),
+        Valid(
+            """
             class Tag(Base):
                 @classmethod
                 def get_by_name(cls, session, name):
