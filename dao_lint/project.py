@@ -229,7 +229,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.functions[scope.qualname] = info
         self.stack.append(info)
         self.frames.append(Frame())
-        self.frame.literals = literal_names(node.body.body if isinstance(node.body, cst.IndentedBlock) else ()) | self.class_literals[-1]
+        self.frame.literals = literal_names(node.body.body if isinstance(node.body, cst.IndentedBlock) else (), self.frames[0].literals) | self.class_literals[-1]
         self.begin_depth.append(0)
         self.loops.append(0)
         self.blocks.append(0)

@@ -125,7 +125,7 @@ class StructureFacts(CachedVisitors, BatchableMetadataProvider[Place]):
         outer = self.frames[-1].literals if len(self.frames) > 1 else Literals()
         self.frames.append(_Frame())
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-        self.frames[-1].literals = literal_names(body) | self.module_literals | outer
+        self.frames[-1].literals = literal_names(body, self.module_literals | outer) | self.module_literals | outer
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.frames.pop()
@@ -273,6 +273,8 @@ def per_item(loop: cst.CSTNode, literals: Collection[str] = ()) -> bool:
             iterable = iterable.func.value
         if isinstance(iterable, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
             return False
+        while isinstance(iterable, cst.Subscript):  # a part of a literal: `setup["departments"]`
+            iterable = iterable.value
         named = dotted_name(iterable)
         if named is not None and named in literals:
             return False
@@ -323,10 +325,27 @@ def _literal_assignments(statements) -> Iterator[Tuple[cst.BaseAssignTargetExpre
                         yield target, value
 
 
-def literal_names(statements) -> Literals:  # noqa: ANN001 - a block's statements
-    """The names a block binds to a literal collection (see `Literals`)."""
+def literal_names(statements, around: Optional[Literals] = None) -> Literals:  # noqa: ANN001 - a block's statements
+    """The names a block binds to a literal collection (see `Literals`), and to a part of one
+    (`setup = DOMAIN_TYPES.get(domain)`, `row = ROWS[0]`, the literal here or in `around`)."""
     statements = list(statements)
-    return Literals({t.value: statements for t, _ in _literal_assignments(statements) if isinstance(t, cst.Name)})
+    own = Literals({t.value: statements for t, _ in _literal_assignments(statements) if isinstance(t, cst.Name)})
+    known = own | around if around else own
+    parts: Dict[str, Sequence[cst.CSTNode]] = {}
+    for statement in statements:
+        for small in getattr(statement, "body", ()) if isinstance(statement, cst.SimpleStatementLine) else ():
+            if not isinstance(small, cst.Assign) or len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
+                continue
+            value = small.value
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get":
+                value = value.func.value
+            elif not isinstance(value, cst.Subscript):
+                continue
+            while isinstance(value, cst.Subscript):
+                value = value.value
+            if isinstance(value, cst.Name) and value.value in known:
+                parts[small.targets[0].target.value] = statements
+    return own | Literals(parts) if parts else own
 
 
 def class_literals(node: cst.ClassDef) -> Literals:

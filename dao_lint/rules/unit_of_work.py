@@ -38,6 +38,19 @@ class CommitInLoop(Rule):
     valid = [
         Valid(
             """
+            DOMAINS = {"default": {"departments": [("Modeling", "#fff"), ("Animation", "#000")]}}
+
+            def init_domain(domain):
+                setup = DOMAINS.get(domain, DOMAINS["default"])
+                for name, color in setup["departments"]:
+                    db.session.add(Department(name=name, color=color))
+                    db.session.commit()
+            """,
+            path="app/commands/setup.py",
+            title="a part of a literal collection is a fixed list too",
+        ),
+        Valid(
+            """
             def import_users(rows):
                 for row in rows:
                     UserDAO.create(row)
