@@ -168,36 +168,6 @@ def test_commit_helpers_are_reported_where_they_are_called(tmp_path):
     assert [f for f in found if f[2] in ("DAO101", "DAO105")] == [("app/services.py", 7, "DAO105")]
 
 
-TICKETS = """
-@cache.memoize(600)
-def get_status(name):
-    return StatusDAO.get_or_create(name)
-
-class CloseTicketCommand:
-    def run(self, ticket):
-        ticket.status = get_status("closed")
-        db.session.commit()
-
-class StatusDAO:
-    @classmethod
-    def get_or_create(cls, name):
-        status = Status(name=name)
-        db.session.add(status)
-        db.session.commit()
-        return status
-"""
-
-
-def test_a_commit_behind_a_memoized_lookup_is_not_a_second_commit_of_each_call(tmp_path):
-    found = check(tmp_path, {"app/commands/tickets.py": TICKETS})
-    assert [f for f in found if f[2] == "DAO107"] == []
-
-
-def test_the_same_lookup_not_memoized_commits_on_every_call(tmp_path):
-    found = check(tmp_path, {"app/commands/tickets.py": TICKETS.replace("@cache.memoize(600)\n", "")})
-    assert [f for f in found if f[2] == "DAO107"] == [("app/commands/tickets.py", 7, "DAO107")]
-
-
 PARAMS = """
 from app.models.trial import TrialParam
 

@@ -12,7 +12,7 @@ import libcst as cst
 from .names import callee_name, dotted_name, qualify, root_module
 from .session_kinds import ENGINE_MAKERS, METHOD_ACTIONS, NON_DB_PACKAGES, Action, Origin, SessionUse, statement_kind
 
-__all__ = ["QueryCalls", "model_query_root"]
+__all__ = ["QUERY_BUILDERS", "QueryCalls", "model_query_root"]
 
 # methods of a query that give another query (what a name keeps is still a query)
 QUERY_BUILDERS = frozenset({

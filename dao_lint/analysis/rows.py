@@ -13,14 +13,13 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 
 from .names import dotted_name
+from .queries import QUERY_BUILDERS, model_query_root
 
 __all__ = ["ROW_WRITES", "LoadedRows", "query_result"]
 
 # query methods that return one row of the model queried, and all of them
 _ONE_ROW = frozenset({"first", "one", "one_or_none", "get", "first_or_404", "get_or_404", "one_or_404"})
 _ROWS = frozenset({"all"})
-# what a query chain may end with and still be a query (iterating it gives the rows)
-_QUERY_STEPS = frozenset({"filter", "filter_by", "order_by", "join", "outerjoin", "options", "limit", "offset", "distinct", "where", "group_by", "yield_per", "with_parent"})
 # an active record's methods that write its row (`membership.delete()`, `setting.save()`)
 ROW_WRITES = ("delete", "purge", "save", "remove")
 
@@ -29,14 +28,20 @@ def _model(name: Optional[str]) -> Optional[str]:
     return name if name and name.rsplit(".", 1)[-1][:1].isupper() else None
 
 
-def _queried(value: cst.BaseExpression) -> Optional[str]:
-    """The model a query chain starts from: `Setting.query...`, `session.query(Member)...`."""
+def _chain_model(value: cst.BaseExpression, gets: bool) -> Optional[Tuple[str, bool]]:
+    """(the model, whether through `get`) of the query a chain starts from: `Setting.query...`,
+    `session.query(Member)...`, and with `gets` `session.get(User, pk)`."""
     current = value
     while isinstance(current, (cst.Call, cst.Attribute)):
-        if isinstance(current, cst.Attribute) and current.attr.value == "query" and not isinstance(current.value, cst.Call):
-            return _model(dotted_name(current.value))  # `Setting.query`
-        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value == "query" and current.args:
-            return _model(dotted_name(current.args[0].value))  # `session.query(Member)`
+        if isinstance(current, cst.Attribute) and model_query_root(current) is not None:
+            return (model, False) if (model := _model(model_query_root(current))) else None
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.args:
+            method = current.func.attr.value
+            model = _model(dotted_name(current.args[0].value))
+            if method == "query" and model:
+                return model, False
+            if gets and method == "get" and len(current.args) >= 2 and model:
+                return model, True
         current = current.func if isinstance(current, cst.Call) else current.value
     return None
 
@@ -50,29 +55,16 @@ def query_result(value: cst.BaseExpression) -> Optional[Tuple[str, bool]]:
     if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
         return None
     last = value.func.attr.value
-    if last not in _ONE_ROW and last not in _ROWS:
-        return None
-    many = last in _ROWS
-    current: cst.BaseExpression = value
-    while isinstance(current, (cst.Call, cst.Attribute)):
-        if isinstance(current, cst.Attribute) and current.attr.value == "query" and not isinstance(current.value, cst.Call):
-            model = _model(dotted_name(current.value))  # `Setting.query`
-            return (model, many) if model else None
-        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value in ("query", "get") and current.args:
-            model = _model(dotted_name(current.args[0].value))  # `session.query(Member)`, `session.get(User, pk)`
-            if current.func.attr.value == "get" and len(current.args) < 2:
-                model = None
-            if model:
-                return model, many and current.func.attr.value == "query"
-        current = current.func if isinstance(current, cst.Call) else current.value
-    return None
+    found = _chain_model(value, gets=True) if last in _ONE_ROW or last in _ROWS else None
+    return (found[0], last in _ROWS and not found[1]) if found else None
 
 
 def _query(value: cst.BaseExpression) -> Optional[str]:
     """The model of a query kept to run later: a chain of query steps, no terminal call."""
-    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value not in _QUERY_STEPS and value.func.attr.value != "query":
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value not in QUERY_BUILDERS and value.func.attr.value != "query":
         return None
-    return _queried(value)
+    found = _chain_model(value, gets=False)
+    return found[0] if found else None
 
 
 class LoadedRows:

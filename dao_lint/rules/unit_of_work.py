@@ -289,6 +289,28 @@ class SplitUnitOfWork(Rule):
             expect="DAO107 at 7:13",
             title="`if not x:` that binds x, then `if x:`: both run",
         ),
+        Invalid(
+            """
+            def get_status(name):
+                return StatusDAO.get_or_create(name)
+
+            class CloseTicketCommand:
+                def run(self, ticket):
+                    ticket.status = get_status("closed")
+                    db.session.commit()
+
+            class StatusDAO:
+                @classmethod
+                def get_or_create(cls, name):
+                    status = Status(name=name)
+                    db.session.add(status)
+                    db.session.commit()
+                    return status
+            """,
+            path="app/commands/tickets.py",
+            expect="DAO107 at 7:9",
+            title="the same lookup, not memoized: it may commit on every run",
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
