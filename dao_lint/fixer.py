@@ -21,7 +21,7 @@ from .codemods.nested_session import rewrite_nested
 from .codemods.sqlite_savepoint import add_sqlite_listeners
 from .codemods.transaction_boundary import decorate_boundaries
 from .config import Config
-from .engine import apply_rule_fixes, one_young_collection, rule_fixes
+from .engine import apply_rule_fixes, one_young_collection, parse_module, rule_fixes
 from .files import compile_quietly, decode_source, write_atomic
 from .indexing import check_all, index_project
 from .workers import map_in_processes
@@ -109,7 +109,7 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixe
 
     Raises ValueError when the rewrites do not reach a fixed point.
     """
-    module = cst.parse_module(source)
+    module = parse_module(source)
     context = FileContext.for_path(path, config, decode_source(source)[0])
     edits: Counter = Counter()
     # edits located by position first, while positions still match the indexed source
@@ -152,7 +152,7 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixe
         if code == previous:
             return code, +edits
         previous = code
-        module = cst.parse_module(code)
+        module = parse_module(code)
     raise ValueError(f"the rewrites did not converge after {MAX_ROUNDS} rounds")
 
 

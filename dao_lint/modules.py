@@ -25,6 +25,7 @@ class ModuleTable(Generic[Record]):
         self.files: Dict[str, Record] = {r.path: r for r in records}
         self.modules: Dict[str, Record] = {r.module: r for r in self.files.values() if r.module}
         self._suffixes: Optional[Dict[str, Optional[Record]]] = None
+        self._symbols: Dict[Tuple[str, str], object] = {}  # (path, name) -> resolve_symbol's answer
 
     def _module(self, name: str) -> Optional[Record]:
         if name in self.modules:
@@ -55,6 +56,15 @@ class ModuleTable(Generic[Record]):
     def resolve_symbol(self, record: Record, qualified: str, depth: int = 0):  # noqa: ANN201
         """("class", path, name) or ("function", path, qualname) for a qualified name (or
         what `_other_symbol` answers), else None."""
+        if depth == 0 and self.files.get(record.path) is record:
+            # asked again and again (every call, every base class): the table never changes
+            key = (record.path, qualified)
+            if key not in self._symbols:
+                self._symbols[key] = self._resolve_symbol(record, qualified, 0)
+            return self._symbols[key]
+        return self._resolve_symbol(record, qualified, depth)
+
+    def _resolve_symbol(self, record: Record, qualified: str, depth: int):  # noqa: ANN202
         if depth > MAX_DEPTH:
             return None
         qualified = self.absolute(record, qualified)
