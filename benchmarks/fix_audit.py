@@ -65,6 +65,8 @@ def transaction(on_error=None):
 def _reason_kind(reason: str) -> str:
     """A short category for a kept finding's reason."""
     for needle, kind in (
+        ("still commits or rolls back", "a call the SAVEPOINT would hold still commits"),
+        ("reaches outside the database", "an effect outside the database follows"),
         ("no transaction decorator is configured", "a declared boundary, but no decorator to make it commit"),
         ("no call site", "entry point (no caller in the project)"),
         ("used as a value", "callback"),

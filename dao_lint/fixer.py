@@ -25,7 +25,9 @@ from .engine import apply_rule_fixes, one_young_collection, parse_module, rule_f
 from .files import compile_quietly, decode_source, write_atomic
 from .indexing import check_all, index_project
 from .workers import map_in_processes
-from .planning import FixPlan, Kept, Removed, plan_fixes
+from .fixplan import FixPlan, Kept, Removed
+from .planning import plan_fixes
+from .renames import plan_renames
 from .summary import FileSummary
 from .types import Diagnostic, FileResult
 
@@ -224,7 +226,9 @@ def fix_files(
     # one plan per configuration would be more exact; projects have one configuration
     config = files[0][1] if files else Config()
     enabled = config.enabled_codes()
-    plan = plan_fixes(index, enabled, unsafe, config.transaction_decorator, config.rename)
+    plan = plan_fixes(index, enabled, unsafe, config.transaction_decorator)
+    if unsafe and config.rename and "DAO301" in enabled:
+        plan_renames(index, plan, config.rename)
     plan.sqlite_literal = {
         path: {name for name, (_, literal, _) in summary.sqlite_engines.items() if literal}
         for path, summary in index.files.items()

@@ -13,7 +13,7 @@ from .analysis import Action, Origin, SessionFacts
 from .analysis.names import collect_imports
 from .analysis.session_kinds import OWN_ORIGINS
 from .analysis.structure import Literals
-from .summary import CallSite, Position
+from .summary import CallSite, Position, effect_after
 from .analysis.walk import visit_in_place
 
 __all__ = ["Frame", "with_cover", "session_key", "name_position", "module_names", "signature", "decorator_form", "calls_name", "commit_only"]
@@ -171,6 +171,8 @@ class Frame:
                     continue
                 if any(site.position < where < position or set(around) & set(loops) for where, around in self.rollbacks):
                     continue
+                if effect_after(calls, site.position, site.branches, before=position) is not None:
+                    continue  # a mail sent between them would go out before the call's writes are durable
                 out[number] = with_cover(site, f"commit {key}")
                 break
         return [with_cover(c, c.cover) if c.cover and not c.covered_here else c for c in out]

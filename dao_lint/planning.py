@@ -11,40 +11,19 @@ reach it. None of those is covered.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from .decoration import Decoration, decorator_form
+from .fixplan import FixPlan, Kept, Removed
+from .refusals import clear_savepoints, effects_first, keep_before_effects
 from .index import MAX_DEPTH, ProjectIndex, describe
-from .summary import CallSite, FunctionInfo, FunctionKey, Position
+from .summary import CallSite, FunctionInfo, FunctionKey, Position, effect_after, effect_of
 
 __all__ = ["NO_CALLER", "ProjectIndex", "FixPlan", "Kept", "Removed", "Gap", "plan_fixes", "suggest_boundaries"]
 
 #: why a function with no call site keeps its commit (a group of its own in the run's report)
 NO_CALLER = "has no call site in the project, tests included: delete it if it is dead, or its callers outside must commit"
-
-
-@dataclass(frozen=True)
-class Kept:
-    """A finding the fix left in place, and why."""
-
-    code: str
-    path: str
-    position: Position
-    function: str
-    reason: str
-    #: where the uncovered call paths start: functions to declare boundaries
-    entries: Tuple[FunctionKey, ...] = ()
-
-
-@dataclass(frozen=True)
-class Removed:
-    """A commit or rollback the fix removes, and the units of work that now commit its writes."""
-
-    code: str
-    path: str
-    function: str
-    covers: Tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -60,31 +39,6 @@ class Gap:
 
     def joined(self, other: "Gap") -> "Gap":
         return Gap(self.text, tuple(sorted(set(self.entries) | set(other.entries))))
-
-
-@dataclass
-class FixPlan:
-    nested: Dict[str, Set[str]] = field(default_factory=dict)
-    drop_flag: Dict[str, Set[str]] = field(default_factory=dict)
-    drop_keywords: Dict[str, Set[Tuple[Position, Position]]] = field(default_factory=dict)
-    decorate: Dict[str, Set[str]] = field(default_factory=dict)
-    sqlite: Dict[str, Set[str]] = field(default_factory=dict)
-    sqlite_literal: Dict[str, Set[str]] = field(default_factory=dict)  # engines with a plain sqlite URL
-    #: DAO301 renames: path -> {qualname of the method: new name}, and call spans -> new name
-    rename_defs: Dict[str, Dict[str, str]] = field(default_factory=dict)
-    rename_calls: Dict[str, Dict[Tuple[Position, Position], str]] = field(default_factory=dict)
-    kept: List[Kept] = field(default_factory=list)
-    removed: List[Removed] = field(default_factory=list)
-    decorator: Optional[str] = None
-    decorator_called: bool = False
-    unsafe: bool = False
-    first_party: Tuple[str, ...] = ()  # the project's top-level packages
-
-    def paths(self) -> Set[str]:
-        found: Set[str] = set()
-        for table in (self.nested, self.drop_flag, self.drop_keywords, self.decorate, self.sqlite, self.rename_defs, self.rename_calls):
-            found |= {p for p, items in table.items() if items}
-        return found
 
 
 def same_session(removed: str, cover: str) -> bool:
@@ -201,10 +155,18 @@ class Coverage:
         if kind and same_session(session, cover):
             # A later commit of the caller covers the call even if this run removes it: it
             # removes a commit only where a unit of work covers it, and that unit of work
-            # commits after the caller returns, so after this call too.
+            # commits after the caller returns, so after this call too. (No effect outside
+            # the database runs between them: the summary gives no cover then.)
             what = "runs inside `with ...begin():`" if kind == "begin" else f"`{caller.qualname}` commits after it"
             covers.add(f"{line}: {what}")
             return None
+        effect = effect_after(caller.calls, site.position, site.branches, leaves=caller.leaves)
+        if effect is not None:
+            # the unit of work would commit after the effect: the world hears first
+            return Gap(
+                f"{line}: `{effect_of(effect)}` at line {effect.position[0]} reaches outside the database after the call, "
+                "before any unit of work commits it"
+            )
         if caller.has_decorator:
             covers.add(f"{describe(caller_key)} carries the transaction decorator (or is a unit-of-work context manager)")
             return None
@@ -232,7 +194,6 @@ def plan_fixes(
     enabled: FrozenSet[str],
     unsafe: bool,
     decorator: Optional[str],
-    renames: Tuple[Tuple[str, str], ...] = (),
 ) -> FixPlan:
     """The project-wide edits `fix` will make, and the findings it keeps with reasons."""
     plan = FixPlan(decorator=decorator, unsafe=unsafe)
@@ -241,7 +202,7 @@ def plan_fixes(
     plan.decorator_called = form == "factory"
     wants_decorator = bool(unsafe and decorator and "DAO105" in enabled)
     can_decorate = wants_decorator and form is not None
-    decoration = Decoration(index, decorator) if decorator else (lambda key: "no transaction-decorator")
+    decoration = effects_first(index, Decoration(index, decorator) if decorator else (lambda key: "no transaction-decorator"))
 
     coverage = Coverage(index, can_decorate, decoration)
     needs: Dict[FunctionKey, Set[FunctionKey]] = {}  # rewritten function -> boundaries it relies on
@@ -296,13 +257,12 @@ def plan_fixes(
                 why = "DAO103's unsafe fix removes both (--unsafe-fixes)" if not unsafe else "the flag stays (see DAO103 above)"
                 for position in info.commits:
                     plan.kept.append(Kept("DAO101", path, position, qualname, f"its commit sits behind the `commit` flag: {why}"))
+    keep_before_effects(index, plan, needs)
+    clear_savepoints(index, plan, needs)
     for needed in needs.values():
         boundaries |= needed
     for path, qualname in boundaries:
         plan.decorate.setdefault(path, set()).add(qualname)
-
-    if unsafe and renames and "DAO301" in enabled:
-        _plan_renames(index, plan, renames)
 
     if "DAO112" in enabled:
         uses_nested = bool(plan.nested) or any(s.uses_begin_nested for s in index.files.values())
@@ -459,42 +419,3 @@ def _targets_at(index: ProjectIndex, path: str, info: FunctionInfo, argument: Po
     if best is None:
         return ()
     return index.call_targets.get((path, best.span), ())
-
-
-def _plan_renames(index: ProjectIndex, plan: FixPlan, renames: Tuple[Tuple[str, str], ...]) -> None:
-    """Rename configured DAO methods and every call site that resolves to them."""
-    for old, new in renames:
-        class_name, method = old.split(".")
-        definitions = [
-            (path, summary) for path, summary in sorted(index.files.items())
-            if class_name in summary.classes and method in summary.classes[class_name].methods
-        ]
-        if not definitions:
-            done = any(class_name in summary.classes and new in summary.classes[class_name].methods for summary in index.files.values())
-            if not done:  # (renamed already: nothing to say)
-                plan.kept.append(Kept("DAO301", "", (0, 0), f"{old} -> {new}", "no such method in the checked paths"))
-            continue
-        for path, summary in definitions:
-            info = summary.functions.get(f"{class_name}.{method}")
-            position = info.position if info else (0, 0)
-            if new in summary.classes[class_name].methods:
-                plan.kept.append(Kept("DAO301", path, position, old, f"`{class_name}` already has a `{new}`"))
-                continue
-            subclasses: List[Tuple[str, str]] = []
-            frontier = [(path, class_name)]
-            while frontier:
-                for sub in index.subclasses.get(frontier.pop(), []):
-                    if sub not in subclasses:
-                        subclasses.append(sub)
-                        frontier.append(sub)
-            overriding = [
-                f"{p}::{c}" for p, c in subclasses
-                if method in index.files[p].classes[c].methods or new in index.files[p].classes[c].methods
-            ]
-            if overriding:
-                plan.kept.append(Kept("DAO301", path, position, old, f"subclasses define `{method}` or `{new}` too: {', '.join(overriding)}"))
-                continue
-            key = (path, f"{class_name}.{method}")
-            plan.rename_defs.setdefault(path, {})[key[1]] = new
-            for caller_key, site in index.callers.get(key, []):
-                plan.rename_calls.setdefault(caller_key[0], {})[site.span] = new

@@ -6,9 +6,14 @@ parser. `dao_lint.project` collects them; `dao_lint.planning` and `dao_lint.cros
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position", "exclusive_paths", "leaves_before", "with_suppressions"]
+from .vocabulary import EFFECT_CALLS, EFFECT_MODULES, EFFECT_RECEIVERS
+
+__all__ = [
+    "CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position", "exclusive_paths", "leaves_before",
+    "with_suppressions", "effect_of", "effect_after",
+]
 
 FunctionKey = Tuple[str, str]  # (path, qualname); qualname "" is module level
 Position = Tuple[int, int]  # (line, 0-based column)
@@ -175,6 +180,36 @@ def leaves_before(leaves: List[Tuple[Position, str]], first: Tuple[Position, str
         if position < where < second and exit_steps == steps[: len(exit_steps)]:
             return True
     return False
+
+
+def effect_of(site: CallSite) -> Optional[str]:
+    """The call as written (`mail.send()`) when it reaches outside the database (a mail, an
+    HTTP request, a queued task, a file; see `vocabulary.EFFECT_CALLS`), else None."""
+    target = site.target if site.kind in ("name", "attr", "var", "instance") else ""
+    head = target.split(".")[0]
+    written = f"{target.rsplit('.', 1)[-1]}.{site.method}()" if site.kind in ("attr", "var", "instance") else f"{site.method}()"
+    if site.method in EFFECT_CALLS or head in EFFECT_MODULES:
+        return written
+    if site.method == "send" and any(word in target.lower() for word in EFFECT_RECEIVERS):
+        return written
+    return None
+
+
+def effect_after(
+    calls: Sequence[CallSite], position: Position, path: str, before: Optional[Position] = None,
+    leaves: Sequence[Tuple[Position, str]] = (),
+) -> Optional[CallSite]:
+    """The first call of `calls` that reaches outside the database after `position` (and
+    before `before`), on a path through `position` (branches `path`) that has not left the
+    function (`leaves`: its `return`/`raise` statements) on the way."""
+    for site in calls:
+        if site.position <= position or (before is not None and site.position >= before):
+            continue
+        if effect_of(site) is None or exclusive_paths(path, site.branches):
+            continue
+        if not leaves_before(list(leaves), (position, path), site.position):
+            return site
+    return None
 
 
 def with_suppressions(summary: FileSummary, text: str) -> FileSummary:

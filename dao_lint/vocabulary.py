@@ -6,6 +6,7 @@ from __future__ import annotations
 __all__ = [
     "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES", "FACTORY_MAKERS", "SCOPED_MAKERS", "FACTORY_NAMES",
     "ENGINE_MAKERS", "LOCAL_BASES", "local_base", "module_name", "absolute_name",
+    "EFFECT_CALLS", "EFFECT_MODULES", "EFFECT_RECEIVERS",
 ]
 
 # Top-level packages whose `Session`/`session` objects are not database sessions.
@@ -75,3 +76,19 @@ def absolute_name(module: str, is_package: bool, qualified: str) -> str:
         parts = parts[: len(parts) - (dots - 1)]
     rest = qualified[dots:]
     return ".".join([*parts, rest] if rest else parts)
+
+
+# Calls that reach outside the database: a mail, a message, an HTTP request, a task queued
+# for a worker, a file written. `fix` keeps a commit that one of them follows (else the
+# world hears of data that is not durable yet, and keeps it if the unit of work then fails).
+# A log line is not one.
+EFFECT_CALLS = frozenset({
+    "send_mail", "send_email", "send_mass_mail", "sendmail", "send_message", "send_messages",
+    "send_notification", "send_notifications", "send_sms", "send_webhook", "publish",
+    "delay", "apply_async", "send_task", "enqueue", "enqueue_call", "enqueue_job",
+    "urlopen", "write_text", "write_bytes",
+})
+#: packages whose calls go over the network
+EFFECT_MODULES = frozenset({"requests", "httpx", "aiohttp", "urllib", "smtplib", "boto3", "botocore"})
+#: a `send()` on a receiver named with one of these words (`mail.send(message)`)
+EFFECT_RECEIVERS = ("mail", "smtp", "sms", "slack", "webhook", "socket")

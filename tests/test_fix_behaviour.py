@@ -164,3 +164,154 @@ def test_without_the_rollback_the_callers_commit_covers_it(tmp_path, monkeypatch
     project(tmp_path, {"app/extensions.py": "db = None\n", "app/daos/audit.py": AUDIT, "app/commands/importer.py": plain}, "")
     fix(tmp_path, monkeypatch)
     assert "commit" not in (tmp_path / "app/daos/audit.py").read_text() and "begin_nested" in (tmp_path / "app/daos/audit.py").read_text()
+
+
+NESTING = """
+from app.extensions import db
+from app.helpers.audit import record
+
+
+class ItemDAO:
+    @staticmethod
+    def create(item):
+        try:
+            db.session.add(item)
+            record(item)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+"""
+COMMITTING_HELPER = """
+from app.extensions import db
+
+
+def record(item):
+    db.session.add(item)
+    db.session.commit()
+"""
+CALLERS = """
+from app.extensions import db
+from app.daos.item import ItemDAO
+from app.helpers.audit import record
+
+
+class CreateCommand:
+    def run(self, item):
+        ItemDAO.create(item)
+        db.session.commit()
+
+
+{script}
+"""
+
+
+def test_no_savepoint_block_holds_a_call_that_still_commits(tmp_path, monkeypatch):
+    # `record` keeps its commit (a module-level call has no unit of work), so the DAO that
+    # calls it is left as it was: `begin_nested()` around it would be closed by its commit
+    callers = CALLERS.format(script="record(None)")
+    files = {"app/extensions.py": "db = None\n", "app/daos/item.py": NESTING, "app/helpers/audit.py": COMMITTING_HELPER, "app/commands/create.py": callers}
+    project(tmp_path, {**files, "app/utils/decorators.py": DECORATOR}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+    """)
+    result = fix(tmp_path, monkeypatch)
+    dao = (tmp_path / "app/daos/item.py").read_text()
+    assert "begin_nested" not in dao and "db.session.commit()" in dao and "db.session.rollback()" in dao
+    assert "record" in result.output and "still commits" in result.output
+
+
+def test_a_callee_whose_commit_goes_in_the_same_run_may_sit_in_the_savepoint(tmp_path, monkeypatch):
+    callers = CALLERS.format(script="")
+    files = {"app/extensions.py": "db = None\n", "app/daos/item.py": NESTING, "app/helpers/audit.py": COMMITTING_HELPER, "app/commands/create.py": callers}
+    project(tmp_path, {**files, "app/utils/decorators.py": DECORATOR}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+    """)
+    fix(tmp_path, monkeypatch)
+    assert "commit" not in (tmp_path / "app/helpers/audit.py").read_text()
+    dao = (tmp_path / "app/daos/item.py").read_text()
+    assert "with db.session.begin_nested():" in dao and "db.session.commit()" not in dao
+
+
+MAILING_VIEW = """
+from app.extensions import db, mail
+
+
+class InviteApi:
+    def post(self, invite):
+        db.session.add(invite)
+        db.session.commit()
+        {after}
+        return invite.id
+"""
+
+
+def test_a_commit_before_a_mail_stays(tmp_path, monkeypatch):
+    view = MAILING_VIEW.format(after="mail.send(invite.message())")
+    project(tmp_path, {"app/extensions.py": "db = mail = None\n", "app/utils/decorators.py": DECORATOR, "app/views/invites.py": view}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundaries = ["app/views/**::*Api.*"]
+    """)
+    result = fix(tmp_path, monkeypatch)
+    assert (tmp_path / "app/views/invites.py").read_text() == textwrap.dedent(view).lstrip("\n")
+    assert "mail.send()" in result.output and "before the data is durable" in result.output
+
+
+def test_a_log_line_after_the_commit_is_no_effect(tmp_path, monkeypatch):
+    view = MAILING_VIEW.format(after="logger.info('invited %s', invite.id)")
+    project(tmp_path, {"app/extensions.py": "db = mail = None\n", "app/utils/decorators.py": DECORATOR, "app/views/invites.py": view}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundaries = ["app/views/**::*Api.*"]
+    """)
+    fix(tmp_path, monkeypatch)
+    fixed = (tmp_path / "app/views/invites.py").read_text()
+    assert "@transaction()" in fixed and "db.session.commit()" not in fixed and "db.session.flush()" in fixed
+
+
+NOTIFYING_COMMAND = """
+from app.extensions import db
+from app.helpers.audit import record
+from app.tasks import notify_owner
+
+
+class CreateCommand:
+    def run(self, item):
+        record(item)
+        {between}
+        db.session.commit()
+        {after}
+"""
+
+
+def test_a_helpers_commit_stays_when_a_task_is_queued_before_the_callers_commit(tmp_path, monkeypatch):
+    command = NOTIFYING_COMMAND.format(between="notify_owner.delay(item.id)", after="")
+    files = {"app/extensions.py": "db = None\n", "app/tasks.py": "notify_owner = None\n", "app/helpers/audit.py": COMMITTING_HELPER, "app/commands/create.py": command}
+    project(tmp_path, {**files, "app/utils/decorators.py": DECORATOR}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+    """)
+    result = fix(tmp_path, monkeypatch)
+    assert "db.session.commit()" in (tmp_path / "app/helpers/audit.py").read_text()
+    assert "notify_owner.delay()" in result.output
+
+
+def test_a_task_queued_after_the_callers_commit_does_not_keep_the_helpers(tmp_path, monkeypatch):
+    command = NOTIFYING_COMMAND.format(between="", after="notify_owner.delay(item.id)")
+    files = {"app/extensions.py": "db = None\n", "app/tasks.py": "notify_owner = None\n", "app/helpers/audit.py": COMMITTING_HELPER, "app/commands/create.py": command}
+    project(tmp_path, {**files, "app/utils/decorators.py": DECORATOR}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+    """)
+    fix(tmp_path, monkeypatch)
+    assert "commit" not in (tmp_path / "app/helpers/audit.py").read_text()
+
+
+def test_a_helper_that_queues_a_task_after_its_own_commit_keeps_it(tmp_path, monkeypatch):
+    helper = COMMITTING_HELPER.replace("    db.session.commit()\n", "    db.session.commit()\n    index_item.delay(item.id)\n")
+    helper = "from app.tasks import index_item\n" + helper
+    files = {"app/extensions.py": "db = None\n", "app/tasks.py": "index_item = None\n", "app/helpers/audit.py": helper, "app/commands/create.py": CALLERS.format(script="")}
+    project(tmp_path, {**files, "app/daos/item.py": NESTING, "app/utils/decorators.py": DECORATOR}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+    """)
+    result = fix(tmp_path, monkeypatch)
+    assert "db.session.commit()" in (tmp_path / "app/helpers/audit.py").read_text()
+    assert "index_item.delay()" in result.output and "before the data is durable" in result.output
+    # and the DAO that calls it keeps its own, as no SAVEPOINT may hold a call that commits
+    assert "begin_nested" not in (tmp_path / "app/daos/item.py").read_text()

@@ -18,9 +18,12 @@ __all__ = ["decorate_boundaries"]
 
 class _Boundary(cst.CSTTransformer):
     """Adds the decorator to boundaries and removes what it takes over: their commits, and
-    the rollbacks in handlers that re-raise. A commit in a `try` whose handlers wait for its
-    errors becomes `flush()` (the error still reaches them); a statement whose removal would
-    leave a block empty stays (the decorator's commit then finds nothing left to do)."""
+    the rollbacks in handlers that re-raise. A commit goes only where it is the last thing
+    the function does on every path; where the function goes on after it (reads an id,
+    returns a value, calls anything, loops again) it becomes `flush()`, so that ids are
+    assigned and errors raised at the same place as before, and so does a commit in a `try`
+    whose handlers wait for its errors. A statement whose removal would leave a block empty
+    stays (the decorator's commit then finds nothing left to do)."""
 
     METADATA_DEPENDENCIES = (DaoFacts, SessionFacts)
 
@@ -40,12 +43,19 @@ class _Boundary(cst.CSTTransformer):
             return found[0]
         return None
 
-    def _clean(self, statements: Sequence[cst.BaseStatement], in_handler: bool = False, guarded: bool = False) -> List[cst.BaseStatement]:
+    def _clean(
+        self, statements: Sequence[cst.BaseStatement], in_handler: bool = False, guarded: bool = False, last: bool = True,
+    ) -> List[cst.BaseStatement]:
+        """`last`: nothing runs after these statements before the function returns."""
         out: List[cst.BaseStatement] = []
         carry: List[cst.EmptyLine] = []
         for number, statement in enumerate(statements):
+            rest = statements[number + 1 :]
+            # the function ends after it on this path: nothing but idle statements follow,
+            # to the end of the function or to a `return` of its own
+            ends = all(_idle(s) for s in rest) and (last or any(_returns(s) for s in rest))
             commit = self._control(statement, Action.COMMIT)
-            if commit is not None and guarded:
+            if commit is not None and (guarded or not ends):
                 out.append(statement.deep_replace(commit.func.attr, cst.Name("flush")))
                 continue
             rollback = self._control(statement, Action.ROLLBACK) if in_handler else None
@@ -54,13 +64,13 @@ class _Boundary(cst.CSTTransformer):
                 continue
             if isinstance(statement, cst.Try) and self._only_undoes(statement):
                 # `try: ... except: rollback; raise`: the decorator does exactly that
-                inner = self._clean(statement.body.body, guarded=guarded)
+                inner = self._clean(statement.body.body, guarded=guarded, last=ends)
                 first = inner[0]
                 inner[0] = first.with_changes(leading_lines=[*carry, *statement.leading_lines, *first.leading_lines])
                 carry = []
                 out.extend(inner)
                 continue
-            statement = self._inner(statement, guarded)
+            statement = self._inner(statement, guarded, ends)
             if carry:
                 statement = statement.with_changes(leading_lines=[*carry, *statement.leading_lines])
                 carry = []
@@ -84,31 +94,35 @@ class _Boundary(cst.CSTTransformer):
                 return False
         return True
 
-    def _suite(self, suite: cst.BaseSuite, in_handler: bool = False, guarded: bool = False) -> cst.BaseSuite:
+    def _suite(self, suite: cst.BaseSuite, in_handler: bool = False, guarded: bool = False, last: bool = False) -> cst.BaseSuite:
         if not isinstance(suite, cst.IndentedBlock):
             return suite
         self.carry = []
-        body = self._clean(suite.body, in_handler, guarded)
+        body = self._clean(suite.body, in_handler, guarded, last)
         footer = [*self.carry, *suite.footer]
         self.carry = []
         return suite.with_changes(body=body, footer=footer)
 
-    def _inner(self, statement: cst.BaseStatement, guarded: bool) -> cst.BaseStatement:
+    def _inner(self, statement: cst.BaseStatement, guarded: bool, last: bool) -> cst.BaseStatement:
+        """`last`: nothing runs after `statement` before the function returns."""
         if isinstance(statement, (cst.If, cst.For, cst.While, cst.With)):
-            changes = {"body": self._suite(statement.body, guarded=guarded)}
+            loops = isinstance(statement, (cst.For, cst.While))  # its body runs again
+            changes = {"body": self._suite(statement.body, guarded=guarded, last=last and not loops)}
             orelse = getattr(statement, "orelse", None)
             if isinstance(orelse, cst.Else):
-                changes["orelse"] = orelse.with_changes(body=self._suite(orelse.body, guarded=guarded))
+                changes["orelse"] = orelse.with_changes(body=self._suite(orelse.body, guarded=guarded, last=last))
             elif isinstance(orelse, cst.If):
-                changes["orelse"] = self._inner(orelse, guarded)
+                changes["orelse"] = self._inner(orelse, guarded, last)
             return statement.with_changes(**changes)
         if isinstance(statement, cst.Try):
-            handlers = [h.with_changes(body=self._suite(h.body, in_handler=True)) for h in statement.handlers]
-            changes = {"body": self._suite(statement.body, guarded=guarded or bool(statement.handlers)), "handlers": handlers}
+            after = last and _idle_part(statement.finalbody)
+            handlers = [h.with_changes(body=self._suite(h.body, in_handler=True, last=after)) for h in statement.handlers]
+            body_last = after and _idle_part(statement.orelse)
+            changes = {"body": self._suite(statement.body, guarded=guarded or bool(statement.handlers), last=body_last), "handlers": handlers}
             if statement.orelse is not None:
-                changes["orelse"] = statement.orelse.with_changes(body=self._suite(statement.orelse.body, guarded=guarded))
+                changes["orelse"] = statement.orelse.with_changes(body=self._suite(statement.orelse.body, guarded=guarded, last=after))
             if statement.finalbody is not None:
-                changes["finalbody"] = statement.finalbody.with_changes(body=self._suite(statement.finalbody.body, guarded=guarded))
+                changes["finalbody"] = statement.finalbody.with_changes(body=self._suite(statement.finalbody.body, guarded=guarded, last=last))
             return statement.with_changes(**changes)
         return statement
 
@@ -125,7 +139,7 @@ class _Boundary(cst.CSTTransformer):
             return updated_node
         if scope.qualname not in self.targets:
             return updated_node
-        node = updated_node.with_changes(body=self._suite(original_node.body))
+        node = updated_node.with_changes(body=self._suite(original_node.body, last=True))
         if not self._has_decorator(original_node):
             expression: cst.BaseExpression = cst.Name(self.name)
             if self.called:
@@ -138,6 +152,40 @@ class _Boundary(cst.CSTTransformer):
             return updated_node
         self.changed.append(scope.qualname)
         return node
+
+
+def _idle(statement: cst.BaseStatement) -> bool:
+    """Does nothing a commit must come before: `pass`, `...`, a docstring, a bare `return`
+    or one of a literal (`return None`, `return True`)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Pass):
+            continue
+        if isinstance(small, cst.Expr) and isinstance(small.value, (cst.Ellipsis, cst.SimpleString)):
+            continue
+        if isinstance(small, cst.Return) and (small.value is None or _literal(small.value)):
+            continue
+        return False
+    return True
+
+
+def _returns(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(isinstance(small, cst.Return) for small in statement.body)
+
+
+def _literal(value: cst.BaseExpression) -> bool:
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "True", "False")
+    return isinstance(value, (cst.Integer, cst.Float, cst.SimpleString))
+
+
+def _idle_part(part: Optional[cst.CSTNode]) -> bool:
+    """An `else:`/`finally:` of a `try` that is absent or does nothing."""
+    if part is None:
+        return True
+    body = part.body
+    return isinstance(body, cst.IndentedBlock) and all(_idle(s) for s in body.body)
 
 
 def decorate_boundaries(

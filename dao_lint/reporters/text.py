@@ -182,7 +182,7 @@ def render_fix(report, stream: IO[str], *, diff: bool, color: Optional[bool] = N
     # a function nothing in the project calls: a group of its own (dead, or called from outside)
     uncalled = [kept for kept in placed if kept.reason.split(" -> ")[0].endswith(NO_CALLER)]
     for heading, group in (
-        ("kept (no unit of work could be shown for every caller):", [k for k in placed if k not in uncalled]),
+        ("kept, each with its reason:", [k for k in placed if k not in uncalled]),
         ("kept, no caller in the project (delete it if it is dead, or its callers outside must commit):", uncalled),
     ):
         if group:

@@ -330,3 +330,58 @@ def test_sqlite_listeners_follow_the_file_newlines_and_indentation(tmp_path):
     change = fixed.encode()
     assert b"\r\n" in change and b"\n" not in change.replace(b"\r\n", b"")
     assert 'connection.exec_driver_sql("BEGIN")' in fixed
+
+
+def test_a_boundary_commit_with_work_after_it_becomes_a_flush(tmp_path):
+    # the commit was also the flush that gave the member its id: deleted, the API would
+    # answer `201 null`; in a loop the next round runs after it
+    views = """
+    class MemberApi:
+        def post(self, member):
+            db.session.add(member)
+            db.session.commit()
+            return member.id, 201
+
+        def put(self, members):
+            for member in members:
+                db.session.add(member)
+                db.session.commit()
+
+        def delete(self, member):
+            if member.active:
+                db.session.delete(member)
+                db.session.commit()
+                return None
+            db.session.delete(member)
+            db.session.commit()
+    """
+    out, _ = fix_project(
+        tmp_path, {"app/views/members.py": views, "app/utils.py": UTILS},
+        options={"transaction-decorator": "app.utils.transaction", "boundaries": ["app/views/**::*Api.*"]},
+    )
+    assert out["app/views/members.py"] == dedent(
+        """
+        from app.utils import transaction
+
+
+        class MemberApi:
+            @transaction
+            def post(self, member):
+                db.session.add(member)
+                db.session.flush()
+                return member.id, 201
+
+            @transaction
+            def put(self, members):
+                for member in members:
+                    db.session.add(member)
+                    db.session.flush()
+
+            @transaction
+            def delete(self, member):
+                if member.active:
+                    db.session.delete(member)
+                    return None
+                db.session.delete(member)
+        """
+    )
