@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 import os
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -10,7 +11,7 @@ from .discovery import PathError, collect_files, display_path
 from .indexing import check_all, check_source, index_project, lint_file, rehomed, shown_as
 from .savepoint_use import forget_project_facts, project_uses_begin_nested
 from .session_index import attach_sessions
-from .types import Diagnostic, FileResult
+from .types import Diagnostic, FileResult, Span
 from .workers import map_in_processes
 
 __all__ = ["lint_source", "lint_file", "lint_paths", "collect_files", "PathError", "display_path", "fix_paths"]
@@ -21,6 +22,12 @@ def lint_source(source: Union[str, bytes], path: str = "example.py", config: Opt
     return list(check_source(source, path, config or Config()).diagnostics)
 
 
+#: the name of a cross-file entry that is no finding: it marks the file's own finding of its
+#: code on its line as one `fix` removes, its message saying with which fixes ("safe" or
+#: "unsafe"; `project_extras`)
+FIX_MARK = "planned-fix"
+
+
 def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str, config: Config, content: Optional[bytes] = None) -> FileResult:
     """A file's own result plus its cross-file findings (those under `# noqa` dropped), plus
     DAO003 for `# noqa` comments naming DAO codes that silence nothing. `source` is the
@@ -29,8 +36,14 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
 
     enabled = config.enabled_codes(source)
     wants_unused = "DAO003" in enabled and result.parsed  # (a file never parsed silences nothing)
+    planned = {(d.code, d.span.line): d.message for d in extra if d.name == FIX_MARK}
+    extra = [d for d in extra if d.name != FIX_MARK]
+    own = tuple(
+        dataclasses.replace(d, fixable=True, unsafe_fix=planned[d.code, d.span.line] == "unsafe") if (d.code, d.span.line) in planned else d
+        for d in result.diagnostics
+    )
     if not extra and not wants_unused:
-        return FileResult(result.path, result.diagnostics, result.parsed, result.internal_errors)
+        return FileResult(result.path, own, result.parsed, result.internal_errors)
     text = None
     if content is None:
         try:
@@ -45,15 +58,21 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
             text, _ = decode_source(content)
         except DecodeFailure:
             text = None
-    diagnostics = list(result.diagnostics)
+    diagnostics = list(own)
     used = set(result.noqa_used)
+    if config.transaction_decorator and result.summary is not None:
+        # a boundary may commit (no DAO105 there), but a noqa comment for DAO105 on its
+        # commit holds `fix --unsafe-fixes` back from taking it over with the decorator: it
+        # is not unused
+        for info in result.summary.functions.values():
+            if info.boundary_pattern:
+                used |= {(line, "DAO105") for line, _ in info.commits + info.rollbacks}
     if extra and text is not None:
         known = {(d.code, d.span.line, d.span.column) for d in diagnostics}
         kept, suppressed = split_suppressed(text, list(extra))
         used |= suppressed
         diagnostics += [dataclasses.replace(d, path=result.path) for d in kept if (d.code, d.span.line, d.span.column) not in known and not _answered(d, diagnostics)]
     if wants_unused and text is not None:
-        from .types import Span
 
         first, last = result.summary.decorator_lines if result.summary is not None else (0, 0)
         for line, column, codes in unused_noqa(noqa_comments(text), used, set(enabled)):
@@ -88,13 +107,23 @@ def project_extras(results: List[FileResult], configs: dict, facts=None) -> dict
     of these results' summaries, when the caller has them."""
     from .crossfile import ProjectFacts
 
+    from .planning import planned_findings
+
     summaries = [r.summary for r in results if r.summary is not None]
     if not summaries:
         return {}
     facts = facts if facts is not None else ProjectFacts(summaries)
-    return {
+    extras = {
         s.path: tuple(facts.diagnostics(s.path, set(configs[s.path].enabled_codes(s.path)))) for s in summaries
     }
+    # which of the files' findings `fix` removes: the plans `fix` makes (one per project, with
+    # its first file's configuration, as `fix` does), carried with the cross-file findings
+    config = configs[summaries[0].path]
+    planned = planned_findings(facts.index, config.enabled_codes(), config.transaction_decorator, config.rename)
+    for path, marks in planned.items():
+        if path in extras:
+            extras[path] += tuple(Diagnostic(path, Span(l, c, l, c), code, FIX_MARK, kind) for (code, (l, c)), kind in sorted(marks.items()))
+    return extras
 
 
 def index_files(files: List[Tuple[str, Config]], jobs: Optional[int], progress=None):  # noqa: ANN001, ANN201
@@ -360,7 +389,34 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
     from .fixer import fix_unused_noqa
 
     fix_unused_noqa(report, {p: c for p, c in files if p in named}, write)
+    report.findings_fixed = _findings_fixed(report, files, named, unsafe)
     return report
+
+
+def _findings_fixed(report, files: List[Tuple[str, Config]], named: set, unsafe: bool) -> Counter:  # noqa: ANN001
+    """code -> the findings of the named files that `fix` promised (`check` marks them, with
+    the same plans) and that are gone now: what the run reports as fixed, never an edit
+    count (a boundary decorated is no finding of its own)."""
+    from .codes import fix_kind
+
+    results, facts = report.indexed
+    configs = dict(files)
+    before = {f.path: f.before for f in report.files}
+    extras = project_extras(list(results.values()), configs, facts)
+    promised: Counter = Counter()
+    found: Counter = Counter()
+    allowed = ("safe", "unsafe") if unsafe else ("safe",)
+    for path, config in files:
+        if path not in named or path not in results:
+            continue
+        result = results[path]
+        source = result.summary.path if result.summary is not None else path
+        for d in merge_findings(result, extras.get(source, ()), path, config, before.get(path)).diagnostics:
+            found[d.code] += 1
+            if fix_kind(d.code, d.fixable, unsafe_fix=d.unsafe_fix) in allowed:
+                promised[d.code] += 1
+    left = Counter(d.code for d in report.remaining)
+    return Counter({code: min(count, found[code] - left[code]) for code, count in promised.items() if found[code] > left[code]})
 
 
 def _check_fixed(item: Tuple[str, Config, bytes]) -> FileResult:

@@ -56,8 +56,9 @@ FIXES: Dict[str, str] = {
 }
 
 
-#: the codes in FIXES whose fix `dao-lint fix` plans over the project (a finding of these
-#: is never marked fixable itself; the others' findings say whether they carry a fix)
+#: the codes in FIXES whose fix `dao-lint fix` plans over the project: a finding of these is
+#: marked fixable where the plan removes it (`dao_lint.planning.planned_findings`), never by
+#: its rule; the others' findings say whether they carry a fix
 PLANNED_FIXES = frozenset({"DAO101", "DAO102", "DAO103", "DAO105", "DAO112", "DAO301"})
 
 
@@ -66,15 +67,13 @@ PLANNED_FIXES = frozenset({"DAO101", "DAO102", "DAO103", "DAO105", "DAO112", "DA
 NEEDS_DECORATOR = frozenset({"DAO105"})
 
 
-def fix_kind(code: str, fixable: bool, decorator: bool = True) -> str:
+def fix_kind(code: str, fixable: bool, decorator: bool = True, unsafe_fix: bool = False) -> str:
     """"safe", "unsafe" or "none": what `fix` may do for one finding (`decorator`: whether
-    its file's configuration names a `transaction-decorator`)."""
-    kind = FIXES.get(code)
-    if kind is None:
-        return "safe" if fixable else "none"
-    if code in NEEDS_DECORATOR and not decorator:
+    its file's configuration names a `transaction-decorator`; `unsafe_fix`: the finding
+    says its fix comes only with `--unsafe-fixes`)."""
+    if not fixable or (code in NEEDS_DECORATOR and not decorator):
         return "none"
-    return kind if fixable or code in PLANNED_FIXES else "none"
+    return "unsafe" if unsafe_fix else FIXES.get(code, "safe")
 
 
 def boundary_hint(qualname: str) -> str:

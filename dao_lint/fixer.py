@@ -60,12 +60,19 @@ class FixReport:
     #: findings left (with --unsafe-fixes) whose fix needs a `transaction-decorator`, in files
     #: whose configuration names none (codes.NEEDS_DECORATOR): code -> count
     undecorated: Counter = field(default_factory=Counter)
+    #: the project as indexed before the fix: (path -> own result, project facts)
+    indexed: Optional[tuple] = None
+    #: code -> findings the run fixed (promised by `check`, gone after): set by `dao_lint.api`
+    findings_fixed: Optional[Counter] = None
 
     @property
     def changed(self) -> List[FileFix]:
         return [f for f in self.files if f.after is not None and f.error is None]
 
     def fixed_counts(self) -> Counter:
+        """Findings fixed, per code (per-file edit counts when the run did not say)."""
+        if self.findings_fixed is not None:
+            return Counter(self.findings_fixed)
         counts: Counter = Counter()
         for item in self.changed:
             for code, number in item.fixed:
@@ -143,7 +150,7 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixe
             edits["DAO105"] += len(decorated)
         engines = plan.sqlite.get(path, set())
         if engines:
-            module, added = add_sqlite_listeners(module, engines, plan.sqlite_literal.get(path, set()))
+            module, added = add_sqlite_listeners(module, context, engines, plan.sqlite_literal.get(path, set()))
             edits["DAO112"] += len(added)
         reports = rule_fixes(module, path, config, rule_fix_codes(config, plan.unsafe)) if own_fixes else []
         if reports:
@@ -222,6 +229,7 @@ def fix_files(
             summaries.append(summary)
             if has_fixes:
                 with_fixes.add(path)
+    report.indexed = (checked, facts)
     index = facts.index
     # one plan per configuration would be more exact; projects have one configuration
     config = files[0][1] if files else Config()
@@ -278,6 +286,7 @@ def fix_unused_noqa(report: FixReport, configs: Dict[str, Config], write: bool) 
     if not unused:
         return
     entries = {item.path: number for number, item in enumerate(report.files)}
+    done = set()  # the files whose comments were fixed: their DAO003 findings are no longer left
     for path, lines in sorted(unused.items()):
         number = entries.get(path)
         item = report.files[number] if number is not None else None
@@ -316,4 +325,5 @@ def fix_unused_noqa(report: FixReport, configs: Dict[str, Config], write: bool) 
             report.files.append(fix)
         else:
             report.files[number] = fix
-    report.remaining[:] = [d for d in report.remaining if not (d.code == "DAO003" and by_shown.get(d.path) in unused)]
+        done.add(path)
+    report.remaining[:] = [d for d in report.remaining if not (d.code == "DAO003" and by_shown.get(d.path) in done)]

@@ -258,7 +258,7 @@ def plan_fixes(
                 for position in info.commits:
                     plan.kept.append(Kept("DAO101", path, position, qualname, f"its commit sits behind the `commit` flag: {why}"))
     keep_before_effects(index, plan, needs)
-    clear_savepoints(index, plan, needs)
+    clear_savepoints(index, plan, needs, boundaries)
     for needed in needs.values():
         boundaries |= needed
     for path, qualname in boundaries:
@@ -419,3 +419,44 @@ def _targets_at(index: ProjectIndex, path: str, info: FunctionInfo, argument: Po
     if best is None:
         return ()
     return index.call_targets.get((path, best.span), ())
+
+
+def planned_findings(
+    index: ProjectIndex, enabled: FrozenSet[str], decorator: Optional[str], renames: Tuple[Tuple[str, str], ...] = (),
+) -> Dict[str, Dict[Tuple[str, Position], str]]:
+    """path -> {(code, position): "safe" or "unsafe"} for each finding `fix` removes: "safe"
+    where `fix` does, "unsafe" where only `fix --unsafe-fixes` does. The same plans `fix`
+    makes, so that what `check` promises and what `fix` then does are one computation.
+    Positions are the summary's (a commit's, the `commit` parameter's line)."""
+    from .renames import plan_renames
+
+    found: Dict[str, Dict[Tuple[str, Position], str]] = {}
+    for kind in ("safe", "unsafe"):
+        plan = plan_fixes(index, enabled, kind == "unsafe", decorator)
+        if kind == "unsafe" and renames and "DAO301" in enabled:
+            plan_renames(index, plan, renames)
+
+        def mark(path: str, code: str, position: Position) -> None:
+            found.setdefault(path, {}).setdefault((code, position), kind)
+
+        for path, names in plan.nested.items():
+            for qualname in names:
+                info = index.function((path, qualname))
+                for position in info.commits:
+                    mark(path, "DAO101" if info.in_dao else "DAO105", position)
+                for position in info.rollbacks:
+                    mark(path, "DAO102" if info.in_dao else "DAO105", position)
+        for path, names in plan.decorate.items():
+            for qualname in names:
+                for position in index.function((path, qualname)).commits:
+                    mark(path, "DAO105", position)
+        for path, names in plan.drop_flag.items():
+            for qualname in names:
+                mark(path, "DAO103", (index.function((path, qualname)).commit_parameter_line, -1))
+        for path, engines in plan.sqlite.items():
+            for name in engines:
+                mark(path, "DAO112", index.files[path].sqlite_engines[name][0])
+        for path, methods in plan.rename_defs.items():
+            for qualname in methods:
+                mark(path, "DAO301", index.function((path, qualname)).name_position)
+    return found

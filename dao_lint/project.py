@@ -22,7 +22,7 @@ from .analysis.structure import Literals, class_literals, leaves_after, literal_
 from .analysis.visitors import CachedVisitors
 from .analysis.names import collect_imports, dotted_name, import_bindings, qualify
 from .analysis.session_kinds import OWN_ORIGINS
-from .codemods.nested_session import refusal
+from .codemods.nested_dry_run import rewrite_outcome
 from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, Position, with_suppressions
 from .function_shapes import Frame, commit_only, decorator_form, module_names, name_position, session_key, signature
 from .values import ValueTracking
@@ -143,7 +143,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.frames[0].literals = literal_names(node.body)
         self.names = module_names(node)
         for engine in self.get_metadata(EngineFacts, node).engines:
-            self.engines[engine.name] = (self.pos(engine.assignment.value), engine.literal, engine.fixed)
+            self.engines[engine.name] = (self.pos(engine.url), engine.literal, engine.fixed)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         bases = []
@@ -242,11 +242,11 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.blocks.pop()
         info.commit_sessions = tuple(frame.commit_keys)
         body = [s for s in original_node.body.body if not is_docstring(s)] if isinstance(original_node.body, cst.IndentedBlock) else []
-        info.only_call = len(body) == 1 and statement_call(body[0]) is not None
-        info.calls = frame.covered(info.calls)
+        info.only_call, info.calls = len(body) == 1 and statement_call(body[0]) is not None, frame.covered(info.calls)
         if (info.commits or info.rollbacks) and not info.in_test:
             facts = lambda n: self.get_metadata(SessionFacts, n, None)  # noqa: E731
-            info.refusal = refusal(original_node, facts)
+            info.refusal, held = rewrite_outcome(original_node, facts)
+            info.savepoint_calls = tuple(sorted(map(self.pos, held)))
             info.commit_helper = is_commit_helper(original_node, facts)
 
     def _parameter_line(self, node: cst.FunctionDef, name: str) -> int:

@@ -12,21 +12,26 @@ from .summary import FunctionInfo, FunctionKey, effect_after, effect_of
 __all__ = ["clear_savepoints", "keep_before_effects", "effects_first"]
 
 
-def clear_savepoints(index: ProjectIndex, plan: FixPlan, needs: Dict[FunctionKey, Set[FunctionKey]]) -> None:
+def clear_savepoints(
+    index: ProjectIndex, plan: FixPlan, needs: Dict[FunctionKey, Set[FunctionKey]], boundaries: Set[FunctionKey],
+) -> None:
     """No `begin_nested()` block may hold a call that still commits or rolls back the
     caller's session after this run (its commit would end the block's transaction, and the
-    next statement fails on a closed transaction): a function to rewrite that calls one is
-    left as it was, naming the callee to fix first. Callees rewritten in the same run are
-    fine. Leaving one function may leave its callers' rewrites with such a call: repeated
-    until nothing changes."""
+    next statement fails on a closed transaction): a function to rewrite whose blocks would
+    hold a call of one is left as it was, naming the callee to fix first.
+    Callees rewritten in the same run are fine; a boundary that has or gets the decorator
+    commits on every call. Leaving one function may leave its callers' rewrites with such a
+    call: repeated until nothing changes."""
     while True:
         rewritten = {(path, q) for path, names in plan.nested.items() for q in names}
-        still = _ending_transactions(index, rewritten)
+        decorated = set(boundaries).union(*needs.values())
+        still = _ending_transactions(index, rewritten, decorated)
         blocked = {}
         for key in sorted(rewritten):
             info = index.function(key)
+            held = set(info.savepoint_calls)  # (what the rewrite puts in its blocks, from the summary)
             for site in info.calls:
-                if site.commit_keyword == "False":
+                if site.commit_keyword == "False" or site.position not in held:
                     continue
                 target = next((t for t in index.call_targets.get((key[0], site.span), ()) if t in still and t != key), None)
                 if target is not None:
@@ -50,15 +55,21 @@ def clear_savepoints(index: ProjectIndex, plan: FixPlan, needs: Dict[FunctionKey
                 plan.kept.append(Kept(code, path, position, qualname, reason))
 
 
-def _ending_transactions(index: ProjectIndex, rewritten: Set[FunctionKey]) -> Dict[FunctionKey, str]:
+def _ending_transactions(index: ProjectIndex, rewritten: Set[FunctionKey], decorated: Set[FunctionKey]) -> Dict[FunctionKey, str]:
     """The functions that will still commit or roll back their caller's session once the
-    `rewritten` ones no longer do, themselves or through calls; value: the function that does."""
+    `rewritten` ones no longer do and the `decorated` boundaries carry the decorator,
+    themselves or through calls; value: the function that does."""
     found: Dict[FunctionKey, str] = {}
     for path, summary in index.files.items():
         for qualname, info in summary.functions.items():
             key = (path, qualname)
-            if not qualname or key in rewritten or info.in_test or (info.has_decorator and not info.boundary_pattern):
-                continue  # (a unit-of-work context manager commits a session of its own)
+            if not qualname or key in rewritten or info.in_test:
+                continue
+            if key in decorated or (info.has_decorator and info.boundary_pattern):
+                found[key] = qualname  # the decorator commits when it returns
+                continue
+            if info.has_decorator:
+                continue  # a unit-of-work context manager commits a session of its own
             if any(not s.startswith("own ") for s in info.commit_sessions) or info.rollbacks:
                 found[key] = qualname
     changed = True

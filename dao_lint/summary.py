@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .vocabulary import EFFECT_CALLS, EFFECT_MODULES, EFFECT_RECEIVERS
+from .vocabulary import EFFECT_CALLS, EFFECT_MODULES, EFFECT_RECEIVERS, EFFECT_SENDS
 
 __all__ = [
     "CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position", "exclusive_paths", "leaves_before",
@@ -99,6 +99,8 @@ class FunctionInfo:
     flag_guarded: bool = False
     #: why the nested-session rewrite must leave this function as it is (None: it applies)
     refusal: Optional[str] = None
+    #: where the calls are that the rewrite's SAVEPOINT blocks would hold
+    savepoint_calls: Tuple[Position, ...] = ()
     #: the class its return annotation names (qualified), if any
     returns: Optional[str] = None
     #: a public DAO function named with an action verb (DAO301): (verb, CRUD words), and
@@ -190,7 +192,7 @@ def effect_of(site: CallSite) -> Optional[str]:
     written = f"{target.rsplit('.', 1)[-1]}.{site.method}()" if site.kind in ("attr", "var", "instance") else f"{site.method}()"
     if site.method in EFFECT_CALLS or head in EFFECT_MODULES:
         return written
-    if site.method == "send" and any(word in target.lower() for word in EFFECT_RECEIVERS):
+    if site.method in EFFECT_SENDS and any(word in target.lower() for word in EFFECT_RECEIVERS):
         return written
     return None
 

@@ -234,13 +234,13 @@ def remove_noqa_codes(text: str, unused: Dict[int, Set[str]]) -> str:
         left = [c for c in listed if c.upper() not in codes]
         start, end = comment[0] + match.start(), comment[0] + match.end()
         if left:
-            body = body[:start] + "# noqa: " + ", ".join(left) + body[end:]
+            tail = body[end:]
+            body = body[:start] + "# noqa: " + ", ".join(left) + (" " + tail if tail[:1].strip() else tail)
         else:
-            rest = body[end:]
             head = body[:start].rstrip()
-            if head.endswith("#") and not rest.strip():
-                head = head[:-1].rstrip()  # `# note # noqa: X` keeps `# note`; a bare `#` goes
-            body = head + (" " + rest.strip() if rest.strip() else "")
-            body = body.rstrip()
+            # what followed the codes (a noqa comment's ` - legacy endpoint`) was the
+            # reason: it stays, as a comment of its own (never as code)
+            note = body[end:].strip().lstrip("-:;,\u2013\u2014 ").strip()
+            body = (head + "  # " + note) if note else head  # (`# note # noqa: X` keeps `# note`)
         lines[number - 1] = body + ending
     return "".join(lines)

@@ -27,6 +27,9 @@ class Diagnostic:
     name: str
     message: str
     fixable: bool = False
+    #: its fix comes only with `--unsafe-fixes` (a commit removed because the fix also adds
+    #: the transaction decorator to a boundary, say)
+    unsafe_fix: bool = False
 
     def __post_init__(self) -> None:
         # one line, always: a message quoting code that spans lines (a triple-quoted key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 __all__ = [
     "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES", "FACTORY_MAKERS", "SCOPED_MAKERS", "FACTORY_NAMES",
     "ENGINE_MAKERS", "LOCAL_BASES", "local_base", "module_name", "absolute_name",
-    "EFFECT_CALLS", "EFFECT_MODULES", "EFFECT_RECEIVERS",
+    "EFFECT_CALLS", "EFFECT_MODULES", "EFFECT_SENDS", "EFFECT_RECEIVERS",
 ]
 
 # Top-level packages whose `Session`/`session` objects are not database sessions.
@@ -84,11 +84,15 @@ def absolute_name(module: str, is_package: bool, qualified: str) -> str:
 # A log line is not one.
 EFFECT_CALLS = frozenset({
     "send_mail", "send_email", "send_mass_mail", "sendmail", "send_message", "send_messages",
-    "send_notification", "send_notifications", "send_sms", "send_webhook", "publish",
+    "send_notification", "send_notifications", "send_sms", "send_webhook",
     "delay", "apply_async", "send_task", "enqueue", "enqueue_call", "enqueue_job",
     "urlopen", "write_text", "write_bytes",
 })
 #: packages whose calls go over the network
 EFFECT_MODULES = frozenset({"requests", "httpx", "aiohttp", "urllib", "smtplib", "boto3", "botocore"})
-#: a `send()` on a receiver named with one of these words (`mail.send(message)`)
-EFFECT_RECEIVERS = ("mail", "smtp", "sms", "slack", "webhook", "socket")
+#: these methods on a receiver named with one of EFFECT_RECEIVERS (`mail.send(message)`,
+#: `producer.publish(event)`, `socketio.emit(...)`)
+EFFECT_SENDS = frozenset({"send", "publish", "basic_publish", "produce", "emit"})
+EFFECT_RECEIVERS = (
+    "mail", "smtp", "sms", "slack", "webhook", "socket", "redis", "channel", "producer", "broker", "kafka", "pubsub",
+)

@@ -132,7 +132,7 @@ def test_rewrites_that_do_not_converge_leave_the_file_alone(project, monkeypatch
     target = project / "app" / "daos" / "chart.py"
     target.write_text(DAO)
 
-    def grow(module, engines, literal):
+    def grow(module, context, engines, literal):
         import libcst as cst
 
         return module.with_changes(body=[*module.body, cst.parse_statement("x = 1\n")]), ["x"]

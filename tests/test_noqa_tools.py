@@ -83,3 +83,9 @@ def test_a_noqa_only_cross_file_findings_use_is_not_unused(in_tmp):
 def test_remove_noqa_codes_keeps_other_comment_text():
     assert remove_noqa_codes("a = 1  # why # noqa: DAO101\n", {1: {"DAO101"}}) == "a = 1  # why\n"
     assert remove_noqa_codes("a = 1  # noqa:DAO101,E501\n", {1: {"DAO101"}}) == "a = 1  # noqa: E501\n"
+
+
+def test_removing_a_noqa_keeps_its_reason_as_a_comment_never_as_code():
+    line = "    db.session.commit()  # noqa: DAO105 - legacy endpoint, removed in 2.0\n"
+    assert remove_noqa_codes(line, {1: {"DAO105"}}) == "    db.session.commit()  # legacy endpoint, removed in 2.0\n"
+    assert remove_noqa_codes("a = 1  # noqa: DAO101, DAO105 - why\n", {1: {"DAO101"}}) == "a = 1  # noqa: DAO105 - why\n"

@@ -111,10 +111,11 @@ def test_flake8_on_an_edited_buffer_reports_at_the_buffer_lines(tmp_path):
     name = "blog/api/posts.py"
     saved = (root / name).read_text()
     on_disk = _flake8_stdin(root, name, saved)
-    # the cross-file DAO107 (a commit inside BaseDAO.update) and the unused noqa (DAO003)
-    assert (81, "DAO107") in on_disk and (81, "DAO003") in on_disk
-    # three lines inserted above, and a new handler that commits twice through a helper
-    edited = "# one\n# two\n# three\n" + saved + (
+    # the cross-file DAO107 (a commit inside BaseDAO.update)
+    assert (81, "DAO107") in on_disk
+    # three lines inserted above (one with a noqa comment that silences nothing), and a new
+    # handler that commits twice through a helper
+    edited = "# one\n# two\nimport os  # noqa: DAO202\n" + saved + (
         "\n\n@bp.post('/<int:post_id>/retitle')\ndef retitle(post_id):\n"
         "    db.session.commit()\n"
         "    PostDAO.update(PostDAO.find_by_id(post_id), {'title': 'x'})\n"
@@ -122,7 +123,7 @@ def test_flake8_on_an_edited_buffer_reports_at_the_buffer_lines(tmp_path):
     found = _flake8_stdin(root, name, edited)
     moved = sorted((line + 3, code) for line, code in on_disk)
     new_line = edited.splitlines().index("    PostDAO.update(PostDAO.find_by_id(post_id), {'title': 'x'})") + 1
-    assert found == sorted(moved + [(new_line, "DAO107")])
+    assert found == sorted(moved + [(new_line, "DAO107"), (3, "DAO003")])
 
 
 def test_flake8_on_a_buffer_shows_only_what_the_baseline_does_not_know(tmp_path):

@@ -2,24 +2,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
+from .context import FileContextProvider
 from .names import dotted_name
 from .visitors import CachedVisitors
 from .walk import visit_in_place
 
-__all__ = ["SqliteEngine", "EngineFacts", "ModuleEngines"]
+__all__ = ["SqliteEngine", "EngineFacts", "ModuleEngines", "URI_SETTING"]
+
+
+#: the application setting that names the database (Flask-SQLAlchemy's): its engine is made
+#: by the extension, out of sight, so the listeners go on SQLAlchemy's `Engine` class
+URI_SETTING = "SQLALCHEMY_DATABASE_URI"
 
 
 @dataclass(frozen=True)
 class SqliteEngine:
-    name: str
-    assignment: cst.Assign  # `engine = create_engine("sqlite://...")`
+    name: str  # the engine's name, or URI_SETTING for a setting
+    #: `engine = create_engine("sqlite://...")`; for a setting, where it is given (an
+    #: assignment, `app.config["..."] = ...`, or a `setdefault(...)` call)
+    assignment: cst.CSTNode
     literal: bool  # the URL is a plain sqlite string (not a setting that may name another database)
-    fixed: bool  # `connect` and `begin` listeners are registered for it in this module
+    fixed: bool  # `connect` and `begin` listeners are registered for it (for a setting: on `Engine`) in this module
+    setting: bool = False
+
+    @property
+    def url(self) -> cst.CSTNode:
+        """The URL's expression (where its position is taken)."""
+        if isinstance(self.assignment, cst.Assign):
+            return self.assignment.value
+        return self.assignment
 
 
 @dataclass(frozen=True)
@@ -45,8 +61,12 @@ class EngineFacts(CachedVisitors, BatchableMetadataProvider[ModuleEngines]):
 
     A module-level `name = create_engine(url)` is a SQLite engine when `url` is a sqlite
     string, or an expression (or a module-level name bound to one) that mentions one, such
-    as `os.environ.get("DATABASE_URL", "sqlite:///app.db")`.
+    as `os.environ.get("DATABASE_URL", "sqlite:///app.db")`. So is the engine of an app whose
+    `SQLALCHEMY_DATABASE_URI` setting is or defaults to one (the first such setting of the
+    module: a config class, `app.config[...] = ...`, `app.config.setdefault(...)`).
     """
+
+    METADATA_DEPENDENCIES = (FileContextProvider,)
 
     def visit_Module(self, node: cst.Module) -> None:
         settings: Dict[str, bool] = {}
@@ -79,10 +99,65 @@ class EngineFacts(CachedVisitors, BatchableMetadataProvider[ModuleEngines]):
                     if target and isinstance(event, cst.SimpleString) and isinstance(event.evaluated_value, str):
                         listeners.setdefault(target, set()).add(event.evaluated_value)
 
-        if candidates:
+        context = self.get_metadata(FileContextProvider, node)
+        setting = _sqlite_setting(node) if URI_SETTING in (context.text or "") else None
+        if candidates or setting is not None:
             visit_in_place(node, Listeners())
         engines = tuple(
             SqliteEngine(name, assign, literal, {"connect", "begin"} <= listeners.get(name, set()))
             for name, assign, literal in candidates
         )
+        if setting is not None:
+            on_class = set().union(*(events for target, events in listeners.items() if target.rsplit(".", 1)[-1] == "Engine"))
+            engines += (SqliteEngine(URI_SETTING, setting[0], setting[1], {"connect", "begin"} <= on_class, setting=True),)
         self.set_metadata(node, ModuleEngines(engines))
+
+
+def _sqlite_setting(module: cst.Module) -> Optional[Tuple[cst.CSTNode, bool]]:
+    """The first place the module gives `SQLALCHEMY_DATABASE_URI` a value that is or
+    defaults to a sqlite URL, and whether it is a plain literal."""
+    found: List[Tuple[cst.CSTNode, bool]] = []
+
+    def note(where: cst.CSTNode, value: cst.BaseExpression) -> None:
+        if not found and _mentions_sqlite(value):
+            found.append((where, isinstance(value, cst.SimpleString)))
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, assign: cst.Assign) -> None:
+            for target in assign.targets:
+                if _names_setting(target.target):
+                    note(assign, assign.value)
+
+        def visit_AnnAssign(self, assign: cst.AnnAssign) -> None:
+            if assign.value is not None and _names_setting(assign.target):
+                note(assign, assign.value)
+
+        def visit_Call(self, call: cst.Call) -> None:
+            # app.config.setdefault("SQLALCHEMY_DATABASE_URI", ...), config.update(SQLALCHEMY_DATABASE_URI=...)
+            method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+            if method == "setdefault" and len(call.args) >= 2 and _is_setting_key(call.args[0].value):
+                note(call, call.args[1].value)
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value == URI_SETTING:
+                    note(call, arg.value)
+
+        def visit_DictElement(self, element: cst.DictElement) -> None:
+            if _is_setting_key(element.key):
+                note(element, element.value)
+
+    visit_in_place(module, Finder())
+    return found[0] if found else None
+
+
+def _is_setting_key(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.SimpleString) and node.evaluated_value == URI_SETTING
+
+
+def _names_setting(target: cst.BaseExpression) -> bool:
+    """`SQLALCHEMY_DATABASE_URI = ...` (a module or config class), `config["..."] = ...`."""
+    if isinstance(target, cst.Name):
+        return target.value == URI_SETTING
+    if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+        index = target.slice[0].slice
+        return isinstance(index, cst.Index) and _is_setting_key(index.value)
+    return False

@@ -33,7 +33,7 @@ from ..analysis.structure import raises, statement_call
 from .statements import WRITE_WORDS, Owed, State, body_of, flush_statement, is_nested_block, pure_test, removed_lines
 from ..analysis.walk import visit_in_place
 
-__all__ = ["FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested", "refusal"]
+__all__ = ["Facts", "FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested"]
 
 Facts = Callable[[cst.CSTNode], Optional[SessionUse]]
 
@@ -436,15 +436,6 @@ class FunctionRewrite:
         visit_in_place(block, Finder())
         if left:
             raise Refused(f"a `{left[0]}()` is not a statement of its own (or sits where no SAVEPOINT can replace it)")
-
-
-def refusal(function: cst.FunctionDef, facts: Facts) -> Optional[str]:
-    """Why the nested-session rewrite must leave `function` alone, or None when it applies."""
-    try:
-        FunctionRewrite(facts).apply(function)
-    except Refused as exc:
-        return str(exc)
-    return None
 
 
 class NestedSessionRewrite(cst.CSTTransformer):

@@ -11,7 +11,9 @@ from typing import List, Set, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ..analysis.engines import EngineFacts
+from ..analysis import FileContext, FileContextProvider
+from ..analysis.engines import URI_SETTING, EngineFacts
+from ..analysis.walk import contains
 from .imports import add_import
 
 __all__ = ["add_sqlite_listeners", "listener_source"]
@@ -37,20 +39,52 @@ def _sqlite_emit_begin(connection):
     return f"\nif {engine}.dialect.name == \"sqlite\":\n{indented}\n"
 
 
-def add_sqlite_listeners(module: cst.Module, engines: Set[str], literal: Set[str]) -> Tuple[cst.Module, List[str]]:
-    """Insert the listeners after each module-level assignment of an engine in `engines`."""
+#: for an engine the app makes out of sight from its `SQLALCHEMY_DATABASE_URI` setting: on
+#: every engine (SQLAlchemy's `Engine` class), doing their work for SQLite connections only
+SETTING_LISTENERS = '''
+@event.listens_for(Engine, "connect")
+def _sqlite_transactions_by_sqlalchemy(dbapi_connection, connection_record):
+    # pysqlite would open transactions on its own, around SAVEPOINTs too; turn that off
+    if type(dbapi_connection).__module__ == "sqlite3":
+        dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_emit_begin(connection):
+    # ...and start each transaction explicitly, so that SAVEPOINTs nest inside it
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+'''
+
+
+def add_sqlite_listeners(module: cst.Module, context: FileContext, engines: Set[str], literal: Set[str]) -> Tuple[cst.Module, List[str]]:
+    """Insert the listeners after each module-level assignment of an engine in `engines`
+    (for the URI setting: after the top-level statement that gives it)."""
     if not engines:
         return module, []
-    facts = MetadataWrapper(module).resolve(EngineFacts)
-    unfixed = {e.name for m in facts.values() for e in m.engines if not e.fixed}
-    engines = engines & unfixed
+    wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
+    facts = wrapper.resolve(EngineFacts)
+    module = wrapper.module  # (the nodes the facts name)
+    unfixed = {e.name: e for m in facts.values() for e in m.engines if not e.fixed}
+    engines = engines & set(unfixed)
     if not engines:
         return module, []
     config = module.config_for_parsing
+
+    def statements(source: str) -> List[cst.CSTNode]:
+        parsed = cst.parse_module(source.replace("\n", config.default_newline).replace("    ", config.default_indent))
+        found = list(parsed.body)
+        found[0] = found[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        return found
+
+    setting = unfixed.get(URI_SETTING) if URI_SETTING in engines else None
     body: List[cst.CSTNode] = []
     added: List[str] = []
     for statement in module.body:
         body.append(statement)
+        if setting is not None and URI_SETTING not in added and contains(statement, setting.assignment):
+            body.extend(statements(SETTING_LISTENERS))
+            added.append(URI_SETTING)
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
@@ -58,14 +92,11 @@ def add_sqlite_listeners(module: cst.Module, engines: Set[str], literal: Set[str
                 for target in small.targets:
                     if isinstance(target.target, cst.Name) and target.target.value in engines and target.target.value not in added:
                         name = target.target.value
-                        source = listener_source(name, guarded=name not in literal)
-                        parsed = cst.parse_module(source.replace("\n", config.default_newline).replace("    ", config.default_indent))
-                        statements = list(parsed.body)
-                        statements[0] = statements[0].with_changes(
-                            leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
-                        )
-                        body.extend(statements)
+                        body.extend(statements(listener_source(name, guarded=name not in literal)))
                         added.append(name)
     if not added:
         return module, []
-    return add_import(module.with_changes(body=body), "sqlalchemy", "event"), added
+    module = add_import(module.with_changes(body=body), "sqlalchemy", "event")
+    if URI_SETTING in added:
+        module = add_import(module, "sqlalchemy.engine", "Engine")
+    return module, added

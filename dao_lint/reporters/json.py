@@ -4,6 +4,7 @@ from __future__ import annotations
 import json as jsonlib
 from typing import IO, Sequence
 
+from ..codes import fix_kind
 from ..types import FileResult
 
 __all__ = ["render", "as_records"]
@@ -24,6 +25,8 @@ def as_records(results: Sequence[FileResult]) -> list:
                     "name": d.name,
                     "message": d.message,
                     "fixable": d.fixable,
+                    # what makes the fix: "safe" (`dao-lint fix`), "unsafe" (`--unsafe-fixes`)
+                    "fix": fix_kind(d.code, d.fixable, unsafe_fix=d.unsafe_fix) if d.fixable else None,
                 }
             )
     return records

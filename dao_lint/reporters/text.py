@@ -21,7 +21,7 @@ def _summary(results: Sequence[FileResult], undecorated: frozenset = frozenset()
     if total == 0:
         return f"All checks passed ({len(results)} file{'s' if len(results) != 1 else ''} checked)."
     found = f"Found {total} problem{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''}"
-    safety = Counter(fix_kind(d.code, d.fixable, r.path not in undecorated) for r in results for d in r.diagnostics)
+    safety = Counter(fix_kind(d.code, d.fixable, r.path not in undecorated, d.unsafe_fix) for r in results for d in r.diagnostics)
     fixes = []
     if safety["safe"]:
         fixes.append(f"{safety['safe']} may be fixed by `dao-lint fix`")

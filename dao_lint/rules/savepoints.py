@@ -6,7 +6,7 @@ from typing import List
 import libcst as cst
 
 from ..analysis import Action, SessionFacts
-from ..analysis.engines import EngineFacts, SqliteEngine
+from ..analysis.engines import URI_SETTING, EngineFacts, SqliteEngine
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["SqliteSavepoint"]
@@ -25,7 +25,7 @@ class SqliteSavepoint(Rule):
 
     @classmethod
     def relevant(cls, context, text: str) -> bool:  # noqa: ANN001
-        return "create_engine" in text or "create_async_engine" in text
+        return "create_engine" in text or "create_async_engine" in text or URI_SETTING in text
 
     code = "DAO112"
 
@@ -75,6 +75,37 @@ class SqliteSavepoint(Rule):
             path="app/db.py",
             title="no nested units of work",
         ),
+        Valid(
+            """
+            import os
+
+            from sqlalchemy import event
+            from sqlalchemy.engine import Engine
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+
+
+            @event.listens_for(Engine, "connect")
+            def _no_pysqlite_transactions(dbapi_connection, connection_record):
+                if type(dbapi_connection).__module__ == "sqlite3":
+                    dbapi_connection.isolation_level = None
+
+
+            @event.listens_for(Engine, "begin")
+            def _begin(connection):
+                if connection.dialect.name == "sqlite":
+                    connection.exec_driver_sql("BEGIN")
+
+
+            def rename(user, name):
+                with db.session.begin_nested():
+                    user.name = name
+            """,
+            path="app/config.py",
+            title="a Flask-SQLAlchemy setting, with the listeners on every engine",
+        ),
     ]
     invalid = [
         Invalid(
@@ -116,7 +147,53 @@ class SqliteSavepoint(Rule):
                     with session.begin_nested():
                         session.add(user)
             """,
-        )
+        ),
+        Invalid(
+            """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+
+
+            def rename(user, name):
+                with db.session.begin_nested():
+                    user.name = name
+            """,
+            path="app/config.py",
+            expect="DAO112 at 5:5",
+            title="Flask-SQLAlchemy's setting defaults to SQLite",
+            after="""
+            import os
+
+            from sqlalchemy import event
+            from sqlalchemy.engine import Engine
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///app.db")
+
+
+            @event.listens_for(Engine, "connect")
+            def _sqlite_transactions_by_sqlalchemy(dbapi_connection, connection_record):
+                # pysqlite would open transactions on its own, around SAVEPOINTs too; turn that off
+                if type(dbapi_connection).__module__ == "sqlite3":
+                    dbapi_connection.isolation_level = None
+
+
+            @event.listens_for(Engine, "begin")
+            def _sqlite_emit_begin(connection):
+                # ...and start each transaction explicitly, so that SAVEPOINTs nest inside it
+                if connection.dialect.name == "sqlite":
+                    connection.exec_driver_sql("BEGIN")
+
+
+            def rename(user, name):
+                with db.session.begin_nested():
+                    user.name = name
+            """,
+        ),
     ]
 
     def __init__(self, context) -> None:  # noqa: ANN001
