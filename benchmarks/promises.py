@@ -47,8 +47,9 @@ def summary_counts(output: str) -> tuple:
     return (int(found.group(1) or 0), int(found.group(2) or 0))
 
 
-def fixed_counts(stderr: str) -> collections.Counter:
-    found = _FIXED.search(stderr)
+def fixed_counts(output: str) -> collections.Counter:
+    """The per-code counts of a `fix` run's summary (`would fix: DAO101 x2, ...`)."""
+    found = _FIXED.search(output)
     counts: collections.Counter = collections.Counter()
     if found is None or found.group(1) == "nothing":
         return counts
@@ -73,14 +74,15 @@ def one(work: Path, name: str, jobs: str) -> list:
             problems.append(f"check {label} differs from a cold check")
     if said != (sum(promised["safe"].values()), sum(promised["unsafe"].values())):
         problems.append(f"summary says {said}, JSON marks {dict(promised['safe'])} safe, {dict(promised['unsafe'])} unsafe")
-    safe = fixed_counts(dao_lint(copy, "fix", *packages, "--jobs", jobs, "--diff").stderr)
+    safe = fixed_counts(dao_lint(copy, "fix", *packages, "--jobs", jobs, "--diff").stderr)  # (the patch alone on stdout)
     if safe != promised["safe"]:
         problems.append(f"fix --diff fixes {dict(safe)}, check promised {dict(promised['safe'])}")
     every = promised["safe"] + promised["unsafe"]
     unsafe = fixed_counts(dao_lint(copy, "fix", *packages, "--jobs", jobs, "--diff", "--unsafe-fixes").stderr)
     if unsafe != every:
         problems.append(f"fix --diff --unsafe-fixes fixes {dict(unsafe)}, check promised {dict(every)}")
-    applied = fixed_counts(dao_lint(copy, "fix", *packages, "--jobs", jobs, "--unsafe-fixes").stderr)
+    done = dao_lint(copy, "fix", *packages, "--jobs", jobs, "--unsafe-fixes")
+    applied = fixed_counts(done.stdout + done.stderr)
     if applied != every:
         problems.append(f"fix --unsafe-fixes fixed {dict(applied)}, check promised {dict(every)}")
     after = dao_lint(copy, "check", *packages, "--jobs", jobs)

@@ -420,5 +420,7 @@ def _findings_fixed(report, files: List[Tuple[str, Config]], named: set, unsafe:
 
 
 def _check_fixed(item: Tuple[str, Config, bytes]) -> FileResult:
+    """A fixed file's own result, from its new content (with a summary whatever the text:
+    the index must not go back to the file on disk, unchanged under `--diff`)."""
     path, config, content = item
-    return check_source(content, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True)
+    return check_source(content, path, config, project_nested=lambda: project_uses_begin_nested(config), summarize=True, summarize_always=True)

@@ -126,7 +126,7 @@ def rules_for(text: str, context: FileContext, enabled: FrozenSet[str]) -> List[
         rule = registry.get(code)
         if rule is None:
             continue
-        needed = {"dao": has_dao, "session": has_session}.get(rule.requires, has_dao or has_session)
+        needed = {"dao": has_dao, "session": has_session, "text": True}.get(rule.requires, has_dao or has_session)
         if context.is_migration_module:
             needed = needed and {"dao": has_dao, "check": True}.get(rule.migration_modules, False)
         if needed and rule.relevant(context, text):

@@ -124,7 +124,8 @@ class Rule(CachedVisitors, BatchableCSTVisitor):
     #: analysis providers this rule asks (see dao_lint.analysis)
     needs: ClassVar[Sequence[type]] = ()
     #: what a file needs before this rule can fire there: "session" (a session-like
-    #: token), "dao" (DAO code) or "any" (either); the engine skips rules, and files, that cannot match
+    #: token), "dao" (DAO code), "any" (either) or "text" (only what `relevant` asks: an
+    #: engine's module, an app's settings); the engine skips rules, and files, that cannot match
     requires: ClassVar[str] = "session"
     #: in boundary modules (migrations: scripts that run once, alone, and own their
     #: transaction): "skip" the rule, check it only in "dao" code there, or "check" it

@@ -5,6 +5,8 @@ and its cover, and no SAVEPOINT block holds a call that still commits. Each with
 negative beside it. Runs the command line, as users do."""
 import textwrap
 
+import pytest
+
 from dao_lint.cli import cli
 
 from .conftest import cli_runner
@@ -315,3 +317,87 @@ def test_a_helper_that_queues_a_task_after_its_own_commit_keeps_it(tmp_path, mon
     assert "index_item.delay()" in result.output and "before the data is durable" in result.output
     # and the DAO that calls it keeps its own, as no SAVEPOINT may hold a call that commits
     assert "begin_nested" not in (tmp_path / "app/daos/item.py").read_text()
+
+
+FLASK_APP = """
+import os
+
+from flask import Flask
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config{setting}
+    return app
+"""
+NESTED_DAO = """
+from app.extensions import db
+
+
+class ItemDAO:
+    @staticmethod
+    def rename(item, name):
+        with db.session.begin_nested():
+            item.name = name
+"""
+
+
+@pytest.mark.parametrize("setting", [
+    '["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///app.db")',
+    '.setdefault("SQLALCHEMY_DATABASE_URI", "sqlite://")',
+])
+def test_a_flask_sqlalchemy_setting_that_defaults_to_sqlite_gets_the_listeners(tmp_path, monkeypatch, setting):
+    files = {"app/extensions.py": "db = None\n", "app/factory.py": FLASK_APP.format(setting=setting), "app/daos/item.py": NESTED_DAO}
+    project(tmp_path, files, "")
+    monkeypatch.chdir(tmp_path)
+    checked = cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO112"])
+    assert "app/factory.py:8:5: DAO112" in checked.output and "1 may be fixed" in checked.output
+    fix(tmp_path, monkeypatch)
+    fixed = (tmp_path / "app/factory.py").read_text()
+    assert '@event.listens_for(Engine, "connect")' in fixed and "from sqlalchemy.engine import Engine" in fixed
+    compile(fixed, "factory.py", "exec")
+    again = cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO112"])
+    assert again.exit_code == 0, again.output
+
+
+def test_a_setting_of_another_database_is_no_sqlite_engine(tmp_path, monkeypatch):
+    setting = '["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]'
+    project(tmp_path, {"app/factory.py": FLASK_APP.format(setting=setting), "app/daos/item.py": NESTED_DAO}, "")
+    monkeypatch.chdir(tmp_path)
+    assert cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO112"]).exit_code == 0
+
+
+MIGRATION = """
+from alembic import op
+from sqlalchemy.orm import Session
+
+from app.models import Slice
+
+
+def upgrade():
+    session = Session(bind=op.get_bind())
+    for slc in session.query(Slice).all():
+        slc.params = "{}"
+        session.merge(slc)
+    session.commit()
+"""
+COMMIT_HELPER = """
+from app.extensions import db
+
+
+def commit():
+    db.session.add(object())
+    db.session.commit()
+"""
+
+
+def test_fix_diff_reports_what_the_fix_would_leave_not_what_is_on_disk(tmp_path, monkeypatch):
+    # after the fix, no rule looks at the migration any more; it still calls a `commit`
+    # the index asks about, and the index must read the fixed text, not the file on disk
+    files = {"app/extensions.py": "db = None\n", "app/helpers.py": COMMIT_HELPER, "app/migrations/versions/001_params.py": MIGRATION}
+    project(tmp_path, files, "")
+    monkeypatch.chdir(tmp_path)
+    diff = cli_runner().invoke(cli, ["fix", ".", "--diff", "--no-cache"])
+    assert "would fix: DAO401 x1 in 1 file(s)" in diff.stderr and "DAO401" not in diff.stderr.split("findings left", 1)[1]
+    applied = fix(tmp_path, monkeypatch)
+    assert "fixed: DAO401 x1 in 1 file(s)" in applied.output

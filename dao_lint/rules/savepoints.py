@@ -28,6 +28,7 @@ class SqliteSavepoint(Rule):
         return "create_engine" in text or "create_async_engine" in text or URI_SETTING in text
 
     code = "DAO112"
+    requires = "text"  # (an engine's module, or the app's settings, may hold no session code)
 
     fix_scope = "project"
     migration_modules = "check"
