@@ -38,10 +38,12 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
     wants_unused = "DAO003" in enabled and result.parsed  # (a file never parsed silences nothing)
     planned = {(d.code, d.span.line): d.message for d in extra if d.name == FIX_MARK}
     extra = [d for d in extra if d.name != FIX_MARK]
-    own = tuple(
-        dataclasses.replace(d, fixable=True, unsafe_fix=planned[d.code, d.span.line] == "unsafe") if (d.code, d.span.line) in planned else d
-        for d in result.diagnostics
-    )
+
+    def marked(d: Diagnostic) -> Diagnostic:
+        kind = planned.get((d.code, d.span.line))
+        return d if kind is None else dataclasses.replace(d, fixable=True, unsafe_fix=kind == "unsafe")
+
+    own = tuple(map(marked, result.diagnostics))
     if not extra and not wants_unused:
         return FileResult(result.path, own, result.parsed, result.internal_errors)
     text = None
@@ -71,7 +73,7 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
         known = {(d.code, d.span.line, d.span.column) for d in diagnostics}
         kept, suppressed = split_suppressed(text, list(extra))
         used |= suppressed
-        diagnostics += [dataclasses.replace(d, path=result.path) for d in kept if (d.code, d.span.line, d.span.column) not in known and not _answered(d, diagnostics)]
+        diagnostics += [marked(dataclasses.replace(d, path=result.path)) for d in kept if (d.code, d.span.line, d.span.column) not in known and not _answered(d, diagnostics)]
     if wants_unused and text is not None:
 
         first, last = result.summary.decorator_lines if result.summary is not None else (0, 0)

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .analysis.dao_methods import DAO_READS, named
 from .codes import NAMES, boundary_hint
-from .vocabulary import local_base
+from .vocabulary import URI_SETTING, local_base
 from .index import ProjectIndex
 from .summary import CallSite, FileSummary, FunctionKey, Position, exclusive_paths, leaves_before
 from .types import Diagnostic, Span
@@ -29,6 +29,8 @@ MESSAGES = {
     # the same words as the file rule's (ActionMethodName), for methods whose bases are elsewhere
     "DAO701": "`{call}` runs once per item of the loop; write in bulk ({bulk})",
     "DAO301": "DAO method `{method}` is named for the action `{verb}`; name it for what it does to the data: {crud}",
+    # the rule's words (SqliteSavepoint), for an app's database setting: the project needs the fix once
+    "DAO112": "SQLite engine `{engine}` lacks the pysqlite SAVEPOINT fix, so `begin_nested()` commits on release; add `connect` and `begin` listeners",
 }
 
 
@@ -128,6 +130,20 @@ def registered_listeners(index: ProjectIndex) -> Dict[FunctionKey, str]:
     return index.registered_listeners()
 
 
+def unfixed_setting(index: ProjectIndex) -> Optional[Tuple[str, Position]]:
+    """Where the project's SQLite database setting is that still needs SQLAlchemy's pysqlite
+    fix (DAO112): the fix goes on every engine, once per project, so at the first such
+    setting (the application's modules before its tests'), and nowhere when a module
+    already registers the listeners on `Engine` or on the app's engine."""
+    if any(s.engine_listeners for s in index.files.values()):
+        return None
+    found = [
+        (any(i.in_test for i in s.functions.values()), path, s.sqlite_engines[URI_SETTING][0])
+        for path, s in index.files.items() if URI_SETTING in s.sqlite_engines
+    ]
+    return min(found)[1:] if found else None
+
+
 def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], committing=None, listeners=None, helpers=None, committing_own=None, writing=None) -> List[Diagnostic]:  # noqa: ANN001
     """The cross-file findings for one file (before `# noqa` is applied)."""
     committing = committing if committing is not None else committing_functions(index, cached=False)
@@ -139,6 +155,9 @@ def project_diagnostics(index: ProjectIndex, path: str, enabled: Set[str], commi
     if summary is None:
         return []
     out: List[Diagnostic] = []
+    setting = unfixed_setting(index) if "DAO112" in enabled and URI_SETTING in summary.sqlite_engines else None
+    if setting is not None and setting[0] == path and any(s.uses_begin_nested for s in index.files.values()):
+        out.append(_diagnostic(path, setting[1], (0, 0), "DAO112", engine=URI_SETTING))
     for qualname, info in summary.functions.items():
         if info.in_test:
             continue

@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
+from .crossfile import unfixed_setting
 from .decoration import Decoration, decorator_form
 from .fixplan import FixPlan, Kept, Removed
-from .refusals import clear_savepoints, effects_first, keep_before_effects
+from .refusals import clear_savepoints, effect_through, effecting_functions, effects_first, keep_before_effects
 from .index import MAX_DEPTH, ProjectIndex, describe
 from .summary import CallSite, FunctionInfo, FunctionKey, Position, effect_after, effect_of
+from .vocabulary import URI_SETTING
 
 __all__ = ["NO_CALLER", "ProjectIndex", "FixPlan", "Kept", "Removed", "Gap", "plan_fixes", "suggest_boundaries"]
 
@@ -56,8 +58,11 @@ def same_session(removed: str, cover: str) -> bool:
 class Coverage:
     """Whether every call path to a function ends in a unit of work."""
 
-    def __init__(self, index: ProjectIndex, can_decorate: bool, decoration: Callable[[FunctionKey], Optional[str]]) -> None:
+    def __init__(
+        self, index: ProjectIndex, can_decorate: bool, decoration: Callable[[FunctionKey], Optional[str]], effecting: Dict[FunctionKey, str],
+    ) -> None:
         self.index = index
+        self.effecting = effecting  # functions that reach outside the database (refusals.effecting_functions)
         self.can_decorate = can_decorate
         self.decoration = decoration
         self.memo: Dict[Tuple[FunctionKey, str], Optional[Gap]] = {}
@@ -160,12 +165,13 @@ class Coverage:
             what = "runs inside `with ...begin():`" if kind == "begin" else f"`{caller.qualname}` commits after it"
             covers.add(f"{line}: {what}")
             return None
-        effect = effect_after(caller.calls, site.position, site.branches, leaves=caller.leaves)
+        through = effect_through(self.index, caller_key[0], self.effecting)
+        effect = effect_after(caller.calls, site.position, site.branches, leaves=caller.leaves, through=through)
         if effect is not None:
             # the unit of work would commit after the effect: the world hears first
             return Gap(
-                f"{line}: `{effect_of(effect)}` at line {effect.position[0]} reaches outside the database after the call, "
-                "before any unit of work commits it"
+                f"{line}: `{effect_of(effect) or effect.method + '()'}` at line {effect.position[0]} reaches outside the database "
+                "after the call, before any unit of work commits it"
             )
         if caller.has_decorator:
             covers.add(f"{describe(caller_key)} carries the transaction decorator (or is a unit-of-work context manager)")
@@ -202,9 +208,10 @@ def plan_fixes(
     plan.decorator_called = form == "factory"
     wants_decorator = bool(unsafe and decorator and "DAO105" in enabled)
     can_decorate = wants_decorator and form is not None
-    decoration = effects_first(index, Decoration(index, decorator) if decorator else (lambda key: "no transaction-decorator"))
+    effecting = effecting_functions(index)
+    decoration = effects_first(index, Decoration(index, decorator) if decorator else (lambda key: "no transaction-decorator"), effecting)
 
-    coverage = Coverage(index, can_decorate, decoration)
+    coverage = Coverage(index, can_decorate, decoration, effecting)
     needs: Dict[FunctionKey, Set[FunctionKey]] = {}  # rewritten function -> boundaries it relies on
     boundaries: Set[FunctionKey] = set()
 
@@ -257,7 +264,7 @@ def plan_fixes(
                 why = "DAO103's unsafe fix removes both (--unsafe-fixes)" if not unsafe else "the flag stays (see DAO103 above)"
                 for position in info.commits:
                     plan.kept.append(Kept("DAO101", path, position, qualname, f"its commit sits behind the `commit` flag: {why}"))
-    keep_before_effects(index, plan, needs)
+    keep_before_effects(index, plan, needs, effecting)
     clear_savepoints(index, plan, needs, boundaries)
     for needed in needs.values():
         boundaries |= needed
@@ -266,10 +273,11 @@ def plan_fixes(
 
     if "DAO112" in enabled:
         uses_nested = bool(plan.nested) or any(s.uses_begin_nested for s in index.files.values())
+        setting = unfixed_setting(index)  # (the listeners on every engine: once per project)
         if uses_nested:
             for path, summary in index.files.items():
                 for name, (_, _, fixed) in summary.sqlite_engines.items():
-                    if not fixed:
+                    if not fixed and (name != URI_SETTING or (setting is not None and setting[0] == path)):
                         plan.sqlite.setdefault(path, set()).add(name)
     return plan
 

@@ -142,8 +142,9 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         self.imports = collect_imports(node)
         self.frames[0].literals = literal_names(node.body)
         self.names = module_names(node)
-        for engine in self.get_metadata(EngineFacts, node).engines:
-            self.engines[engine.name] = (self.pos(engine.url), engine.literal, engine.fixed)
+        found = self.get_metadata(EngineFacts, node)
+        self.engines = {e.name: (self.pos(e.url), e.literal, e.fixed) for e in found.engines}
+        self.engine_listeners = found.class_listeners
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         bases = []
@@ -170,7 +171,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.get_metadata(DaoFacts, node)
         decorator = self.context.config.transaction_decorator
-        decorated = False
+        decorated = carries = False  # (carries: the transaction decorator itself)
         memoized = False
         binding = "function"
         if scope.is_method:
@@ -185,7 +186,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             name = self._qualify(dotted_name(expr)) or ""
             short = name.rsplit(".", 1)[-1]
             if decorator and (name == decorator.rstrip("()") or short == decorator.rstrip("()").rsplit(".", 1)[-1]):
-                decorated = True
+                decorated = carries = True
                 self.decorator_called = isinstance(item.decorator, cst.Call)
             if short in ("contextmanager", "asynccontextmanager"):
                 decorated = True
@@ -220,7 +221,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             returns=self._type_of(node.returns.annotation) if node.returns is not None else None,
             name_position=named_at,
             name_end=_after(named_at, node.name.value),
-            memoized=memoized,
+            memoized=memoized, decorated=carries,
         )
         if scope.in_dao and not node.name.value.startswith("_") and (scope.is_method or not self.stack):
             info.verb = action_verb(self.context.config, node.name.value)
@@ -470,7 +471,6 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         )
 
     def summary(self) -> FileSummary:
-        engines = dict(self.engines)
         functions = dict(self.functions)
         functions[""] = self.module_level
         return FileSummary(
@@ -480,7 +480,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             classes=self.classes,
             functions=functions,
             uses_begin_nested=self.uses_begin_nested,
-            sqlite_engines=engines,
+            sqlite_engines=dict(self.engines), engine_listeners=self.engine_listeners,
             decorator_called=self.decorator_called,
             is_package=self.context.relpath.endswith("__init__.py"),
             registrations=list(self.registrations),

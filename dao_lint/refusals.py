@@ -3,13 +3,13 @@ a call inside the SAVEPOINT block that still commits the session, or an effect o
 database (a mail, an HTTP request, a task) after the commit the rewrite would remove."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Set
+from typing import Callable, Dict, Optional, Set, Tuple
 
 from .fixplan import FixPlan, Kept
-from .index import ProjectIndex, describe
-from .summary import FunctionInfo, FunctionKey, effect_after, effect_of
+from .index import MAX_DEPTH, ProjectIndex, describe
+from .summary import CallSite, FunctionInfo, FunctionKey, effect_after, effect_of
 
-__all__ = ["clear_savepoints", "keep_before_effects", "effects_first"]
+__all__ = ["clear_savepoints", "keep_before_effects", "effects_first", "effecting_functions", "effect_through"]
 
 
 def clear_savepoints(
@@ -24,8 +24,9 @@ def clear_savepoints(
     call: repeated until nothing changes."""
     while True:
         rewritten = {(path, q) for path, names in plan.nested.items() for q in names}
-        decorated = set(boundaries).union(*needs.values())
-        still = _ending_transactions(index, rewritten, decorated)
+        if not rewritten:
+            return
+        ending = _Ending(index, rewritten, set(boundaries).union(*needs.values()))
         blocked = {}
         for key in sorted(rewritten):
             info = index.function(key)
@@ -33,9 +34,9 @@ def clear_savepoints(
             for site in info.calls:
                 if site.commit_keyword == "False" or site.position not in held:
                     continue
-                target = next((t for t in index.call_targets.get((key[0], site.span), ()) if t in still and t != key), None)
+                target = next((t for t in index.call_targets.get((key[0], site.span), ()) if t != key and ending.of(t)), None)
                 if target is not None:
-                    blocked[key] = (target, still[target], site)
+                    blocked[key] = (target, ending.of(target), site)
                     break
         if not blocked:
             return
@@ -55,23 +56,58 @@ def clear_savepoints(
                 plan.kept.append(Kept(code, path, position, qualname, reason))
 
 
-def _ending_transactions(index: ProjectIndex, rewritten: Set[FunctionKey], decorated: Set[FunctionKey]) -> Dict[FunctionKey, str]:
-    """The functions that will still commit or roll back their caller's session once the
+class _Ending:
+    """Which functions will still commit or roll back their caller's session once the
     `rewritten` ones no longer do and the `decorated` boundaries carry the decorator,
-    themselves or through calls; value: the function that does."""
+    themselves or through calls (asked only of the calls the SAVEPOINT blocks hold)."""
+
+    def __init__(self, index: ProjectIndex, rewritten: Set[FunctionKey], decorated: Set[FunctionKey]) -> None:
+        self.index = index
+        self.rewritten = rewritten
+        self.decorated = decorated
+        self.memo: Dict[FunctionKey, str] = {}
+        self.cut = False  # a call cycle (or the depth limit) was cut below the function asked
+
+    def of(self, key: FunctionKey, stack: Tuple[FunctionKey, ...] = ()) -> str:
+        """The function on the way that does it ("" when none does)."""
+        if key in self.memo:
+            return self.memo[key]
+        if key in stack or len(stack) > MAX_DEPTH:
+            self.cut = True
+            return ""
+        outer, self.cut = self.cut, False
+        info = self.index.function(key)
+        found = ""
+        if info is None or not key[1] or key in self.rewritten or info.in_test:
+            pass
+        elif key in self.decorated or info.decorated or (info.has_decorator and info.boundary_pattern):
+            found = key[1]  # the decorator commits when it returns
+        elif info.has_decorator:
+            pass  # a unit-of-work context manager commits a session of its own
+        elif any(not s.startswith("own ") for s in info.commit_sessions) or info.rollbacks:
+            found = key[1]
+        else:
+            for site in info.calls:
+                if site.commit_keyword == "False":
+                    continue
+                found = next((f for t in self.index.call_targets.get((key[0], site.span), ()) if t != key for f in [self.of(t, stack + (key,))] if f), "")
+                if found:
+                    break
+        if found or not self.cut:
+            self.memo[key] = found  # (a "no" that rests on a cut cycle is not kept: it may be partial)
+        self.cut = self.cut or outer
+        return found
+
+
+def effecting_functions(index: ProjectIndex) -> Dict[FunctionKey, str]:
+    """The project's functions that reach outside the database, themselves or through calls
+    (`send_welcome(user)` calling `mail.send(...)`); value: the effect, as written."""
     found: Dict[FunctionKey, str] = {}
     for path, summary in index.files.items():
         for qualname, info in summary.functions.items():
-            key = (path, qualname)
-            if not qualname or key in rewritten or info.in_test:
-                continue
-            if key in decorated or (info.has_decorator and info.boundary_pattern):
-                found[key] = qualname  # the decorator commits when it returns
-                continue
-            if info.has_decorator:
-                continue  # a unit-of-work context manager commits a session of its own
-            if any(not s.startswith("own ") for s in info.commit_sessions) or info.rollbacks:
-                found[key] = qualname
+            effect = next((effect_of(site) for site in info.calls if effect_of(site)), None) if qualname and not info.in_test else None
+            if effect:
+                found[(path, qualname)] = effect
     changed = True
     while changed:
         changed = False
@@ -81,8 +117,6 @@ def _ending_transactions(index: ProjectIndex, rewritten: Set[FunctionKey], decor
                 if not qualname or key in found or info.in_test:
                     continue
                 for site in info.calls:
-                    if site.commit_keyword == "False":
-                        continue
                     target = next((t for t in index.call_targets.get((path, site.span), ()) if t in found and t != key), None)
                     if target is not None:
                         found[key] = found[target]
@@ -91,27 +125,36 @@ def _ending_transactions(index: ProjectIndex, rewritten: Set[FunctionKey], decor
     return found
 
 
-def _effect_after_commit(info: FunctionInfo) -> Optional[str]:
+def effect_through(index: ProjectIndex, path: str, effecting: Dict[FunctionKey, str]) -> Callable[[CallSite], bool]:
+    """Whether a call in `path` reaches an effect through the project's functions."""
+    return lambda site: any(t in effecting for t in index.call_targets.get((path, site.span), ()))
+
+
+def _effect_after_commit(index: ProjectIndex, key: FunctionKey, info: FunctionInfo, effecting: Dict[FunctionKey, str]) -> Optional[str]:
     """Why the function's own commit must stay: an effect outside the database follows it."""
     paths = dict(info.commit_paths)
+    through = effect_through(index, key[0], effecting)
     for position in info.commits:
-        effect = effect_after(info.calls, position, paths.get(position, ""), leaves=info.leaves)
+        effect = effect_after(info.calls, position, paths.get(position, ""), leaves=info.leaves, through=through)
         if effect is not None:
+            shown = effect_of(effect) or f"{effect.method}()"
             return (
-                f"its commit at line {position[0]} comes before `{effect_of(effect)}` at line {effect.position[0]}, "
+                f"its commit at line {position[0]} comes before `{shown}` at line {effect.position[0]}, "
                 "which reaches outside the database: without it, that would happen before the data is durable"
             )
     return None
 
 
-def keep_before_effects(index: ProjectIndex, plan: FixPlan, needs: Dict[FunctionKey, Set[FunctionKey]]) -> None:
+def keep_before_effects(
+    index: ProjectIndex, plan: FixPlan, needs: Dict[FunctionKey, Set[FunctionKey]], effecting: Dict[FunctionKey, str],
+) -> None:
     """A function to rewrite whose commit an effect outside the database follows (a mail, an
     HTTP request, a task queued) keeps it, with the reason."""
     for path, names in plan.nested.items():
         for qualname in sorted(names):
             key = (path, qualname)
             info = index.function(key)
-            why = _effect_after_commit(info)
+            why = _effect_after_commit(index, key, info, effecting)
             if why is None:
                 continue
             names.discard(qualname)
@@ -122,14 +165,16 @@ def keep_before_effects(index: ProjectIndex, plan: FixPlan, needs: Dict[Function
                 plan.kept.append(Kept(code, path, position, qualname, why))
 
 
-def effects_first(index: ProjectIndex, decoration: Callable[[FunctionKey], Optional[str]]) -> Callable[[FunctionKey], Optional[str]]:
+def effects_first(
+    index: ProjectIndex, decoration: Callable[[FunctionKey], Optional[str]], effecting: Dict[FunctionKey, str],
+) -> Callable[[FunctionKey], Optional[str]]:
     """`decoration` (why a boundary cannot get the decorator, or None), and also not a
     boundary whose own commit an effect outside the database follows: the decorator would
     take that commit away."""
 
     def why(key: FunctionKey) -> Optional[str]:
         info = index.function(key)
-        found = _effect_after_commit(info) if info is not None else None
+        found = _effect_after_commit(index, key, info, effecting) if info is not None else None
         return found or decoration(key)
 
     return why

@@ -6,9 +6,9 @@ parser. `dao_lint.project` collects them; `dao_lint.planning` and `dao_lint.cros
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .vocabulary import EFFECT_CALLS, EFFECT_MODULES, EFFECT_RECEIVERS, EFFECT_SENDS
+from .vocabulary import EFFECT_CALLS, EFFECT_MODULES, EFFECT_RECEIVERS, EFFECT_SENDS, EFFECT_VERBS
 
 __all__ = [
     "CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position", "exclusive_paths", "leaves_before",
@@ -119,6 +119,8 @@ class FunctionInfo:
     memoized: bool = False
     #: it writes through a session itself (`add`, `delete`, `merge`, a DML statement)
     writes: bool = False
+    #: it carries the configured transaction decorator: each call commits when it returns
+    decorated: bool = False
 
 
 @dataclass
@@ -139,10 +141,14 @@ class FileSummary:
     classes: Dict[str, ClassInfo]
     functions: Dict[str, FunctionInfo]
     uses_begin_nested: bool
-    #: module-level SQLite engines: name -> (position, URL is a plain sqlite literal, has the pysqlite fix)
+    #: module-level SQLite engines: name -> (position, URL is a plain sqlite literal, has the
+    #: pysqlite fix); also `SQLALCHEMY_DATABASE_URI` for an app whose setting is or defaults to
+    #: sqlite (the project needs the fix once, `crossfile.unfixed_setting`)
     sqlite_engines: Dict[str, Tuple[Position, bool, bool]]
     decorator_called: Optional[bool]  # the transaction decorator is written `@d()` (True) or `@d`
     is_package: bool = False
+    #: `connect` and `begin` listeners on SQLAlchemy's `Engine` class (or `db.engine`) here
+    engine_listeners: bool = False
     #: `event.listen(target, "event", listener)` here: (qualified listener, event)
     registrations: List[Tuple[str, str]] = field(default_factory=list)
     #: functions used as values, not called (callbacks): (qualified dotted name, position)
@@ -190,7 +196,9 @@ def effect_of(site: CallSite) -> Optional[str]:
     target = site.target if site.kind in ("name", "attr", "var", "instance") else ""
     head = target.split(".")[0]
     written = f"{target.rsplit('.', 1)[-1]}.{site.method}()" if site.kind in ("attr", "var", "instance") else f"{site.method}()"
-    if site.method in EFFECT_CALLS or head in EFFECT_MODULES:
+    words = site.method.lstrip("_").split("_")
+    verb = words[0] in EFFECT_VERBS and (len(words) > 1 or site.method not in EFFECT_SENDS)  # (a bare `send()`: below)
+    if site.method in EFFECT_CALLS or head in EFFECT_MODULES or verb:
         return written
     if site.method in EFFECT_SENDS and any(word in target.lower() for word in EFFECT_RECEIVERS):
         return written
@@ -199,15 +207,16 @@ def effect_of(site: CallSite) -> Optional[str]:
 
 def effect_after(
     calls: Sequence[CallSite], position: Position, path: str, before: Optional[Position] = None,
-    leaves: Sequence[Tuple[Position, str]] = (),
+    leaves: Sequence[Tuple[Position, str]] = (), through: Optional[Callable[[CallSite], bool]] = None,
 ) -> Optional[CallSite]:
     """The first call of `calls` that reaches outside the database after `position` (and
     before `before`), on a path through `position` (branches `path`) that has not left the
-    function (`leaves`: its `return`/`raise` statements) on the way."""
+    function (`leaves`: its `return`/`raise` statements) on the way. `through`: whether a
+    call reaches one through the project's functions (`send_welcome(user)`)."""
     for site in calls:
         if site.position <= position or (before is not None and site.position >= before):
             continue
-        if effect_of(site) is None or exclusive_paths(path, site.branches):
+        if (effect_of(site) is None and not (through is not None and through(site))) or exclusive_paths(path, site.branches):
             continue
         if not leaves_before(list(leaves), (position, path), site.position):
             return site

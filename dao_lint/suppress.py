@@ -241,6 +241,9 @@ def remove_noqa_codes(text: str, unused: Dict[int, Set[str]]) -> str:
             # what followed the codes (a noqa comment's ` - legacy endpoint`) was the
             # reason: it stays, as a comment of its own (never as code)
             note = body[end:].strip().lstrip("-:;,\u2013\u2014 ").strip()
-            body = (head + "  # " + note) if note else head  # (`# note # noqa: X` keeps `# note`)
+            if note:  # (`# note # noqa: X` keeps `# note`; a comment after it stays as it was)
+                body = head + ("  " if note.startswith("#") else "  # ") + note
+            else:
+                body = head
         lines[number - 1] = body + ending
     return "".join(lines)

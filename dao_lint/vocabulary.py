@@ -6,7 +6,7 @@ from __future__ import annotations
 __all__ = [
     "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES", "FACTORY_MAKERS", "SCOPED_MAKERS", "FACTORY_NAMES",
     "ENGINE_MAKERS", "LOCAL_BASES", "local_base", "module_name", "absolute_name",
-    "EFFECT_CALLS", "EFFECT_MODULES", "EFFECT_SENDS", "EFFECT_RECEIVERS",
+    "EFFECT_CALLS", "EFFECT_VERBS", "EFFECT_MODULES", "EFFECT_SENDS", "EFFECT_RECEIVERS", "URI_SETTING",
 ]
 
 # Top-level packages whose `Session`/`session` objects are not database sessions.
@@ -88,6 +88,9 @@ EFFECT_CALLS = frozenset({
     "delay", "apply_async", "send_task", "enqueue", "enqueue_call", "enqueue_job",
     "urlopen", "write_text", "write_bytes",
 })
+#: the first word of a function's name that says it does one (`send_welcome_email(user)`,
+#: `notify_owner(...)`): the project's own helpers are often out of the index's sight
+EFFECT_VERBS = frozenset({"send", "mail", "email", "notify", "publish", "enqueue"})
 #: packages whose calls go over the network
 EFFECT_MODULES = frozenset({"requests", "httpx", "aiohttp", "urllib", "smtplib", "boto3", "botocore"})
 #: these methods on a receiver named with one of EFFECT_RECEIVERS (`mail.send(message)`,
@@ -96,3 +99,7 @@ EFFECT_SENDS = frozenset({"send", "publish", "basic_publish", "produce", "emit"}
 EFFECT_RECEIVERS = (
     "mail", "smtp", "sms", "slack", "webhook", "socket", "redis", "channel", "producer", "broker", "kafka", "pubsub",
 )
+
+#: the application setting that names the database (Flask-SQLAlchemy's): its engine is made
+#: by the extension, out of sight, so the pysqlite listeners go on SQLAlchemy's `Engine` class
+URI_SETTING = "SQLALCHEMY_DATABASE_URI"

@@ -401,3 +401,122 @@ def test_fix_diff_reports_what_the_fix_would_leave_not_what_is_on_disk(tmp_path,
     assert "would fix: DAO401 x1 in 1 file(s)" in diff.stderr and "DAO401" not in diff.stderr.split("findings left", 1)[1]
     applied = fix(tmp_path, monkeypatch)
     assert "fixed: DAO401 x1 in 1 file(s)" in applied.output
+
+
+DAO_CALLING_A_COMMAND = """
+from app.extensions import db
+from app.commands.audit import AuditCommand
+
+
+class ItemDAO:
+    @staticmethod
+    def create(item):
+        db.session.add(item)
+        AuditCommand().run(item)
+        db.session.commit()
+"""
+AUDIT_COMMAND = """
+from app.extensions import db
+
+
+class AuditCommand:
+    def run(self, item):
+        db.session.add(item)
+        db.session.commit()
+"""
+CREATE_COMMAND = """
+from app.extensions import db
+from app.daos.item import ItemDAO
+
+
+class CreateCommand:
+    def run(self, item):
+        ItemDAO.create(item)
+        db.session.commit()
+"""
+
+
+def test_a_boundary_that_gets_the_decorator_commits_inside_a_savepoint_too(tmp_path, monkeypatch):
+    # AuditCommand.run is a boundary: the decorator it gets commits when it returns, so the
+    # DAO that calls it between its writes and its commit keeps its commit, run after run
+    files = {"app/extensions.py": "db = None\n", "app/daos/item.py": DAO_CALLING_A_COMMAND, "app/commands/audit.py": AUDIT_COMMAND, "app/commands/create.py": CREATE_COMMAND}
+    project(tmp_path, {**files, "app/utils/decorators.py": DECORATOR}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundaries = ["app/commands/**::*.run"]
+    """)
+    result = fix(tmp_path, monkeypatch)
+    dao = (tmp_path / "app/daos/item.py").read_text()
+    assert "begin_nested" not in dao and "db.session.commit()" in dao
+    assert "AuditCommand.run" in result.output and "still commits" in result.output
+    assert "@transaction()" in (tmp_path / "app/commands/audit.py").read_text()
+    after_first = {p: p.read_text() for p in tmp_path.rglob("*.py")}
+    fix(tmp_path, monkeypatch)
+    assert {p: p.read_text() for p in tmp_path.rglob("*.py")} == after_first
+
+
+ENGINE_LISTENERS = """
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+@event.listens_for(Engine, "connect")
+def _no_pysqlite_transactions(dbapi_connection, connection_record):
+    dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _begin(connection):
+    connection.exec_driver_sql("BEGIN")
+"""
+
+
+def test_the_listeners_on_every_engine_go_in_once_per_project(tmp_path, monkeypatch):
+    # two settings (the app's and the tests'): listeners on `Engine` twice would emit BEGIN
+    # twice, and every transaction would fail; the app's module gets them, once
+    config = 'class Config:\n    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///app.db")\n'
+    conftest = 'import pytest\n\n\n@pytest.fixture\ndef app(app):\n    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"\n    return app\n'
+    files = {"app/config.py": "import os\n\n\n" + config, "tests/conftest.py": conftest, "app/daos/item.py": NESTED_DAO, "app/extensions.py": "db = None\n"}
+    project(tmp_path, files, "")
+    monkeypatch.chdir(tmp_path)
+    checked = cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO112"])
+    assert checked.output.count("DAO112") == 1 and "app/config.py:5:5: DAO112" in checked.output
+    fix(tmp_path, monkeypatch)
+    fixed = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*.py")}
+    assert sum(text.count('listens_for(Engine, "begin")') for text in fixed.values()) == 1
+    assert 'listens_for(Engine, "begin")' in fixed["app/config.py"]
+    assert cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO112"]).exit_code == 0
+
+
+def test_listeners_on_every_engine_anywhere_in_the_project_are_the_fix(tmp_path, monkeypatch):
+    config = 'import os\n\n\nclass Config:\n    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///app.db")\n'
+    files = {"app/config.py": config, "app/db.py": ENGINE_LISTENERS, "app/daos/item.py": NESTED_DAO, "app/extensions.py": "db = None\n"}
+    project(tmp_path, files, "")
+    monkeypatch.chdir(tmp_path)
+    assert cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO112"]).exit_code == 0
+    before = (tmp_path / "app/config.py").read_text()
+    fix(tmp_path, monkeypatch)
+    assert (tmp_path / "app/config.py").read_text() == before
+
+
+def test_a_function_carrying_the_decorator_commits_inside_a_savepoint_whatever_the_boundaries(tmp_path, monkeypatch):
+    audit = "from app.extensions import db\nfrom app.utils.decorators import transaction\n\n\n@transaction()\ndef audit(item):\n    db.session.add(item)\n"
+    dao = DAO_CALLING_A_COMMAND.replace("from app.commands.audit import AuditCommand", "from app.services.audit import audit").replace("AuditCommand().run(item)", "audit(item)")
+    files = {"app/extensions.py": "db = None\n", "app/daos/item.py": dao, "app/services/audit.py": audit, "app/commands/create.py": CREATE_COMMAND}
+    project(tmp_path, {**files, "app/utils/decorators.py": DECORATOR}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+    """)
+    fix(tmp_path, monkeypatch)
+    dao_after = (tmp_path / "app/daos/item.py").read_text()
+    assert "begin_nested" not in dao_after and "db.session.commit()" in dao_after
+
+
+def test_an_effect_reached_through_a_project_helper_keeps_the_commit_before_it(tmp_path, monkeypatch):
+    view = MAILING_VIEW.format(after="send_invite(invite)").replace("from app.extensions import db, mail", "from app.extensions import db\nfrom app.mails import send_invite")
+    mails = "from app.extensions import mail\n\n\ndef send_invite(invite):\n    mail.send(invite.message())\n"
+    project(tmp_path, {"app/extensions.py": "db = mail = None\n", "app/mails.py": mails, "app/utils/decorators.py": DECORATOR, "app/views/invites.py": view}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundaries = ["app/views/**::*Api.*"]
+    """)
+    result = fix(tmp_path, monkeypatch)
+    assert (tmp_path / "app/views/invites.py").read_text() == textwrap.dedent(view).lstrip("\n")
+    assert "send_invite()" in result.output and "before the data is durable" in result.output

@@ -89,3 +89,8 @@ def test_removing_a_noqa_keeps_its_reason_as_a_comment_never_as_code():
     line = "    db.session.commit()  # noqa: DAO105 - legacy endpoint, removed in 2.0\n"
     assert remove_noqa_codes(line, {1: {"DAO105"}}) == "    db.session.commit()  # legacy endpoint, removed in 2.0\n"
     assert remove_noqa_codes("a = 1  # noqa: DAO101, DAO105 - why\n", {1: {"DAO101"}}) == "a = 1  # noqa: DAO105 - why\n"
+
+
+def test_removing_a_noqa_leaves_a_comment_after_it_as_it_was():
+    line = "    return json.loads(raw)  # noqa: DAO101  # type: ignore[no-any-return]\n"
+    assert remove_noqa_codes(line, {1: {"DAO101"}}) == "    return json.loads(raw)  # type: ignore[no-any-return]\n"

@@ -8,6 +8,7 @@ import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
 from .context import FileContextProvider
+from ..vocabulary import URI_SETTING
 from .names import dotted_name
 from .visitors import CachedVisitors
 from .walk import visit_in_place
@@ -15,9 +16,6 @@ from .walk import visit_in_place
 __all__ = ["SqliteEngine", "EngineFacts", "ModuleEngines", "URI_SETTING"]
 
 
-#: the application setting that names the database (Flask-SQLAlchemy's): its engine is made
-#: by the extension, out of sight, so the listeners go on SQLAlchemy's `Engine` class
-URI_SETTING = "SQLALCHEMY_DATABASE_URI"
 
 
 @dataclass(frozen=True)
@@ -32,8 +30,8 @@ class SqliteEngine:
 
     @property
     def url(self) -> cst.CSTNode:
-        """The URL's expression (where its position is taken)."""
-        if isinstance(self.assignment, cst.Assign):
+        """Where its position is taken: an engine's URL expression, a setting's assignment."""
+        if isinstance(self.assignment, cst.Assign) and not self.setting:
             return self.assignment.value
         return self.assignment
 
@@ -41,6 +39,9 @@ class SqliteEngine:
 @dataclass(frozen=True)
 class ModuleEngines:
     engines: Tuple[SqliteEngine, ...]
+    #: the module registers `connect` and `begin` listeners on SQLAlchemy's `Engine` class
+    #: or on an app's engine (`db.engine`): the fix for an engine made out of sight
+    class_listeners: bool = False
 
 
 def _mentions_sqlite(node: cst.CSTNode) -> bool:
@@ -99,18 +100,22 @@ class EngineFacts(CachedVisitors, BatchableMetadataProvider[ModuleEngines]):
                     if target and isinstance(event, cst.SimpleString) and isinstance(event.evaluated_value, str):
                         listeners.setdefault(target, set()).add(event.evaluated_value)
 
-        context = self.get_metadata(FileContextProvider, node)
-        setting = _sqlite_setting(node) if URI_SETTING in (context.text or "") else None
-        if candidates or setting is not None:
+        text = self.get_metadata(FileContextProvider, node).text or ""
+        setting = _sqlite_setting(node) if URI_SETTING in text else None
+        if candidates or setting is not None or ("listen" in text and "Engine" in text or "engine," in text):
             visit_in_place(node, Listeners())
         engines = tuple(
             SqliteEngine(name, assign, literal, {"connect", "begin"} <= listeners.get(name, set()))
             for name, assign, literal in candidates
         )
+        # on the class, or on an app's engine (`db.engine`, not a module-level engine of its own)
+        on_class = set().union(*(
+            events for target, events in listeners.items() if target.rsplit(".", 1)[-1] == "Engine" or ("." in target and target.endswith(".engine"))
+        ))
+        class_listeners = {"connect", "begin"} <= on_class
         if setting is not None:
-            on_class = set().union(*(events for target, events in listeners.items() if target.rsplit(".", 1)[-1] == "Engine"))
-            engines += (SqliteEngine(URI_SETTING, setting[0], setting[1], {"connect", "begin"} <= on_class, setting=True),)
-        self.set_metadata(node, ModuleEngines(engines))
+            engines += (SqliteEngine(URI_SETTING, setting[0], setting[1], class_listeners, setting=True),)
+        self.set_metadata(node, ModuleEngines(engines, class_listeners))
 
 
 def _sqlite_setting(module: cst.Module) -> Optional[Tuple[cst.CSTNode, bool]]:

@@ -11,6 +11,7 @@ from ..analysis.names import dotted_name
 from ..analysis.structure import raises, statement_call
 from .imports import add_import
 from ..analysis.session_kinds import OWN_ORIGINS
+from ..analysis.walk import visit_in_place
 from .statements import removed_lines
 
 __all__ = ["decorate_boundaries"]
@@ -45,8 +46,11 @@ class _Boundary(cst.CSTTransformer):
 
     def _clean(
         self, statements: Sequence[cst.BaseStatement], in_handler: bool = False, guarded: bool = False, last: bool = True,
+        discarded: bool = False, undone: bool = False,
     ) -> List[cst.BaseStatement]:
-        """`last`: nothing runs after these statements before the function returns."""
+        """`last`: nothing runs after these statements before the function returns;
+        `discarded`: what runs after them rolls back or closes the session; `undone`: a
+        failure here is rolled back by a handler (the `try` around them)."""
         out: List[cst.BaseStatement] = []
         carry: List[cst.EmptyLine] = []
         for number, statement in enumerate(statements):
@@ -55,6 +59,12 @@ class _Boundary(cst.CSTTransformer):
             # to the end of the function or to a `return` of its own
             ends = all(_idle(s) for s in rest) and (last or any(_returns(s) for s in rest))
             commit = self._control(statement, Action.COMMIT)
+            later = not all(_idle(s) for s in rest)
+            if commit is not None and (discarded or self._discards(rest, raising=True) or (undone and later)):
+                # a rollback or a close after it would throw a flush away, and a commit right
+                # before a `raise` is meant to last: the decorator's rollback would undo it
+                out.append(statement)
+                continue
             if commit is not None and (guarded or not ends):
                 out.append(statement.deep_replace(commit.func.attr, cst.Name("flush")))
                 continue
@@ -64,13 +74,13 @@ class _Boundary(cst.CSTTransformer):
                 continue
             if isinstance(statement, cst.Try) and self._only_undoes(statement):
                 # `try: ... except: rollback; raise`: the decorator does exactly that
-                inner = self._clean(statement.body.body, guarded=guarded, last=ends)
+                inner = self._clean(statement.body.body, guarded=guarded, last=ends, discarded=discarded or self._discards(rest), undone=undone)
                 first = inner[0]
                 inner[0] = first.with_changes(leading_lines=[*carry, *statement.leading_lines, *first.leading_lines])
                 carry = []
                 out.extend(inner)
                 continue
-            statement = self._inner(statement, guarded, ends)
+            statement = self._inner(statement, guarded, ends, discarded or self._discards(rest), undone)
             if carry:
                 statement = statement.with_changes(leading_lines=[*carry, *statement.leading_lines])
                 carry = []
@@ -94,35 +104,69 @@ class _Boundary(cst.CSTTransformer):
                 return False
         return True
 
-    def _suite(self, suite: cst.BaseSuite, in_handler: bool = False, guarded: bool = False, last: bool = False) -> cst.BaseSuite:
+    def _discards(self, statements: Sequence[cst.CSTNode], raising: bool = False) -> bool:
+        """Whether `statements` roll back or close the session (with `raising`, or raise at
+        their own level: `commit(); raise Error`)."""
+        transformer = self
+        found: List[bool] = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                use = transformer.get_metadata(SessionFacts, call, None)
+                if use is not None and use.action in (Action.ROLLBACK, Action.CLOSE) and use.origin not in OWN_ORIGINS:
+                    found.append(True)
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return False
+
+        for statement in statements:
+            visit_in_place(statement, Finder())
+            if raising and isinstance(statement, cst.SimpleStatementLine) and any(isinstance(s, cst.Raise) for s in statement.body):
+                found.append(True)
+        return bool(found)
+
+    def _suite(
+        self, suite: cst.BaseSuite, in_handler: bool = False, guarded: bool = False, last: bool = False, discarded: bool = False,
+        undone: bool = False,
+    ) -> cst.BaseSuite:
         if not isinstance(suite, cst.IndentedBlock):
             return suite
         self.carry = []
-        body = self._clean(suite.body, in_handler, guarded, last)
+        body = self._clean(suite.body, in_handler, guarded, last, discarded, undone)
         footer = [*self.carry, *suite.footer]
         self.carry = []
         return suite.with_changes(body=body, footer=footer)
 
-    def _inner(self, statement: cst.BaseStatement, guarded: bool, last: bool) -> cst.BaseStatement:
-        """`last`: nothing runs after `statement` before the function returns."""
+    def _inner(self, statement: cst.BaseStatement, guarded: bool, last: bool, discarded: bool = False, undone: bool = False) -> cst.BaseStatement:
+        """`last`: nothing runs after `statement` before the function returns; `discarded`:
+        what runs after it rolls back or closes the session."""
         if isinstance(statement, (cst.If, cst.For, cst.While, cst.With)):
             loops = isinstance(statement, (cst.For, cst.While))  # its body runs again
-            changes = {"body": self._suite(statement.body, guarded=guarded, last=last and not loops)}
+            again = loops and self._discards([statement.body])  # (a rollback in the next round)
+            changes = {"body": self._suite(statement.body, guarded=guarded, last=last and not loops, discarded=discarded or again, undone=undone)}
             orelse = getattr(statement, "orelse", None)
             if isinstance(orelse, cst.Else):
-                changes["orelse"] = orelse.with_changes(body=self._suite(orelse.body, guarded=guarded, last=last))
+                changes["orelse"] = orelse.with_changes(body=self._suite(orelse.body, guarded=guarded, last=last, discarded=discarded, undone=undone))
             elif isinstance(orelse, cst.If):
-                changes["orelse"] = self._inner(orelse, guarded, last)
+                changes["orelse"] = self._inner(orelse, guarded, last, discarded, undone)
             return statement.with_changes(**changes)
         if isinstance(statement, cst.Try):
             after = last and _idle_part(statement.finalbody)
-            handlers = [h.with_changes(body=self._suite(h.body, in_handler=True, last=after)) for h in statement.handlers]
+            closing = discarded or (statement.finalbody is not None and self._discards([statement.finalbody]))
+            handlers = [h.with_changes(body=self._suite(h.body, in_handler=True, last=after, discarded=closing)) for h in statement.handlers]
             body_last = after and _idle_part(statement.orelse)
-            changes = {"body": self._suite(statement.body, guarded=guarded or bool(statement.handlers), last=body_last), "handlers": handlers}
+            later = [part for part in (statement.orelse, statement.finalbody) if part is not None]
+            changes = {
+                "body": self._suite(
+                    statement.body, guarded=guarded or bool(statement.handlers), last=body_last, discarded=discarded or self._discards(later),
+                    undone=undone or self._discards(statement.handlers, raising=False),
+                ),
+                "handlers": handlers,
+            }
             if statement.orelse is not None:
-                changes["orelse"] = statement.orelse.with_changes(body=self._suite(statement.orelse.body, guarded=guarded, last=after))
+                changes["orelse"] = statement.orelse.with_changes(body=self._suite(statement.orelse.body, guarded=guarded, last=after, discarded=closing))
             if statement.finalbody is not None:
-                changes["finalbody"] = statement.finalbody.with_changes(body=self._suite(statement.finalbody.body, guarded=guarded, last=last))
+                changes["finalbody"] = statement.finalbody.with_changes(body=self._suite(statement.finalbody.body, guarded=guarded, last=last, discarded=discarded))
             return statement.with_changes(**changes)
         return statement
 

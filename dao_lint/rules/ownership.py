@@ -226,7 +226,7 @@ class ExplicitTransactionControl(Rule):
         ),
         Invalid(
             """
-            from app.services import notify
+            from app.services import audit
 
 
             def publish(dashboard):
@@ -237,7 +237,7 @@ class ExplicitTransactionControl(Rule):
             class PublishDashboardCommand(BaseCommand):
                 def run(self):
                     publish(self._dashboard)
-                    notify(self._dashboard.owners)
+                    audit(self._dashboard)
             """,
             path="app/commands/publish.py",
             expect="DAO105 at 6:5",
@@ -245,7 +245,7 @@ class ExplicitTransactionControl(Rule):
             options={"transaction-decorator": "app.utils.transaction()"},
             title="covered by a decorated command",
             after="""
-            from app.services import notify
+            from app.services import audit
             from app.utils import transaction
 
 
@@ -258,7 +258,7 @@ class ExplicitTransactionControl(Rule):
                 @transaction()
                 def run(self):
                     publish(self._dashboard)
-                    notify(self._dashboard.owners)
+                    audit(self._dashboard)
             """,
         ),
     ]

@@ -6,7 +6,8 @@ from typing import List
 import libcst as cst
 
 from ..analysis import Action, SessionFacts
-from ..analysis.engines import URI_SETTING, EngineFacts, SqliteEngine
+from ..analysis.engines import EngineFacts, SqliteEngine
+from ..vocabulary import URI_SETTING
 from ..rule import Invalid, Rule, Valid
 
 __all__ = ["SqliteSavepoint"]
@@ -203,7 +204,8 @@ class SqliteSavepoint(Rule):
         self.nested = False
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.engines = [e for e in self.fact(EngineFacts, node).engines if not e.fixed]
+        # (an app's database setting needs the fix once per project: a cross-file finding)
+        self.engines = [e for e in self.fact(EngineFacts, node).engines if not e.fixed and not e.setting]
 
     def visit_Call(self, node: cst.Call) -> None:
         use = self.fact(SessionFacts, node)

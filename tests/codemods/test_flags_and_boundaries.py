@@ -385,3 +385,43 @@ def test_a_boundary_commit_with_work_after_it_becomes_a_flush(tmp_path):
                 db.session.delete(member)
         """
     )
+
+
+def test_a_boundary_commit_that_a_rollback_close_or_raise_would_undo_stays(tmp_path):
+    # with the decorator, a flush here would be thrown away by the rollback, the close or the
+    # decorator's own rollback on the error raised right after: the commit keeps its write
+    views = """
+    class MemberApi:
+        def register(self, name, nick):
+            user = User(name=name)
+            db.session.add(user)
+            db.session.commit()
+            try:
+                db.session.add(User(name=nick))
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+            return user.id
+
+        def fail(self, user):
+            user.name = "failed"
+            db.session.commit()
+            raise ValueError("x")
+
+        def close_after(self, user):
+            try:
+                db.session.add(user)
+                db.session.commit()
+            finally:
+                db.session.close()
+    """
+    out, _ = fix_project(
+        tmp_path, {"app/views/members.py": views, "app/utils.py": UTILS},
+        options={"transaction-decorator": "app.utils.transaction", "boundaries": ["app/views/**::*Api.*"]},
+    )
+    fixed = out["app/views/members.py"]
+    register = fixed.split("def register", 1)[1].split("def fail", 1)[0]
+    assert register.count("db.session.commit()") == 1 and register.count("db.session.flush()") == 1  # the first stays
+    assert register.index("db.session.commit()") < register.index("try:") and "db.session.rollback()" in register
+    assert "db.session.commit()" in fixed.split("def fail", 1)[1].split("def close_after", 1)[0]
+    assert "db.session.commit()" in fixed.split("def close_after", 1)[1]
