@@ -17,7 +17,7 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 from .crossfile import unfixed_setting
 from .decoration import Decoration, decorator_form
 from .fixplan import FixPlan, Kept, Removed
-from .refusals import clear_savepoints, effect_through, effecting_functions, effects_first, keep_before_effects
+from .refusals import Effects, clear_savepoints, effects_first, keep_before_effects
 from .index import MAX_DEPTH, ProjectIndex, describe
 from .summary import CallSite, FunctionInfo, FunctionKey, Position, effect_after, effect_of
 from .vocabulary import URI_SETTING
@@ -59,10 +59,10 @@ class Coverage:
     """Whether every call path to a function ends in a unit of work."""
 
     def __init__(
-        self, index: ProjectIndex, can_decorate: bool, decoration: Callable[[FunctionKey], Optional[str]], effecting: Dict[FunctionKey, str],
+        self, index: ProjectIndex, can_decorate: bool, decoration: Callable[[FunctionKey], Optional[str]], effects: Effects,
     ) -> None:
         self.index = index
-        self.effecting = effecting  # functions that reach outside the database (refusals.effecting_functions)
+        self.effects = effects  # which functions reach outside the database
         self.can_decorate = can_decorate
         self.decoration = decoration
         self.memo: Dict[Tuple[FunctionKey, str], Optional[Gap]] = {}
@@ -165,7 +165,7 @@ class Coverage:
             what = "runs inside `with ...begin():`" if kind == "begin" else f"`{caller.qualname}` commits after it"
             covers.add(f"{line}: {what}")
             return None
-        through = effect_through(self.index, caller_key[0], self.effecting)
+        through = self.effects.through(caller_key[0])
         effect = effect_after(caller.calls, site.position, site.branches, leaves=caller.leaves, through=through)
         if effect is not None:
             # the unit of work would commit after the effect: the world hears first
@@ -208,10 +208,10 @@ def plan_fixes(
     plan.decorator_called = form == "factory"
     wants_decorator = bool(unsafe and decorator and "DAO105" in enabled)
     can_decorate = wants_decorator and form is not None
-    effecting = effecting_functions(index)
-    decoration = effects_first(index, Decoration(index, decorator) if decorator else (lambda key: "no transaction-decorator"), effecting)
+    effects = Effects(index)
+    decoration = effects_first(index, Decoration(index, decorator) if decorator else (lambda key: "no transaction-decorator"), effects)
 
-    coverage = Coverage(index, can_decorate, decoration, effecting)
+    coverage = Coverage(index, can_decorate, decoration, effects)
     needs: Dict[FunctionKey, Set[FunctionKey]] = {}  # rewritten function -> boundaries it relies on
     boundaries: Set[FunctionKey] = set()
 
@@ -264,7 +264,7 @@ def plan_fixes(
                 why = "DAO103's unsafe fix removes both (--unsafe-fixes)" if not unsafe else "the flag stays (see DAO103 above)"
                 for position in info.commits:
                     plan.kept.append(Kept("DAO101", path, position, qualname, f"its commit sits behind the `commit` flag: {why}"))
-    keep_before_effects(index, plan, needs, effecting)
+    keep_before_effects(index, plan, needs, effects)
     clear_savepoints(index, plan, needs, boundaries)
     for needed in needs.values():
         boundaries |= needed

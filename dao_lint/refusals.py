@@ -9,7 +9,7 @@ from .fixplan import FixPlan, Kept
 from .index import MAX_DEPTH, ProjectIndex, describe
 from .summary import CallSite, FunctionInfo, FunctionKey, effect_after, effect_of
 
-__all__ = ["clear_savepoints", "keep_before_effects", "effects_first", "effecting_functions", "effect_through"]
+__all__ = ["clear_savepoints", "keep_before_effects", "effects_first", "Effects"]
 
 
 def clear_savepoints(
@@ -99,41 +99,45 @@ class _Ending:
         return found
 
 
-def effecting_functions(index: ProjectIndex) -> Dict[FunctionKey, str]:
-    """The project's functions that reach outside the database, themselves or through calls
-    (`send_welcome(user)` calling `mail.send(...)`); value: the effect, as written."""
-    found: Dict[FunctionKey, str] = {}
-    for path, summary in index.files.items():
-        for qualname, info in summary.functions.items():
-            effect = next((effect_of(site) for site in info.calls if effect_of(site)), None) if qualname and not info.in_test else None
-            if effect:
-                found[(path, qualname)] = effect
-    changed = True
-    while changed:
-        changed = False
-        for path, summary in index.files.items():
-            for qualname, info in summary.functions.items():
-                key = (path, qualname)
-                if not qualname or key in found or info.in_test:
-                    continue
-                for site in info.calls:
-                    target = next((t for t in index.call_targets.get((path, site.span), ()) if t in found and t != key), None)
-                    if target is not None:
-                        found[key] = found[target]
-                        changed = True
-                        break
-    return found
+class Effects:
+    """Which of the project's functions reach outside the database, themselves or through
+    calls (`send_invite(user)` calling `mail.send(...)`), asked lazily, one function at a time."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self.memo: Dict[FunctionKey, str] = {}
+        self.cut = False
+
+    def of(self, key: FunctionKey, stack: Tuple[FunctionKey, ...] = ()) -> str:
+        """The effect, as written ("" when none)."""
+        if key in self.memo:
+            return self.memo[key]
+        if key in stack or len(stack) > MAX_DEPTH:
+            self.cut = True
+            return ""
+        outer, self.cut = self.cut, False
+        info = self.index.function(key)
+        found = ""
+        if info is not None and key[1] and not info.in_test:
+            found = next((effect_of(site) for site in info.calls if effect_of(site)), None) or ""
+            for site in info.calls if not found else ():
+                found = next((f for t in self.index.call_targets.get((key[0], site.span), ()) if t != key for f in [self.of(t, stack + (key,))] if f), "")
+                if found:
+                    break
+        if found or not self.cut:
+            self.memo[key] = found
+        self.cut = self.cut or outer
+        return found
+
+    def through(self, path: str) -> Callable[[CallSite], bool]:
+        """Whether a call in `path` reaches an effect through the project's functions."""
+        return lambda site: any(self.of(t) for t in self.index.call_targets.get((path, site.span), ()))
 
 
-def effect_through(index: ProjectIndex, path: str, effecting: Dict[FunctionKey, str]) -> Callable[[CallSite], bool]:
-    """Whether a call in `path` reaches an effect through the project's functions."""
-    return lambda site: any(t in effecting for t in index.call_targets.get((path, site.span), ()))
-
-
-def _effect_after_commit(index: ProjectIndex, key: FunctionKey, info: FunctionInfo, effecting: Dict[FunctionKey, str]) -> Optional[str]:
+def _effect_after_commit(key: FunctionKey, info: FunctionInfo, effects: Effects) -> Optional[str]:
     """Why the function's own commit must stay: an effect outside the database follows it."""
     paths = dict(info.commit_paths)
-    through = effect_through(index, key[0], effecting)
+    through = effects.through(key[0])
     for position in info.commits:
         effect = effect_after(info.calls, position, paths.get(position, ""), leaves=info.leaves, through=through)
         if effect is not None:
@@ -146,7 +150,7 @@ def _effect_after_commit(index: ProjectIndex, key: FunctionKey, info: FunctionIn
 
 
 def keep_before_effects(
-    index: ProjectIndex, plan: FixPlan, needs: Dict[FunctionKey, Set[FunctionKey]], effecting: Dict[FunctionKey, str],
+    index: ProjectIndex, plan: FixPlan, needs: Dict[FunctionKey, Set[FunctionKey]], effects: Effects,
 ) -> None:
     """A function to rewrite whose commit an effect outside the database follows (a mail, an
     HTTP request, a task queued) keeps it, with the reason."""
@@ -154,7 +158,7 @@ def keep_before_effects(
         for qualname in sorted(names):
             key = (path, qualname)
             info = index.function(key)
-            why = _effect_after_commit(index, key, info, effecting)
+            why = _effect_after_commit(key, info, effects)
             if why is None:
                 continue
             names.discard(qualname)
@@ -166,7 +170,7 @@ def keep_before_effects(
 
 
 def effects_first(
-    index: ProjectIndex, decoration: Callable[[FunctionKey], Optional[str]], effecting: Dict[FunctionKey, str],
+    index: ProjectIndex, decoration: Callable[[FunctionKey], Optional[str]], effects: Effects,
 ) -> Callable[[FunctionKey], Optional[str]]:
     """`decoration` (why a boundary cannot get the decorator, or None), and also not a
     boundary whose own commit an effect outside the database follows: the decorator would
@@ -174,7 +178,7 @@ def effects_first(
 
     def why(key: FunctionKey) -> Optional[str]:
         info = index.function(key)
-        found = _effect_after_commit(index, key, info, effecting) if info is not None else None
+        found = _effect_after_commit(key, info, effects) if info is not None else None
         return found or decoration(key)
 
     return why

@@ -6,7 +6,7 @@ from __future__ import annotations
 __all__ = [
     "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES", "FACTORY_MAKERS", "SCOPED_MAKERS", "FACTORY_NAMES",
     "ENGINE_MAKERS", "LOCAL_BASES", "local_base", "module_name", "absolute_name",
-    "EFFECT_CALLS", "EFFECT_VERBS", "EFFECT_MODULES", "EFFECT_SENDS", "EFFECT_RECEIVERS", "URI_SETTING",
+    "EFFECT_CALLS", "EFFECT_READS", "EFFECT_VERBS", "EFFECT_MODULES", "EFFECT_SENDS", "EFFECT_RECEIVERS", "URI_SETTING",
 ]
 
 # Top-level packages whose `Session`/`session` objects are not database sessions.
@@ -86,8 +86,10 @@ EFFECT_CALLS = frozenset({
     "send_mail", "send_email", "send_mass_mail", "sendmail", "send_message", "send_messages",
     "send_notification", "send_notifications", "send_sms", "send_webhook",
     "delay", "apply_async", "send_task", "enqueue", "enqueue_call", "enqueue_job",
-    "urlopen", "write_text", "write_bytes",
+    "write_text", "write_bytes",
 })
+#: calls of EFFECT_MODULES that only read (a download of data is no effect to wait for)
+EFFECT_READS = frozenset({"get", "head", "options", "urlopen", "read", "stream", "Session", "Client", "AsyncClient"})
 #: the first word of a function's name that says it does one (`send_welcome_email(user)`,
 #: `notify_owner(...)`): the project's own helpers are often out of the index's sight
 EFFECT_VERBS = frozenset({"send", "mail", "email", "notify", "publish", "enqueue"})
