@@ -196,6 +196,8 @@ def effect_of(site: CallSite) -> Optional[str]:
     target = site.target if site.kind in ("name", "attr", "var", "instance") else ""
     head = target.split(".")[0]
     written = f"{target.rsplit('.', 1)[-1]}.{site.method}()" if site.kind in ("attr", "var", "instance") else f"{site.method}()"
+    if site.kind == "name" and site.target in ("open", "io.open") and (site.arguments[0] >= 2 or "mode" in site.arguments[1]):
+        return "open()"  # a file opened with a mode (for writing, most likely: a read needs none)
     words = site.method.lstrip("_").split("_")
     verb = words[0] in EFFECT_VERBS and (len(words) > 1 or site.method not in EFFECT_SENDS)  # (a bare `send()`: below)
     if site.method in EFFECT_CALLS or (head in EFFECT_MODULES and site.method not in EFFECT_READS) or verb:

@@ -520,3 +520,17 @@ def test_an_effect_reached_through_a_project_helper_keeps_the_commit_before_it(t
     result = fix(tmp_path, monkeypatch)
     assert (tmp_path / "app/views/invites.py").read_text() == textwrap.dedent(view).lstrip("\n")
     assert "send_invite()" in result.output and "before the data is durable" in result.output
+
+
+def test_a_file_written_after_the_commit_keeps_it_and_one_read_does_not(tmp_path, monkeypatch):
+    written = MAILING_VIEW.format(after='with open(invite.path, "w") as handle:\n            handle.write(invite.body)')
+    project(tmp_path, {"app/extensions.py": "db = mail = None\n", "app/utils/decorators.py": DECORATOR, "app/views/invites.py": written}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundaries = ["app/views/**::*Api.*"]
+    """)
+    fix(tmp_path, monkeypatch)
+    assert (tmp_path / "app/views/invites.py").read_text() == textwrap.dedent(written).lstrip("\n")
+    read = MAILING_VIEW.format(after="with open(invite.path) as handle:\n            invite.body = handle.read()")
+    (tmp_path / "app/views/invites.py").write_text(textwrap.dedent(read).lstrip("\n"))
+    fix(tmp_path, monkeypatch)
+    assert "db.session.flush()" in (tmp_path / "app/views/invites.py").read_text()
