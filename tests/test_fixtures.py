@@ -115,3 +115,45 @@ def test_flake8_with_its_own_workers_and_no_cache_yet_agrees_with_the_cli(tmp_pa
     )
     records = json.loads(check.stdout)
     assert flake8_lines == sorted(f"./{r['path']}:{r['line']}:{r['column']}: {r['code']} {r['message']}" for r in records)
+
+
+def _counts(summary_line):
+    """(safe, unsafe) from `Found N problems in M files (a may be fixed by ..., b more ...)`."""
+    import re
+
+    safe = re.search(r"(\d+) may be fixed by `dao-lint fix`", summary_line)
+    unsafe = re.search(r"(\d+) (?:more with `--unsafe-fixes`|may be fixed by `dao-lint fix --unsafe-fixes`)", summary_line)
+    return (int(safe.group(1)) if safe else 0, int(unsafe.group(1)) if unsafe else 0)
+
+
+def _fixed(stderr):
+    """code -> count from a fix run's `would fix: DAO101 x2, ... in N file(s)`."""
+    listed = stderr.split("would fix: ", 1)[1].split(" in ", 1)[0]
+    return {} if listed == "nothing" else {c.split(" x")[0]: int(c.split(" x")[1]) for c in listed.split(", ")}
+
+
+def test_on_the_sample_app_check_promises_what_fix_does(tmp_path, monkeypatch):
+    # issue 20: the summary's "may be fixed", the JSON's `fix` flags, a cold, a warm and a
+    # --no-cache check, and `fix --diff` with and without --unsafe-fixes all agree
+    import shutil
+
+    copy = tmp_path / "sample_app"
+    shutil.copytree(SAMPLE, copy, ignore=shutil.ignore_patterns(".dao_lint_cache"))
+    monkeypatch.chdir(copy)
+    runner = CliRunner()
+    cold = runner.invoke(cli, ["check", ".", "--jobs", "1"]).output
+    warm = runner.invoke(cli, ["check", ".", "--jobs", "1"]).output
+    plain = runner.invoke(cli, ["check", ".", "--jobs", "1", "--no-cache"]).output
+    assert cold == warm == plain
+    records = json.loads(runner.invoke(cli, ["check", ".", "--jobs", "1", "--format", "json"]).output)
+    safe = {}
+    every = {}
+    for record in records:
+        if record["fix"] == "safe":
+            safe[record["code"]] = safe.get(record["code"], 0) + 1
+        if record["fix"] in ("safe", "unsafe"):
+            every[record["code"]] = every.get(record["code"], 0) + 1
+    assert _counts(cold.strip().splitlines()[-1]) == (sum(safe.values()), sum(every.values()) - sum(safe.values()))
+    assert safe and every != safe  # (the sample has both kinds)
+    assert _fixed(runner.invoke(cli, ["fix", ".", "--diff", "--jobs", "1"]).stderr) == safe
+    assert _fixed(runner.invoke(cli, ["fix", ".", "--diff", "--jobs", "1", "--unsafe-fixes"]).stderr) == every
