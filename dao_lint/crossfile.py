@@ -7,13 +7,13 @@ it. Listeners count wherever they are registered (`event.listen(...)` in another
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .analysis.dao_methods import DAO_READS, named
 from .codes import NAMES, boundary_hint
 from .vocabulary import URI_SETTING, local_base
 from .index import ProjectIndex
-from .summary import CallSite, FileSummary, FunctionKey, Position, exclusive_paths, leaves_before
+from .summary import CallSite, FileSummary, FunctionInfo, FunctionKey, Position, exclusive_paths, leaves_before
 from .types import Diagnostic, Span
 
 __all__ = ["ProjectFacts", "committing_functions", "registered_listeners", "project_diagnostics", "MESSAGES"]
@@ -77,24 +77,8 @@ def committing_functions(index: ProjectIndex, own: bool = False, cached: bool = 
                 theirs = any(what == "commits" for _, what in info.transaction_calls)
             if qualname and theirs and not info.in_test and not (info.has_decorator and not info.boundary_pattern) and (cached or not info.memoized):
                 committing[(path, qualname)] = qualname
-    changed = not own
-    while changed:
-        changed = False
-        for path, summary in index.files.items():
-            for qualname, info in summary.functions.items():
-                key = (path, qualname)
-                if not qualname or key in committing or info.in_test or (info.memoized and not cached):
-                    continue
-                for site in info.calls:
-                    if site.commit_keyword == "False":
-                        continue
-                    for target in index.call_targets.get((path, site.span), ()):
-                        if target in committing and target != key:
-                            committing[key] = _display(target)
-                            changed = True
-                            break
-                    if key in committing:
-                        break
+    if not own:
+        _through_calls(index, committing, lambda info: info.in_test or (info.memoized and not cached), lambda site: site.commit_keyword != "False")
     return committing
 
 
@@ -102,21 +86,34 @@ def writing_functions(index: ProjectIndex) -> Set[FunctionKey]:
     """Functions that write through a session, themselves or through calls (not tests, not
     migrations, not through a memoized function)."""
     writing = {
-        (path, qualname) for path, summary in index.files.items() for qualname, info in summary.functions.items()
+        (path, qualname): qualname for path, summary in index.files.items() for qualname, info in summary.functions.items()
         if qualname and info.writes and not info.in_test and not info.migration_module and not info.memoized
     }
+    _through_calls(index, writing, lambda info: info.in_test or info.memoized)
+    return set(writing)
+
+
+def _through_calls(
+    index: ProjectIndex, found: Dict[FunctionKey, str], skip: Callable[[FunctionInfo], bool],
+    passes: Callable[[CallSite], bool] = lambda site: True,
+) -> None:
+    """Add to `found` every function (but those `skip` says) that calls one in it, directly
+    or not, through calls that `passes`; value: the callee its first look found (a fixed
+    point in the index's order, so the answer is the same in every process)."""
     changed = True
     while changed:
         changed = False
         for path, summary in index.files.items():
             for qualname, info in summary.functions.items():
                 key = (path, qualname)
-                if not qualname or key in writing or info.in_test or info.memoized:
+                if not qualname or key in found or skip(info):
                     continue
-                if any(t in writing and t != key for site in info.calls for t in index.call_targets.get((path, site.span), ())):
-                    writing.add(key)
-                    changed = True
-    return writing
+                for site in info.calls:
+                    target = next((t for t in index.call_targets.get((path, site.span), ()) if t in found and t != key), None) if passes(site) else None
+                    if target is not None:
+                        found[key] = _display(target)
+                        changed = True
+                        break
 
 
 def _diagnostic(path: str, position: Position, end: Position, code: str, **fields: object) -> Diagnostic:
