@@ -146,6 +146,7 @@ def _transform(source: bytes, path: str, config: Config, plan: FixPlan, own_fixe
                 plan.decorator,
                 plan.decorator_called,
                 plan.first_party,
+                plan.own_only.get(path, set()),
             )
             edits["DAO105"] += len(decorated)
         engines = plan.sqlite.get(path, set())

@@ -39,6 +39,9 @@ class FixPlan:
     drop_flag: Dict[str, Set[str]] = field(default_factory=dict)
     drop_keywords: Dict[str, Set[Tuple[Position, Position]]] = field(default_factory=dict)
     decorate: Dict[str, Set[str]] = field(default_factory=dict)
+    #: of those, the boundaries no callee's rewrite needs: decorated only if one of their own
+    #: commits goes
+    own_only: Dict[str, Set[str]] = field(default_factory=dict)
     sqlite: Dict[str, Set[str]] = field(default_factory=dict)
     sqlite_literal: Dict[str, Set[str]] = field(default_factory=dict)  # engines with a plain sqlite URL
     #: DAO301 renames: path -> {qualname of the method: new name}, and call spans -> new name

@@ -266,9 +266,12 @@ def plan_fixes(
                     plan.kept.append(Kept("DAO101", path, position, qualname, f"its commit sits behind the `commit` flag: {why}"))
     keep_before_effects(index, plan, needs, effects)
     clear_savepoints(index, plan, needs, boundaries)
-    for needed in needs.values():
-        boundaries |= needed
-    for path, qualname in boundaries:
+    needed = set().union(*needs.values())
+    for path, qualname in boundaries - needed:
+        # decorated for its own commits only: if the codemod keeps them all (a rollback,
+        # a close or a raise after them would undo a flush), it adds no decorator either
+        plan.own_only.setdefault(path, set()).add(qualname)
+    for path, qualname in boundaries | needed:
         plan.decorate.setdefault(path, set()).add(qualname)
 
     if "DAO112" in enabled:

@@ -28,9 +28,11 @@ class _Boundary(cst.CSTTransformer):
 
     METADATA_DEPENDENCIES = (DaoFacts, SessionFacts)
 
-    def __init__(self, targets: Set[str], decorator: str, called: bool) -> None:
+    def __init__(self, targets: Set[str], decorator: str, called: bool, own_only: Set[str] = frozenset()) -> None:
         super().__init__()
         self.targets = targets
+        self.own_only = own_only  # decorated only if one of their own commits goes
+        self.replaced = 0  # the commits this function lost or turned into a flush
         self.module_name, _, self.name = decorator.rstrip("()").rpartition(".")
         self.called = called
         self.changed: List[str] = []
@@ -67,9 +69,11 @@ class _Boundary(cst.CSTTransformer):
                 continue
             if commit is not None and (guarded or not ends):
                 out.append(statement.deep_replace(commit.func.attr, cst.Name("flush")))
+                self.replaced += 1
                 continue
             rollback = self._control(statement, Action.ROLLBACK) if in_handler else None
             if commit is not None or (rollback is not None and raises(statements[number + 1 :])):
+                self.replaced += commit is not None
                 carry.extend(removed_lines(statement))
                 continue
             if isinstance(statement, cst.Try) and self._only_undoes(statement):
@@ -183,7 +187,10 @@ class _Boundary(cst.CSTTransformer):
             return updated_node
         if scope.qualname not in self.targets:
             return updated_node
+        self.replaced = 0
         node = updated_node.with_changes(body=self._suite(original_node.body, last=True))
+        if scope.qualname in self.own_only and not self.replaced:
+            return updated_node  # every commit of its own stays: the decorator would replace none
         if not self._has_decorator(original_node):
             expression: cst.BaseExpression = cst.Name(self.name)
             if self.called:
@@ -233,14 +240,15 @@ def _idle_part(part: Optional[cst.CSTNode]) -> bool:
 
 
 def decorate_boundaries(
-    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool, first_party: Sequence[str] = ()
+    module: cst.Module, context: FileContext, targets: Set[str], decorator: str, called: bool, first_party: Sequence[str] = (),
+    own_only: Set[str] = frozenset(),
 ) -> Tuple[cst.Module, List[str]]:
     """Give each boundary in `targets` the decorator (and its import); drop its own commits.
 
     `first_party`: the project's top-level packages (where isort files the import)."""
     if not targets:
         return module, []
-    transformer = _Boundary(targets, decorator, called)
+    transformer = _Boundary(targets, decorator, called, own_only)
     wrapper = MetadataWrapper(module, cache={FileContextProvider: context})
     result = wrapper.visit(transformer)
     decorated = [name for name in transformer.changed if name in targets]

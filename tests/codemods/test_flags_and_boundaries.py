@@ -425,3 +425,6 @@ def test_a_boundary_commit_that_a_rollback_close_or_raise_would_undo_stays(tmp_p
     assert register.index("db.session.commit()") < register.index("try:") and "db.session.rollback()" in register
     assert "db.session.commit()" in fixed.split("def fail", 1)[1].split("def close_after", 1)[0]
     assert "db.session.commit()" in fixed.split("def close_after", 1)[1]
+    # a boundary whose own commits all stay gets no decorator: it would replace none of them
+    assert "@transaction\n    def register" in fixed
+    assert "@transaction\n    def fail" not in fixed and "@transaction\n    def close_after" not in fixed
