@@ -56,20 +56,25 @@ def clear_savepoints(
                 plan.kept.append(Kept(code, path, position, qualname, reason))
 
 
-class _Ending:
-    """Which functions will still commit or roll back their caller's session once the
-    `rewritten` ones no longer do and the `decorated` boundaries carry the decorator,
-    themselves or through calls (asked only of the calls the SAVEPOINT blocks hold)."""
+class _Reach:
+    """A property of a function that its callers get through calls (commits, effects),
+    asked lazily, one function at a time, with the answers remembered. A subclass says what
+    a function is by itself (`_own`) and which calls carry it (`_passes`)."""
 
-    def __init__(self, index: ProjectIndex, rewritten: Set[FunctionKey], decorated: Set[FunctionKey]) -> None:
+    def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self.rewritten = rewritten
-        self.decorated = decorated
         self.memo: Dict[FunctionKey, str] = {}
         self.cut = False  # a call cycle (or the depth limit) was cut below the function asked
 
+    def _own(self, key: FunctionKey, info: Optional[FunctionInfo]) -> Tuple[str, bool]:
+        """(what the function does by itself, "" if nothing; whether to look through its calls)."""
+        raise NotImplementedError
+
+    def _passes(self, site: CallSite) -> bool:
+        return True
+
     def of(self, key: FunctionKey, stack: Tuple[FunctionKey, ...] = ()) -> str:
-        """The function on the way that does it ("" when none does)."""
+        """What the function, or one it calls, does ("" when none)."""
         if key in self.memo:
             return self.memo[key]
         if key in stack or len(stack) > MAX_DEPTH:
@@ -77,19 +82,9 @@ class _Ending:
             return ""
         outer, self.cut = self.cut, False
         info = self.index.function(key)
-        found = ""
-        if info is None or not key[1] or key in self.rewritten or info.in_test:
-            pass
-        elif key in self.decorated or info.decorated or (info.has_decorator and info.boundary_pattern):
-            found = key[1]  # the decorator commits when it returns
-        elif info.has_decorator:
-            pass  # a unit-of-work context manager commits a session of its own
-        elif any(not s.startswith("own ") for s in info.commit_sessions) or info.rollbacks:
-            found = key[1]
-        else:
-            for site in info.calls:
-                if site.commit_keyword == "False":
-                    continue
+        found, search = self._own(key, info)
+        for site in info.calls if info is not None and search and not found else ():
+            if self._passes(site):
                 found = next((f for t in self.index.call_targets.get((key[0], site.span), ()) if t != key for f in [self.of(t, stack + (key,))] if f), "")
                 if found:
                     break
@@ -99,35 +94,40 @@ class _Ending:
         return found
 
 
-class Effects:
+class _Ending(_Reach):
+    """Which functions will still commit or roll back their caller's session once the
+    `rewritten` ones no longer do and the `decorated` boundaries carry the decorator,
+    themselves or through calls (asked only of the calls the SAVEPOINT blocks hold); the
+    answer names the function that does."""
+
+    def __init__(self, index: ProjectIndex, rewritten: Set[FunctionKey], decorated: Set[FunctionKey]) -> None:
+        super().__init__(index)
+        self.rewritten = rewritten
+        self.decorated = decorated
+
+    def _own(self, key: FunctionKey, info: Optional[FunctionInfo]) -> Tuple[str, bool]:
+        if info is None or not key[1] or key in self.rewritten or info.in_test:
+            return "", False
+        if key in self.decorated or info.decorated or (info.has_decorator and info.boundary_pattern):
+            return key[1], False  # the decorator commits when it returns
+        if info.has_decorator:
+            return "", False  # a unit-of-work context manager commits a session of its own
+        if any(not s.startswith("own ") for s in info.commit_sessions) or info.rollbacks:
+            return key[1], False
+        return "", True
+
+    def _passes(self, site: CallSite) -> bool:
+        return site.commit_keyword != "False"
+
+
+class Effects(_Reach):
     """Which of the project's functions reach outside the database, themselves or through
-    calls (`send_invite(user)` calling `mail.send(...)`), asked lazily, one function at a time."""
+    calls (`send_invite(user)` calling `mail.send(...)`); the answer is the effect as written."""
 
-    def __init__(self, index: ProjectIndex) -> None:
-        self.index = index
-        self.memo: Dict[FunctionKey, str] = {}
-        self.cut = False
-
-    def of(self, key: FunctionKey, stack: Tuple[FunctionKey, ...] = ()) -> str:
-        """The effect, as written ("" when none)."""
-        if key in self.memo:
-            return self.memo[key]
-        if key in stack or len(stack) > MAX_DEPTH:
-            self.cut = True
-            return ""
-        outer, self.cut = self.cut, False
-        info = self.index.function(key)
-        found = ""
-        if info is not None and key[1] and not info.in_test:
-            found = next((effect_of(site) for site in info.calls if effect_of(site)), None) or ""
-            for site in info.calls if not found else ():
-                found = next((f for t in self.index.call_targets.get((key[0], site.span), ()) if t != key for f in [self.of(t, stack + (key,))] if f), "")
-                if found:
-                    break
-        if found or not self.cut:
-            self.memo[key] = found
-        self.cut = self.cut or outer
-        return found
+    def _own(self, key: FunctionKey, info: Optional[FunctionInfo]) -> Tuple[str, bool]:
+        if info is None or not key[1] or info.in_test:
+            return "", False
+        return next((effect_of(site) for site in info.calls if effect_of(site)), None) or "", True
 
     def through(self, path: str) -> Callable[[CallSite], bool]:
         """Whether a call in `path` reaches an effect through the project's functions."""
