@@ -62,7 +62,7 @@ def transaction(on_error=None):
 '''
 
 
-def _reason_kind(reason: str) -> str:
+def reason_kind(reason: str) -> str:
     """A short category for a kept finding's reason."""
     for needle, kind in (
         ("still commits or rolls back", "a call the SAVEPOINT would hold still commits"),
@@ -130,7 +130,7 @@ def audit(work: Path, name: str, jobs: int, listing) -> dict:  # noqa: ANN001
         os.chdir(cwd)
     write_listing(listing, f"{name} ({PROJECTS[name][0]}): {PROJECTS[name][2]}", report, broken)
     removed = collections.Counter(r.code for r in report.removed)
-    kinds = collections.Counter(_reason_kind(k.reason) for k in report.kept)
+    kinds = collections.Counter(reason_kind(k.reason) for k in report.kept)
     return {
         "project": name,
         "files changed": len(report.changed),
@@ -198,7 +198,7 @@ def superset_done_when(work: Path, jobs: int, listing) -> int:  # noqa: ANN001
         # (the finding names its function: "DAO `BaseDAO.update` commits")
         owner = re.search(r"DAO `([^`]+)`", d.message)
         reasons = sorted({
-            _reason_kind(k.reason) for k in report.kept
+            reason_kind(k.reason) for k in report.kept
             if owner and os.path.normpath(k.path) == os.path.normpath(d.path) and k.function == owner.group(1)
         })
         print(f"  {d.path}:{d.line} {d.code}: kept for {', '.join(reasons) or 'NO REASON'}")

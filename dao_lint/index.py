@@ -12,6 +12,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from .modules import MAX_DEPTH, ModuleTable
 from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, FunctionKey, Position
+from .vocabulary import APP_HOLDERS
 
 __all__ = ["ProjectIndex", "MAX_DEPTH", "describe"]
 
@@ -88,7 +89,10 @@ class ProjectIndex(ModuleTable[FileSummary]):
         """An unresolved call whose receiver could be an instance of a project class."""
         if site.kind in ("var", "unknown", "returned"):
             return True
-        if site.kind == "attr":  # an imported receiver: only a project module's variable
+        if site.kind == "attr":  # an imported receiver: a project module's variable, or an
+            # object of another library that holds the application's values (`g.project`)
+            if any(site.target == holder or site.target.startswith(holder + ".") for holder in APP_HOLDERS):
+                return True
             parts = site.target.split(".")
             return any(self._module(".".join(parts[:cut])) is not None for cut in range(len(parts), 0, -1))
         return False

@@ -35,12 +35,15 @@ class Gap:
 
     text: str
     entries: Tuple[FunctionKey, ...] = ()
+    #: found by cutting a call cycle or a chain too deep: from another start, the same
+    #: function may be covered, so the answer is not remembered
+    cut: bool = False
 
     def then(self, step: str) -> "Gap":
-        return Gap(f"{self.text} -> {step}", self.entries)
+        return Gap(f"{self.text} -> {step}", self.entries, self.cut)
 
     def joined(self, other: "Gap") -> "Gap":
-        return Gap(self.text, tuple(sorted(set(self.entries) | set(other.entries))))
+        return Gap(self.text, tuple(sorted(set(self.entries) | set(other.entries))), self.cut or other.cut)
 
 
 def same_session(removed: str, cover: str) -> bool:
@@ -77,20 +80,24 @@ class Coverage:
         if memo in self.memo:
             return self.memo[memo]
         if key in stack or len(stack) > MAX_DEPTH:
-            return Gap(f"{describe(key)} (a call cycle, or a call chain too deep to follow)")
-        result = self._unknown_callers(key)
+            return Gap(f"{describe(key)} (a call cycle, or a call chain too deep to follow)", cut=True)
+        result = self._callback(key)
         needs: Set[FunctionKey] = set()
         covers: Set[str] = set()
         if result is None:
             every = self.index.callers.get(key, []) + self.index.dispatch_callers.get(key, [])
             callers = [(caller, site) for caller, site in every if not self._in_test(caller)]
+            # a call on a receiver of unknown type may be one of `key`: it needs the same
+            # cover as any caller (where its caller commits after it, it is covered whatever
+            # it calls)
+            unresolved = [(caller, site) for caller, site in self.index.unresolved_callers(key) if not self._in_test(caller)]
             info = self.index.function(key)
             if info is not None and info.boundary_pattern and self.can_decorate and self.decoration(key) is None:
                 # declared a unit of work itself (an entry point called from outside)
                 needs.add(key)
                 covers.add(f"{describe(key)} is a configured boundary: it gets the transaction decorator")
-                callers = []
-            elif not callers and (every or any(self._test_file(path) for path, _ in self.index.references.get(key, ()))):
+                callers = unresolved = []
+            elif not callers and not unresolved and (every or any(self._test_file(path) for path, _ in self.index.references.get(key, ()))):
                 # called from tests only: the test's own transaction is its unit of work (R9),
                 # unless a call outside tests that nothing resolves may be one of it too
                 # (`model.set_system_info(...)` on a module handed around in a dict)
@@ -100,7 +107,7 @@ class Coverage:
                     result = Gap(f"`{site.method}(...)` at {caller[0]}:{site.position[0]} may call {describe(key)}, which only tests call otherwise (its target is not known)")
                 else:
                     covers.add(f"{describe(key)} is called from tests only: their transaction is its unit of work")
-            elif not callers:
+            elif not callers and not unresolved:
                 result = Gap(
                     f"{describe(key)} {NO_CALLER}",
                     # a DAO function (R4), a listener or a private helper is never a unit of
@@ -113,11 +120,20 @@ class Coverage:
                 if found is not None:
                     found = found.then(describe(key))
                     result = found if result is None else result.joined(found)
+            for caller, site in unresolved:
+                # covered only where that caller itself commits after it or is a boundary
+                # (its own callers are not followed: generic names match too many calls)
+                if self._site(caller, site, session, stack + (key,), needs, covers, follow=False) is not None:
+                    found = Gap(
+                        f"`.{site.method}(...)` at {caller[0]}:{site.position[0]} may call {describe(key)} "
+                        "(the type of its receiver is not known; a type annotation would tell)"
+                    )
+                    result = found if result is None else result.joined(found)
         if result is None:
             self.boundaries[memo] = needs
             self.covers[memo] = covers
             self.memo[memo] = None  # a covered answer never rests on a cut cycle
-        elif not stack:
+        elif not stack or not result.cut:
             self.memo[memo] = result
         return result
 
@@ -133,22 +149,17 @@ class Coverage:
         summary = self.index.files.get(path)
         return summary is not None and any(i.in_test for i in summary.functions.values())
 
-    def _unknown_callers(self, key: FunctionKey) -> Optional[Gap]:
-        """The callers that may exist but resolve to nothing: callbacks, unknown receivers."""
+    def _callback(self, key: FunctionKey) -> Optional[Gap]:
+        """A use of the function as a value outside tests: who calls it is not known."""
         used = [(path, position) for path, position in self.index.references.get(key, ()) if not self._test_file(path)]
         if used:
             path, position = used[0]
             return Gap(f"{describe(key)} is used as a value at {path}:{position[0]} (a callback: its caller is not known)")
-        unresolved = [(c, s) for c, s in self.index.unresolved_callers(key) if not self._in_test(c)]
-        if unresolved:
-            caller, site = unresolved[0]
-            return Gap(
-                f"`.{site.method}(...)` at {caller[0]}:{site.position[0]} may call {describe(key)} "
-                "(the type of its receiver is not known; a type annotation would tell)"
-            )
         return None
 
-    def _site(self, caller_key: FunctionKey, site: CallSite, session: str, stack, needs: Set[FunctionKey], covers: Set[str]) -> Optional[Gap]:
+    def _site(
+        self, caller_key: FunctionKey, site: CallSite, session: str, stack, needs: Set[FunctionKey], covers: Set[str], follow: bool = True,
+    ) -> Optional[Gap]:
         caller = self.index.function(caller_key)
         line = f"{caller_key[0]}:{site.position[0]}"
         if site.commit_keyword == "False":
@@ -187,6 +198,8 @@ class Coverage:
                 return None
             # already a boundary: declaring it again would not help, so it suggests nothing
             return Gap(f"{describe(caller_key)} is a boundary but cannot get the decorator: {why}").then(line)
+        if not follow:
+            return Gap(line)
         found = self.gap(caller_key, session, stack)
         if found is None:
             needs |= self.boundaries.get((caller_key, session), set())

@@ -127,11 +127,20 @@ class Effects(_Reach):
     def _own(self, key: FunctionKey, info: Optional[FunctionInfo]) -> Tuple[str, bool]:
         if info is None or not key[1] or info.in_test:
             return "", False
-        return next((effect_of(site) for site in info.calls if effect_of(site)), None) or "", True
+        # a call of the project's own functions is judged by their bodies (below), not by
+        # their names: `send_result()` that builds a response sends nothing
+        targets = self.index.call_targets
+        return next((e for site in info.calls if not targets.get((key[0], site.span)) for e in [effect_of(site)] if e), None) or "", True
 
-    def through(self, path: str) -> Callable[[CallSite], bool]:
-        """Whether a call in `path` reaches an effect through the project's functions."""
-        return lambda site: any(self.of(t) for t in self.index.call_targets.get((path, site.span), ()))
+    def through(self, path: str) -> Callable[[CallSite], Optional[bool]]:
+        """Whether a call in `path` reaches an effect through the project's functions (None
+        when it calls none of them: then its name tells)."""
+
+        def reaches(site: CallSite) -> Optional[bool]:
+            targets = self.index.call_targets.get((path, site.span), ())
+            return any(self.of(t) for t in targets) if targets else None
+
+        return reaches
 
 
 def _effect_after_commit(key: FunctionKey, info: FunctionInfo, effects: Effects) -> Optional[str]:

@@ -209,16 +209,18 @@ def effect_of(site: CallSite) -> Optional[str]:
 
 def effect_after(
     calls: Sequence[CallSite], position: Position, path: str, before: Optional[Position] = None,
-    leaves: Sequence[Tuple[Position, str]] = (), through: Optional[Callable[[CallSite], bool]] = None,
+    leaves: Sequence[Tuple[Position, str]] = (), through: Optional[Callable[[CallSite], Optional[bool]]] = None,
 ) -> Optional[CallSite]:
     """The first call of `calls` that reaches outside the database after `position` (and
     before `before`), on a path through `position` (branches `path`) that has not left the
     function (`leaves`: its `return`/`raise` statements) on the way. `through`: whether a
-    call reaches one through the project's functions (`send_welcome(user)`)."""
+    call reaches one through the project's functions (`send_welcome(user)`), None when it
+    calls none of them; a call of the project's functions is judged by that alone."""
     for site in calls:
         if site.position <= position or (before is not None and site.position >= before):
             continue
-        if (effect_of(site) is None and not (through is not None and through(site))) or exclusive_paths(path, site.branches):
+        reached = through(site) if through is not None else None
+        if not (effect_of(site) is not None if reached is None else reached) or exclusive_paths(path, site.branches):
             continue
         if not leaves_before(list(leaves), (position, path), site.position):
             return site

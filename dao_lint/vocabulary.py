@@ -105,3 +105,7 @@ EFFECT_RECEIVERS = (
 #: the application setting that names the database (Flask-SQLAlchemy's): its engine is made
 #: by the extension, out of sight, so the pysqlite listeners go on SQLAlchemy's `Engine` class
 URI_SETTING = "SQLALCHEMY_DATABASE_URI"
+
+#: objects of other libraries that hold the application's own values: `g.project.save()`,
+#: `current_user.save()` may call a method of the project's models
+APP_HOLDERS = frozenset({"flask.g", "flask.globals.g", "quart.g", "flask_login.current_user", "flask_login.utils.current_user"})

@@ -269,6 +269,24 @@ def test_a_log_line_after_the_commit_is_no_effect(tmp_path, monkeypatch):
     assert "@transaction()" in fixed and "db.session.commit()" not in fixed and "db.session.flush()" in fixed
 
 
+
+@pytest.mark.parametrize(("body", "kept"), [
+    ("    return jsonify(result=data)\n", False),  # builds a response: named like a send, sends nothing
+    ("    mail.send(data)\n", True),
+])
+def test_a_project_function_is_an_effect_by_what_it_does_not_by_its_name(tmp_path, monkeypatch, body, kept):
+    view = MAILING_VIEW.format(after="send_result(invite)").replace("import db, mail", "import db, mail\nfrom app.helpers.results import send_result")
+    # (a module with database code: the index has its functions' bodies)
+    results = "from flask import jsonify\nfrom app.extensions import db, mail\n\n\ndef count():\n    return db.session.query(Invite).count()\n\n\ndef send_result(data):\n" + body
+    files = {"app/extensions.py": "db = mail = None\n", "app/utils/decorators.py": DECORATOR, "app/views/invites.py": view, "app/helpers/results.py": results}
+    project(tmp_path, files, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundaries = ["app/views/**::*Api.*"]
+    """)
+    result = fix(tmp_path, monkeypatch)
+    assert ("db.session.commit()" in (tmp_path / "app/views/invites.py").read_text()) is kept
+    assert ("before the data is durable" in result.output) is kept
+
 NOTIFYING_COMMAND = """
 from app.extensions import db
 from app.helpers.audit import record

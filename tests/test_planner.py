@@ -812,3 +812,40 @@ def test_a_receiver_whose_class_extends_a_project_class_without_summary_is_unkno
     out, report = fix_project(tmp_path, files)
     (item,) = kept(report, "DAO101", "ViewDAO.add_view")
     assert ("type of its receiver is not known" in item.reason) is unknown
+
+
+ACTIVE_RECORD = """
+class Project:
+    def remove_member(self, member):
+        db.session.delete(member)
+        db.session.commit()
+"""
+
+
+@pytest.mark.parametrize(("caller", "removed"), [
+    # the view commits after the call: whatever `project` is, the write is committed
+    ("def remove(project, member):\n    project.remove_member(member)\n    db.session.commit()\n", True),
+    ("def remove(project, member):\n    project.remove_member(member)\n", False),
+])
+def test_a_call_on_a_receiver_of_unknown_type_is_covered_like_any_caller(tmp_path, caller, removed):
+    files = {"app/models.py": ACTIVE_RECORD, "app/actions.py": caller, "app/make.py": "from app.models import Project\n\nPROJECT = Project()\n", "app/utils.py": PLAIN}
+    out, report = fix_project(tmp_path, files, options={"transaction-decorator": "app.utils.transaction"})
+    assert ("db.session.commit()" not in fixed(out, "app/models.py")) is removed
+    if not removed:
+        (item,) = kept(report, "DAO105", "Project.remove_member")
+        assert item.reason.endswith(
+            f"`.remove_member(...)` at {tmp_path / 'app/actions.py'}:2 may call {tmp_path / 'app/models.py'}::Project.remove_member"
+            " (the type of its receiver is not known; a type annotation would tell)"
+        )
+
+
+@pytest.mark.parametrize(("receiver", "unknown"), [
+    ("from flask import g\n\n\ndef remove(member):\n    g.project.remove_member(member)\n", True),  # g holds the app's values
+    ("import os.path\n\n\ndef remove(member):\n    os.path.remove_member(member)\n", False),  # another library's module
+])
+def test_an_object_of_flask_that_holds_the_apps_values_may_be_a_receiver(tmp_path, receiver, unknown):
+    files = {"app/models.py": ACTIVE_RECORD, "app/actions.py": receiver, "app/make.py": "from app.models import Project\n\nPROJECT = Project()\n", "app/utils.py": PLAIN}
+    out, report = fix_project(tmp_path, files, options={"transaction-decorator": "app.utils.transaction"})
+    (item,) = kept(report, "DAO105", "Project.remove_member")
+    assert ("may call" in item.reason and "type of its receiver is not known" in item.reason) is unknown
+    assert (NO_CALLER in item.reason and "Project.remove_member " + NO_CALLER in item.reason) is not unknown
