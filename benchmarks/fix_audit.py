@@ -110,7 +110,7 @@ def write_listing(listing, title: str, report, broken) -> None:  # noqa: ANN001
 
 def audit(work: Path, name: str, jobs: int, listing) -> dict:  # noqa: ANN001
     from dao_lint.api import fix_paths
-    from dao_lint.config import ConfigResolver
+    from dao_lint.foundations.config import ConfigResolver
 
     copy = prepare(work, name, work / "copies" / name)
     cwd = os.getcwd()
@@ -147,9 +147,9 @@ def audit(work: Path, name: str, jobs: int, listing) -> dict:  # noqa: ANN001
 def superset_done_when(work: Path, jobs: int, listing) -> int:  # noqa: ANN001
     """Issue 11's last check on Superset 3.0.0 with 4.1's decorator. Returns an exit code."""
     from dao_lint.api import fix_paths, lint_paths
-    from dao_lint.config import ConfigResolver
-    from dao_lint.planning import suggest_boundaries
-    from dao_lint.presets import PRESETS
+    from dao_lint.foundations.config import ConfigResolver
+    from dao_lint.fix.planning import suggest_boundaries
+    from dao_lint.init.presets import PRESETS
 
     copy = prepare(work, "superset", work / "copies" / "superset-done-when")
     decorators = copy / "superset" / "utils" / "decorators.py"

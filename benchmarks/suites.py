@@ -247,7 +247,7 @@ def executed(coverage_json: Path, functions: Dict[Tuple[str, str], Set[int]]) ->
 
 def fix(tree: Path, app: App, unsafe: bool):  # noqa: ANN201 - a dao_lint FixReport
     from dao_lint.api import fix_paths
-    from dao_lint.config import ConfigResolver
+    from dao_lint.foundations.config import ConfigResolver
 
     cwd = os.getcwd()
     os.chdir(tree)

@@ -12,11 +12,11 @@ _HOMES = {
     "lint_file": ".api",
     "lint_paths": ".api",
     "lint_source": ".api",
-    "Config": ".config",
-    "ConfigError": ".config",
-    "Diagnostic": ".types",
-    "FileResult": ".types",
-    "Span": ".types",
+    "Config": ".foundations.config",
+    "ConfigError": ".foundations.config",
+    "Diagnostic": ".foundations.types",
+    "FileResult": ".foundations.types",
+    "Span": ".foundations.types",
 }
 
 __all__ = ["__version__", *sorted(_HOMES)]

@@ -3,7 +3,7 @@ import sys
 
 if __name__ == "__main__":
     try:
-        from .cli import main
+        from .frontends.cli import main
 
         main()
     except KeyboardInterrupt:  # (also while importing, before the command can handle it)

@@ -6,13 +6,13 @@ from collections import Counter
 import os
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-from .config import Config, ConfigResolver
-from .discovery import PathError, collect_files, display_path
-from .indexing import check_all, check_source, index_project, lint_file, rehomed, shown_as
-from .savepoint_use import forget_project_facts, project_uses_begin_nested
-from .session_index import attach_sessions
-from .types import Diagnostic, FileResult, Span
-from .workers import map_in_processes
+from .foundations.config import Config, ConfigResolver
+from .running.discovery import PathError, collect_files, display_path
+from .running.indexing import check_all, check_source, index_project, lint_file, rehomed, shown_as
+from .model.savepoint_use import forget_project_facts, project_uses_begin_nested
+from .model.session_index import attach_sessions
+from .foundations.types import Diagnostic, FileResult, Span
+from .running.workers import map_in_processes
 
 __all__ = ["lint_source", "lint_file", "lint_paths", "collect_files", "PathError", "display_path", "fix_paths"]
 
@@ -32,7 +32,7 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
     """A file's own result plus its cross-file findings (those under `# noqa` dropped), plus
     DAO003 for `# noqa` comments naming DAO codes that silence nothing. `source` is the
     file to read when `content` is not given."""
-    from .suppress import noqa_comments, split_suppressed, unused_noqa
+    from .checking.suppress import noqa_comments, split_suppressed, unused_noqa
 
     enabled = config.enabled_codes(source)
     wants_unused = "DAO003" in enabled and result.parsed  # (a file never parsed silences nothing)
@@ -54,7 +54,7 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
         except OSError:
             content = None
     if content is not None and (extra or b"noqa" in content.lower()):
-        from .files import DecodeFailure, decode_source
+        from .running.files import DecodeFailure, decode_source
 
         try:
             text, _ = decode_source(content)
@@ -94,7 +94,7 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
 
 def _answered(finding: Diagnostic, found: Sequence[Diagnostic]) -> bool:
     """A cross-file finding inside a statement a file finding answers (`codes.ANSWERED_BY`)."""
-    from .codes import ANSWERED_BY
+    from .foundations.codes import ANSWERED_BY
 
     code = ANSWERED_BY.get(finding.code)
     where = (finding.span.line, finding.span.column)
@@ -107,9 +107,9 @@ def project_extras(results: List[FileResult], configs: dict, facts=None) -> dict
     """Each summarised file's cross-file findings (commits in helpers, listeners registered
     elsewhere), before `# noqa` is applied: path -> diagnostics. `facts`: the project facts
     of these results' summaries, when the caller has them."""
-    from .crossfile import ProjectFacts
+    from .model.crossfile import ProjectFacts
 
-    from .planning import planned_findings
+    from .fix.planning import planned_findings
 
     summaries = [r.summary for r in results if r.summary is not None]
     if not summaries:
@@ -149,7 +149,7 @@ def add_project_findings(results: List[FileResult], configs: dict, facts=None) -
 
 def cache_directory(config: Config, override: Optional[str] = None) -> str:
     """Where results are cached: `--cache-dir`, else `.dao_lint_cache` at the configuration root."""
-    from .cache import DEFAULT_DIRECTORY
+    from .running.cache import DEFAULT_DIRECTORY
 
     return override or os.path.join(config.root, DEFAULT_DIRECTORY)
 
@@ -224,7 +224,7 @@ def lint_project_cached(files: List[Tuple[str, Config]], jobs: Optional[int], ca
     """
     import hashlib
 
-    from .cache import ResultCache, RunEntry, RunRecord
+    from .running.cache import ResultCache, RunEntry, RunRecord
 
     contents = {}
     for path, _ in files:
@@ -321,14 +321,14 @@ def _unsummarised_call(result: FileResult, content: Optional[bytes], names) -> b
     """A file without a summary (no rule looks at it) that names a committing function."""
     if result.summary is not None or result.parsed or result.diagnostics or content is None or not names:
         return False
-    from .indexing import calls_of
+    from .running.indexing import calls_of
 
     return calls_of(names).search(content) is not None
 
 
 def shape_of(result: FileResult):  # noqa: ANN201 - a dao_lint.cache.SummaryShape
     """The result's summary shape: made by the worker that checked the file, else here."""
-    from .cache import SummaryShape
+    from .running.cache import SummaryShape
 
     return result.shape if result.shape is not None else SummaryShape.of(result.summary)
 
@@ -339,7 +339,7 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
     Two `fix` runs on one project do not interleave: the second waits for the first (and
     calls `on_wait()` once when it has to), then sees the files as the first left them.
     """
-    from .cache import locked
+    from .running.cache import locked
 
     paths = list(paths)
     if not write:
@@ -355,9 +355,9 @@ def fix_paths(paths: Iterable[str], resolver: ConfigResolver, *, unsafe: bool = 
 
 
 def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir):  # noqa: ANN001, ANN202
-    from .cache import ResultCache
-    from .codes import NEEDS_DECORATOR
-    from .fixer import fix_files
+    from .running.cache import ResultCache
+    from .foundations.codes import NEEDS_DECORATOR
+    from .fix.fixer import fix_files
 
     forget_project_facts()
     named_files = collect_files(paths, resolver)
@@ -388,7 +388,7 @@ def _fix_paths(paths, resolver, unsafe, write, jobs, progress, cache, cache_dir)
         report.remaining.extend(merged.diagnostics)
         if unsafe and config.transaction_decorator is None:
             report.undecorated.update(d.code for d in merged.diagnostics if d.code in NEEDS_DECORATOR)
-    from .fixer import fix_unused_noqa
+    from .fix.fixer import fix_unused_noqa
 
     fix_unused_noqa(report, {p: c for p, c in files if p in named}, write)
     report.findings_fixed = _findings_fixed(report, files, named, unsafe)
@@ -399,7 +399,7 @@ def _findings_fixed(report, files: List[Tuple[str, Config]], named: set, unsafe:
     """code -> the findings of the named files that `fix` promised (`check` marks them, with
     the same plans) and that are gone now: what the run reports as fixed, never an edit
     count (a boundary decorated is no finding of its own)."""
-    from .codes import fix_kind
+    from .foundations.codes import fix_kind
 
     results, facts = report.indexed
     configs = dict(files)

@@ -2,7 +2,7 @@
 import json
 
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 from .conftest import cli_runner
 
 DAO = """\

@@ -3,7 +3,7 @@ import json
 import os
 
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 from .conftest import cli_runner
 
 DAO = "class ChartDAO:\n    def create(self, chart):\n        db.session.add(chart)\n        db.session.commit()\n"
@@ -25,7 +25,7 @@ def entries(root, prefix=""):
 
 
 def forbid_parsing(monkeypatch):
-    from dao_lint import engine
+    from dao_lint.checking import engine
 
     def no_parsing(*args, **kwargs):
         raise AssertionError("a warm run parsed a file")
@@ -64,7 +64,7 @@ def test_one_edited_file_is_checked_again_the_others_come_from_the_record(in_tmp
     (in_tmp / "app" / "chart_dao.py").write_text(DAO)
     (in_tmp / "app" / "views.py").write_text("def show():\n    return db.session.query(Chart).all()\n")
     check()
-    from dao_lint import engine
+    from dao_lint.checking import engine
 
     checked = []
     real = engine.check_source
@@ -107,9 +107,9 @@ def test_a_new_version_misses(in_tmp, monkeypatch):
     (in_tmp / "app").mkdir()
     (in_tmp / "app" / "chart_dao.py").write_text(DAO)
     check()
-    import dao_lint.cache
+    import dao_lint.running.cache
 
-    monkeypatch.setattr(dao_lint.cache, "__version__", "999.0")
+    monkeypatch.setattr(dao_lint.running.cache, "__version__", "999.0")
     check()
     assert len(entries(in_tmp)) == 2
     assert len(entries(in_tmp, "run-")) == 4
@@ -157,7 +157,7 @@ def test_a_change_to_dao_lint_itself_misses(in_tmp, monkeypatch):
     (in_tmp / "app").mkdir()
     (in_tmp / "app" / "chart_dao.py").write_text(DAO)
     check()
-    from dao_lint import cache
+    from dao_lint.running import cache
 
     monkeypatch.setattr(cache, "_CODE", ["another build of dao-lint"])
     check()
@@ -185,7 +185,7 @@ def test_an_edit_that_keeps_the_summary_reuses_every_cross_file_finding(in_tmp, 
     dao.write_text("from app.helpers import save_all\n\n\nclass ChartDAO:\n    def create(self, chart):\n        save_all()\n")
     first = check()
     assert ("app/chart_dao.py", 6, "DAO101") in first
-    from dao_lint.cache import RunRecord
+    from dao_lint.running.cache import RunRecord
 
     rebuilt = []
     real = RunRecord.own
@@ -209,7 +209,7 @@ def test_lines_inserted_above_move_cross_file_findings_without_rebuilding_the_in
     dao.write_text("from app.helpers import save_all\n\n\n" + body)
     first = check()
     assert {("app/chart_dao.py", 6, "DAO101"), ("app/chart_dao.py", 8, "DAO101")} <= first
-    from dao_lint.cache import RunRecord
+    from dao_lint.running.cache import RunRecord
 
     rebuilt = []
     real = RunRecord.own
@@ -228,8 +228,8 @@ def test_the_run_record_answers_whatever_spelling_of_the_paths(in_tmp, monkeypat
     """`check .` records `app/x.py`; the flake8 plugin asks for `/abs/app/x.py` (and the
     other way round): the same files in the same directory, so the record answers."""
     from dao_lint.api import lint_project_cached
-    from dao_lint.config import ConfigResolver
-    from dao_lint.discovery import collect_files
+    from dao_lint.foundations.config import ConfigResolver
+    from dao_lint.running.discovery import collect_files
 
     (in_tmp / "app").mkdir()
     (in_tmp / "app" / "chart_dao.py").write_text(DAO)

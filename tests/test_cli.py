@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from dao_lint import __version__
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 
 DAO = "class ChartDAO:\n    def create(self, chart):\n        db.session.add(chart)\n        db.session.commit()\n"
 CLEAN = "def double(x):\n    return 2 * x\n"
@@ -228,7 +228,7 @@ def test_extend_exclude_from_config(in_tmp):
 def test_github_actions_get_annotations_unless_a_format_is_chosen(project, monkeypatch):
     from click.testing import CliRunner
 
-    from dao_lint.cli import cli
+    from dao_lint.frontends.cli import cli
 
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     output = CliRunner().invoke(cli, ["check", str(project), "--jobs", "1", "--no-cache"]).output

@@ -3,8 +3,8 @@ import pytest
 from click.testing import CliRunner
 
 from dao_lint.api import lint_source
-from dao_lint.cli import cli
-from dao_lint.config import Config, ConfigError, ConfigResolver, load_config
+from dao_lint.frontends.cli import cli
+from dao_lint.foundations.config import Config, ConfigError, ConfigResolver, load_config
 
 DAO = "class ChartDAO:\n    def create(self, chart):\n        db.session.add(chart)\n        db.session.commit()\n"
 
@@ -143,7 +143,7 @@ def test_select_ignore_prefix_semantics():
 
 
 def _key_cases():
-    from dao_lint.config import _KEYS
+    from dao_lint.foundations.config import _KEYS
 
     wrong = ["12345", "true", "[1, 2]", '{ a = 1 }', '"  "']
     cases = [(key, value) for key in sorted(_KEYS) for value in wrong if not (_KEYS[key][1] == "kib" and value == "12345")]

@@ -12,7 +12,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 
 from .conftest import ROOT, SAMPLE
 

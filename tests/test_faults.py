@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 from .conftest import cli_runner
 
 LOOP = """\
@@ -81,7 +81,7 @@ def _dao_lint_frames(stderr):
 
 def test_an_interrupt_between_two_writes_keeps_both_sides_whole(in_tmp, monkeypatch):
     files = make_tree(in_tmp, count=10)
-    from dao_lint import fixer
+    from dao_lint.fix import fixer
 
     real, written = fixer.write_atomic, []
 
@@ -132,7 +132,7 @@ def test_two_fixes_at_once_do_not_corrupt_files(tmp_path):
 
 def test_an_unwritable_file_is_reported_and_the_rest_is_fixed(in_tmp, monkeypatch):
     files = make_tree(in_tmp, count=4)
-    from dao_lint import fixer
+    from dao_lint.fix import fixer
 
     real = fixer.write_atomic
 
@@ -150,7 +150,7 @@ def test_an_unwritable_file_is_reported_and_the_rest_is_fixed(in_tmp, monkeypatc
 
 def test_an_unwritable_cache_still_gives_results(in_tmp, monkeypatch):
     make_tree(in_tmp, count=2)
-    from dao_lint import cache
+    from dao_lint.running import cache
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 
 from .conftest import cli_runner
 

@@ -5,7 +5,7 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 
 DAO = (
     "class ChartDAO:\n"
@@ -109,7 +109,7 @@ def test_files_with_syntax_errors_are_not_touched(project):
 
 
 def test_a_file_changed_on_disk_meanwhile_is_not_overwritten(project, monkeypatch):
-    from dao_lint import fixer
+    from dao_lint.fix import fixer
 
     target = project / "app" / "daos" / "chart.py"
     target.write_text(DAO)
@@ -127,7 +127,7 @@ def test_a_file_changed_on_disk_meanwhile_is_not_overwritten(project, monkeypatc
 
 
 def test_rewrites_that_do_not_converge_leave_the_file_alone(project, monkeypatch):
-    from dao_lint import fixer
+    from dao_lint.fix import fixer
 
     target = project / "app" / "daos" / "chart.py"
     target.write_text(DAO)
@@ -152,7 +152,7 @@ def test_rewrites_that_do_not_converge_leave_the_file_alone(project, monkeypatch
 
 
 def test_a_fix_that_would_not_compile_is_refused(project, monkeypatch):
-    from dao_lint import fixer
+    from dao_lint.fix import fixer
 
     target = project / "app" / "daos" / "chart.py"
     target.write_text(DAO)

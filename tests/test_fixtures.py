@@ -5,7 +5,7 @@ import sys
 
 from click.testing import CliRunner
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 
 from .conftest import ROOT, SAMPLE
 
@@ -34,14 +34,14 @@ def test_cli_finds_exactly_the_expected_diagnostics(monkeypatch):
 
 
 def test_every_rule_fires_on_the_sample_project(monkeypatch):
-    from dao_lint.rule import registry
+    from dao_lint.checking.rule import registry
 
     codes = {code for _, _, code in _expected()}
     assert {code for code, rule in registry.items() if rule.default_enabled} <= codes
 
 
 def test_opt_in_rules_stay_off_unless_selected(monkeypatch):
-    from dao_lint.rule import registry
+    from dao_lint.checking.rule import registry
 
     opt_in = sorted(code for code, rule in registry.items() if not rule.default_enabled)
     assert opt_in == ["DAO111"]
@@ -80,7 +80,7 @@ def test_flake8_plugin_agrees_with_the_cli_line_for_line(monkeypatch):
 
 def test_dao_lint_is_clean_on_its_own_source():
     from dao_lint.api import lint_paths
-    from dao_lint.config import ConfigResolver
+    from dao_lint.foundations.config import ConfigResolver
 
     results = lint_paths([str(ROOT / "dao_lint")], ConfigResolver(), jobs=1)
     assert [d for r in results for d in r.diagnostics] == []

@@ -1,7 +1,7 @@
 """`dao-lint init`: survey a project, propose its section, never overwrite without --force."""
 
-from dao_lint.cli import cli
-from dao_lint.config import load_config
+from dao_lint.frontends.cli import cli
+from dao_lint.foundations.config import load_config
 from .conftest import cli_runner
 
 

@@ -2,8 +2,8 @@
 import json
 
 
-from dao_lint.cli import cli
-from dao_lint.suppress import add_noqa, remove_noqa_codes
+from dao_lint.frontends.cli import cli
+from dao_lint.checking.suppress import add_noqa, remove_noqa_codes
 from .conftest import cli_runner
 
 DAO = """\

@@ -5,7 +5,7 @@ import ast
 
 import pytest
 
-from dao_lint.planning import NO_CALLER
+from dao_lint.fix.planning import NO_CALLER
 
 from .codemods.helpers import dedent, fix_project
 
@@ -611,7 +611,7 @@ def test_a_boundary_whose_decorator_import_would_make_a_cycle_is_not_decorated(t
 
 
 def test_kept_findings_suggest_the_boundaries_to_declare(tmp_path):
-    from dao_lint.planning import suggest_boundaries
+    from dao_lint.fix.planning import suggest_boundaries
 
     views = "from app.daos.chart import ChartDAO\n\n\nclass ChartRestApi:\n    def post(self, chart):\n        ChartDAO.create(chart)\n"
     out, report = fix_project(

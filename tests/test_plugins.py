@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from dao_lint.flake8_plugin import DaoLintPlugin
+from dao_lint.frontends.flake8_plugin import DaoLintPlugin
 
 from .conftest import ROOT
 
@@ -19,7 +19,7 @@ def test_flake8_plugin_reports_codes_and_positions(tmp_path, monkeypatch):
 def test_flake8_plugin_reads_the_project_config(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.dao-lint]\nignore = ["DAO101"]\n')
     lines = ["class ChartDAO:\n", "    def create(self, chart):\n", "        db.session.commit()\n"]
-    import dao_lint.flake8_plugin as plugin
+    import dao_lint.frontends.flake8_plugin as plugin
 
     plugin._resolver = None
     assert list(DaoLintPlugin(None, lines, str(tmp_path / "a.py")).run()) == []
@@ -45,7 +45,8 @@ def _codes(found):
 def test_flake8_plugin_answers_saved_files_from_the_project_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dao = _project(tmp_path)
-    from dao_lint import editor, engine, flake8_plugin
+    from dao_lint.checking import engine
+    from dao_lint.frontends import editor, flake8_plugin
 
     monkeypatch.setattr(flake8_plugin, "_resolver", None)  # rooted at this test's directory
     monkeypatch.setattr(editor, "_RESULTS", {})
@@ -60,7 +61,7 @@ def test_flake8_plugin_answers_saved_files_from_the_project_run(tmp_path, monkey
 def test_flake8_plugin_checks_an_unsaved_buffer_itself(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dao = _project(tmp_path)
-    from dao_lint import editor, flake8_plugin
+    from dao_lint.frontends import editor, flake8_plugin
 
     monkeypatch.setattr(flake8_plugin, "_resolver", None)
     monkeypatch.setattr(editor, "_RESULTS", {})

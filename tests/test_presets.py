@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from dao_lint.cli import cli
-from dao_lint.config import ConfigError, parse_table
-from dao_lint.presets import PRESETS
+from dao_lint.frontends.cli import cli
+from dao_lint.foundations.config import ConfigError, parse_table
+from dao_lint.init.presets import PRESETS
 
 from .conftest import ROOT, cli_runner
 

@@ -1,9 +1,9 @@
-"""Findings that need the whole project (dao_lint/crossfile.py): commits hidden in calls,
+"""Findings that need the whole project (dao_lint/model/crossfile.py): commits hidden in calls,
 one root cause one finding, overrides, listeners registered elsewhere."""
 import textwrap
 
 from dao_lint.api import lint_paths
-from dao_lint.config import ConfigResolver
+from dao_lint.foundations.config import ConfigResolver
 
 
 def check(tmp_path, files):

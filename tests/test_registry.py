@@ -3,10 +3,10 @@ import re
 
 import pytest
 
-from dao_lint.config import Config, _KEYS
-from dao_lint.docs import render_all, write_docs
-from dao_lint.rule import TOOL_CODES, Invalid, Valid, all_codes, registry
-from dao_lint.testing import ExampleFailure, check_example
+from dao_lint.foundations.config import Config, _KEYS
+from dao_lint.checking.docs import render_all, write_docs
+from dao_lint.checking.rule import TOOL_CODES, Invalid, Valid, all_codes, registry
+from dao_lint.checking.testing import ExampleFailure, check_example
 
 from .conftest import ROOT
 
@@ -33,16 +33,16 @@ def test_codes_names_and_fields():
 
 
 def test_static_code_table_matches_the_registry():
-    from dao_lint.codes import CODES
+    from dao_lint.foundations.codes import CODES
 
     expected = {t.code: (t.name, True) for t in TOOL_CODES}
     expected.update({code: (rule.name, rule.default_enabled) for code, rule in registry.items()})
     assert CODES == expected
-    from dao_lint.codes import FIXES
+    from dao_lint.foundations.codes import FIXES
 
     fixes = {code: rule.fix_safety for code, rule in registry.items() if rule.fix_safety != "none"}
     assert FIXES == {**fixes, "DAO003": "safe"}
-    from dao_lint.codes import PLANNED_FIXES
+    from dao_lint.foundations.codes import PLANNED_FIXES
 
     assert PLANNED_FIXES == {code for code, rule in registry.items() if rule.fix_scope == "project" and rule.fix_safety != "none"}
 
@@ -97,7 +97,7 @@ def test_a_crashing_rule_is_an_internal_error_and_the_others_still_report(monkey
 def test_internal_error_exits_2_from_the_cli(monkeypatch, in_tmp):
     from click.testing import CliRunner
 
-    from dao_lint.cli import cli
+    from dao_lint.frontends.cli import cli
     from dao_lint.rules.boundary import QueryOutsideDao
 
     def visit_Call(self, node):
@@ -114,7 +114,7 @@ def test_internal_error_exits_2_from_the_cli(monkeypatch, in_tmp):
 def test_every_rule_summary_is_one_line_with_single_spaces():
     """`dao-lint rules` prints one line per rule: a docstring's wrapped first paragraph must
     not carry its indentation into it."""
-    from dao_lint.rule import registry
+    from dao_lint.checking.rule import registry
 
     for code, rule in registry.items():
         summary = rule.summary()

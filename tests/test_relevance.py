@@ -3,8 +3,8 @@ the others only get a syntax check when checked alone (a run over a project stil
 summarises them for its index). Too wide costs time on every run, too narrow loses findings."""
 import pytest
 
-from dao_lint.config import Config
-from dao_lint.engine import check_source
+from dao_lint.foundations.config import Config
+from dao_lint.checking.engine import check_source
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_a_file_that_uses_an_engine_is_parsed(source):
 
 def test_a_file_no_rule_looks_at_is_indexed_when_it_calls_a_committing_function(tmp_path):
     from dao_lint.api import lint_paths
-    from dao_lint.config import ConfigResolver
+    from dao_lint.foundations.config import ConfigResolver
 
     (tmp_path / "pyproject.toml").write_text("[tool.dao-lint]\n")
     (tmp_path / "app").mkdir()

@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 from dao_lint import rules  # noqa: F401 - registers the rule classes
-from dao_lint.engine import check_source
-from dao_lint.rule import registry
-from dao_lint.testing import example_config
+from dao_lint.checking.engine import check_source
+from dao_lint.checking.rule import registry
+from dao_lint.checking.testing import example_config
 
 from .conftest import SAMPLE
 
@@ -44,7 +44,7 @@ def _pairs():
         [sys.executable, "-m", "dao_lint", "check", ".", "--format", "json", "--no-cache", "--extend-select", "DAO111"],
         cwd=SAMPLE, capture_output=True, text=True, check=False,
     ).stdout
-    from dao_lint.types import Diagnostic, Span
+    from dao_lint.foundations.types import Diagnostic, Span
 
     add([Diagnostic(r["path"], Span(r["line"], r["column"], r["end_line"], r["end_column"]), r["code"], r["name"], r["message"]) for r in json.loads(out)], "sample app")
     return found

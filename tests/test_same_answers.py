@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 
 from .conftest import SAMPLE, cli_runner
 

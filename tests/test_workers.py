@@ -2,7 +2,7 @@
 import os
 import time
 
-from dao_lint.workers import map_in_processes
+from dao_lint.running.workers import map_in_processes
 
 
 def _started(item):
@@ -53,7 +53,7 @@ def test_the_stopped_executors_thread_ends_without_a_traceback_others_still_repo
     still goes to the hook that was there before."""
     import threading
 
-    from dao_lint.workers import _quiet_thread
+    from dao_lint.running.workers import _quiet_thread
 
     def fail():
         raise RuntimeError("boom")

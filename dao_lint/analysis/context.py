@@ -7,10 +7,10 @@ from typing import Optional
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
-from ..config import Config
-from ..globs import path_matches
+from ..foundations.config import Config
+from ..foundations.globs import path_matches
 from .visitors import CachedVisitors
-from ..vocabulary import module_name
+from ..foundations.vocabulary import module_name
 
 __all__ = ["FileContext", "FileContextProvider", "module_name"]
 

@@ -7,8 +7,8 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
-from ..globs import name_matches
-from ..vocabulary import LOCAL_BASES, local_base
+from ..foundations.globs import name_matches
+from ..foundations.vocabulary import LOCAL_BASES, local_base
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 from .names import absolute_name, collect_imports, dotted_name, qualify

@@ -8,7 +8,7 @@ import libcst as cst
 from libcst.metadata import BatchableMetadataProvider
 
 from .context import FileContextProvider
-from ..vocabulary import URI_SETTING
+from ..foundations.vocabulary import URI_SETTING
 from .names import dotted_name
 from .visitors import CachedVisitors
 from .walk import visit_in_place

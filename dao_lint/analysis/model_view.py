@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Dict, Optional
 
 from .names import qualify
-from ..vocabulary import absolute_name
+from ..foundations.vocabulary import absolute_name
 
 __all__ = ["ModelView"]
 

@@ -5,7 +5,7 @@ from typing import Dict, Iterable, List, Optional
 
 import libcst as cst
 
-from ..vocabulary import absolute_name
+from ..foundations.vocabulary import absolute_name
 from .walk import visit_in_place
 
 __all__ = ["absolute_name", "dotted_name", "collect_imports", "import_bindings", "qualify", "root_module", "callee_name", "entity_key", "first_capitalized"]

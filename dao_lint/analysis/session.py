@@ -16,7 +16,7 @@ from libcst.metadata import BatchableMetadataProvider
 
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
-from ..globs import name_matches
+from ..foundations.globs import name_matches
 from .model_view import ModelView
 from .names import collect_imports, dotted_name, import_bindings, qualify, root_module
 from .commit_helpers import is_commit_helper

@@ -10,7 +10,7 @@ from typing import Dict, Optional, Tuple
 import libcst as cst
 
 from .names import callee_name
-from ..vocabulary import ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES, SESSION_TYPES
+from ..foundations.vocabulary import ENGINE_MAKERS, FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES, SESSION_TYPES
 
 __all__ = [
     "Action", "Origin", "SessionUse", "FunctionSessions", "NON_DB_PACKAGES", "SESSION_TYPES", "SESSION_CLASSES",

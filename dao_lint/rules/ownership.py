@@ -6,8 +6,8 @@ import libcst as cst
 
 from ..analysis import Action, DaoFacts, Origin, SessionFacts
 from ..analysis.session import FunctionSessions, is_commit_helper
-from ..codes import boundary_hint
-from ..rule import Invalid, Rule, Valid
+from ..foundations.codes import boundary_hint
+from ..checking.rule import Invalid, Rule, Valid
 from ..analysis.walk import visit_in_place
 
 __all__ = ["DaoOwnsSession", "ExplicitTransactionControl", "owns_session_finding"]

@@ -7,8 +7,8 @@ import libcst as cst
 
 from ..analysis import Action, SessionFacts
 from ..analysis.engines import EngineFacts, SqliteEngine
-from ..vocabulary import URI_SETTING
-from ..rule import Invalid, Rule, Valid
+from ..foundations.vocabulary import URI_SETTING
+from ..checking.rule import Invalid, Rule, Valid
 
 __all__ = ["SqliteSavepoint"]
 

@@ -5,7 +5,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from dao_lint.analysis import DaoFacts, FileContext, FileContextProvider
-from dao_lint.config import Config
+from dao_lint.foundations.config import Config
 
 
 def scopes(source, path, config=None):

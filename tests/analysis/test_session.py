@@ -6,8 +6,8 @@ import pytest
 from libcst.metadata import MetadataWrapper
 
 from dao_lint.analysis import Action, FileContext, FileContextProvider, Origin, SessionFacts
-from dao_lint.config import Config
-from dao_lint.session_index import own_sessions
+from dao_lint.foundations.config import Config
+from dao_lint.model.session_index import own_sessions
 
 
 def uses(source, path="app/module.py", config=None):
@@ -168,7 +168,7 @@ def test_awaited_calls_are_marked():
 def _uses(code, path="app/routes/items.py", config=None):
     from dao_lint.analysis import SessionFacts
     from dao_lint.analysis.context import FileContext, FileContextProvider
-    from dao_lint.config import Config
+    from dao_lint.foundations.config import Config
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 

@@ -1,8 +1,8 @@
 """Run `dao-lint fix` on small in-memory projects."""
 import textwrap
 
-from dao_lint.config import parse_table
-from dao_lint.fixer import fix_files
+from dao_lint.foundations.config import parse_table
+from dao_lint.fix.fixer import fix_files
 
 
 def dedent(code):

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dao_lint.api import fix_paths, lint_source
-from dao_lint.config import ConfigResolver
+from dao_lint.foundations.config import ConfigResolver
 
 pytestmark = pytest.mark.fuzz
 
