@@ -22,7 +22,7 @@ from ..analysis.walk import walk
 from ..foundations.config import Config
 from ..running.files import DecodeFailure, compile_quietly, decode_source
 from .rule import Report, Rule, RuleContext, registry
-from ..model.session_index import own_sessions
+from ..model.sessions import own_sessions
 from .suppress import split_suppressed
 from ..foundations.types import Diagnostic, FileResult, Span
 

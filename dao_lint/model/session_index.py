@@ -23,7 +23,7 @@ from .session_model import ProjectSessions
 from .sessions import build_sessions
 from .sketch import FileSketch, sketch_source
 
-__all__ = ["attach_sessions", "sessions_of_files", "own_sessions"]
+__all__ = ["attach_sessions", "sessions_of_files"]
 
 _FIRST_TOKENS = (b"ession", b"Depends", b"contextmanager")
 _ROUNDS = 4
@@ -150,14 +150,3 @@ def attach_sessions(
             replaced[id(config)] = dataclasses.replace(config, project_sessions=model)
         out.append((path, replaced[id(config)]))
     return out
-
-
-def own_sessions(config: Config, text: str, path: str) -> Config:
-    """`config` carrying the session model of this one file (checked alone: an example, an
-    in-memory source, a test of the analysis)."""
-    relpath = config.relpath(path)
-    module = module_name(relpath)
-    dao = config.is_dao_module(relpath)
-    sketch = sketch_source(text, path, module, relpath.endswith("__init__.py"), dao)
-    daos = frozenset({module}) if dao else frozenset()
-    return dataclasses.replace(config, project_sessions=build_sessions([sketch] if sketch else [], config.session_names, daos))

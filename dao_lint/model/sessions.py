@@ -23,15 +23,17 @@ project always gives the same model):
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
-from ..foundations.vocabulary import FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES, SESSION_TYPES
+from ..foundations.vocabulary import FACTORY_MAKERS, FACTORY_NAMES, NON_DB_PACKAGES, SCOPED_MAKERS, SESSION_CLASSES, SESSION_TYPES, module_name
+from ..foundations.config import Config
 from ..foundations.globs import name_matches
 from .modules import ModuleTable
 from .session_model import ProjectSessions
-from .sketch import FileSketch
+from .sketch import FileSketch, sketch_source
 
-__all__ = ["ProjectSessions", "build_sessions"]
+__all__ = ["ProjectSessions", "build_sessions", "own_sessions"]
 
 Value = Optional[tuple]
 NOT: tuple = ("not",)
@@ -442,3 +444,14 @@ def _add_reexports(evaluator: _Evaluator, names: Dict[str, tuple]) -> None:
                     added = True
         if not added:
             break
+
+
+def own_sessions(config: Config, text: str, path: str) -> Config:
+    """`config` carrying the session model of this one file (checked alone: an example, an
+    in-memory source, a test of the analysis)."""
+    relpath = config.relpath(path)
+    module = module_name(relpath)
+    dao = config.is_dao_module(relpath)
+    sketch = sketch_source(text, path, module, relpath.endswith("__init__.py"), dao)
+    daos = frozenset({module}) if dao else frozenset()
+    return dataclasses.replace(config, project_sessions=build_sessions([sketch] if sketch else [], config.session_names, daos))

@@ -7,7 +7,7 @@ from libcst.metadata import MetadataWrapper
 
 from dao_lint.analysis import Action, FileContext, FileContextProvider, Origin, SessionFacts
 from dao_lint.foundations.config import Config
-from dao_lint.model.session_index import own_sessions
+from dao_lint.model.sessions import own_sessions
 
 
 def uses(source, path="app/module.py", config=None):
