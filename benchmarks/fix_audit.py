@@ -149,7 +149,7 @@ def superset_done_when(work: Path, jobs: int, listing) -> int:  # noqa: ANN001
     from dao_lint.api import fix_paths, lint_paths
     from dao_lint.foundations.config import ConfigResolver
     from dao_lint.fix.planning import suggest_boundaries
-    from dao_lint.init.presets import PRESETS
+    from dao_lint.foundations.presets import PRESETS
 
     copy = prepare(work, "superset", work / "copies" / "superset-done-when")
     decorators = copy / "superset" / "utils" / "decorators.py"

@@ -9,8 +9,8 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 from .foundations.config import Config, ConfigResolver
 from .running.discovery import PathError, collect_files, display_path
 from .running.indexing import check_all, check_source, index_project, lint_file, rehomed, shown_as
-from .model.savepoint_use import forget_project_facts, project_uses_begin_nested
-from .model.session_index import attach_sessions
+from .running.savepoint_use import forget_project_facts, project_uses_begin_nested
+from .running.session_index import attach_sessions
 from .foundations.types import Diagnostic, FileResult, Span
 from .running.workers import map_in_processes
 
@@ -32,7 +32,7 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
     """A file's own result plus its cross-file findings (those under `# noqa` dropped), plus
     DAO003 for `# noqa` comments naming DAO codes that silence nothing. `source` is the
     file to read when `content` is not given."""
-    from .checking.suppress import noqa_comments, split_suppressed, unused_noqa
+    from .foundations.suppress import noqa_comments, split_suppressed, unused_noqa
 
     enabled = config.enabled_codes(source)
     wants_unused = "DAO003" in enabled and result.parsed  # (a file never parsed silences nothing)
@@ -54,7 +54,7 @@ def merge_findings(result: FileResult, extra: Sequence[Diagnostic], source: str,
         except OSError:
             content = None
     if content is not None and (extra or b"noqa" in content.lower()):
-        from .running.files import DecodeFailure, decode_source
+        from .foundations.files import DecodeFailure, decode_source
 
         try:
             text, _ = decode_source(content)

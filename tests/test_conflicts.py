@@ -2,7 +2,7 @@
 a private helper counts as caught only when every caller in the module runs it that way."""
 import textwrap
 
-from dao_lint.checking.testing import found_in
+from dao_lint.testing import found_in
 
 SCOPE = '''
 @contextmanager

@@ -1,7 +1,7 @@
 """Every rule's valid and invalid examples, run as tests."""
 import pytest
 
-from dao_lint.checking.testing import check_example, examples
+from dao_lint.testing import check_example, examples
 
 CASES = list(examples())
 
@@ -12,7 +12,7 @@ def test_example(rule, example):
 
 
 def test_every_rule_has_both_kinds_of_example():
-    from dao_lint.checking.rule import registry
+    from dao_lint.rules.base import registry
 
     for code, rule in registry.items():
         assert rule.valid, f"{code} has no valid example"
@@ -27,7 +27,7 @@ def test_fixed_example_is_stable_and_parses(rule, example):
     import ast
     import dataclasses
 
-    from dao_lint.checking.testing import fixed
+    from dao_lint.testing import fixed
 
     ast.parse(example.after)
     again = fixed(dataclasses.replace(example, code=example.after))

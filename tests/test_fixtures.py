@@ -34,14 +34,14 @@ def test_cli_finds_exactly_the_expected_diagnostics(monkeypatch):
 
 
 def test_every_rule_fires_on_the_sample_project(monkeypatch):
-    from dao_lint.checking.rule import registry
+    from dao_lint.rules.base import registry
 
     codes = {code for _, _, code in _expected()}
     assert {code for code, rule in registry.items() if rule.default_enabled} <= codes
 
 
 def test_opt_in_rules_stay_off_unless_selected(monkeypatch):
-    from dao_lint.checking.rule import registry
+    from dao_lint.rules.base import registry
 
     opt_in = sorted(code for code, rule in registry.items() if not rule.default_enabled)
     assert opt_in == ["DAO111"]

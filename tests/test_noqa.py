@@ -1,6 +1,6 @@
 """`# noqa` with flake8's semantics."""
 from dao_lint.api import lint_source
-from dao_lint.checking.suppress import NoqaMap
+from dao_lint.foundations.suppress import NoqaMap
 
 
 def codes(source, path="app/daos/chart.py"):

@@ -3,7 +3,7 @@ import json
 
 
 from dao_lint.frontends.cli import cli
-from dao_lint.checking.suppress import add_noqa, remove_noqa_codes
+from dao_lint.foundations.suppress import add_noqa, remove_noqa_codes
 from .conftest import cli_runner
 
 DAO = """\

@@ -7,7 +7,7 @@ import pytest
 
 from dao_lint.frontends.cli import cli
 from dao_lint.foundations.config import ConfigError, parse_table
-from dao_lint.init.presets import PRESETS
+from dao_lint.foundations.presets import PRESETS
 
 from .conftest import ROOT, cli_runner
 

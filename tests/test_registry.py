@@ -5,8 +5,8 @@ import pytest
 
 from dao_lint.foundations.config import Config, _KEYS
 from dao_lint.checking.docs import render_all, write_docs
-from dao_lint.checking.rule import TOOL_CODES, Invalid, Valid, all_codes, registry
-from dao_lint.checking.testing import ExampleFailure, check_example
+from dao_lint.rules.base import TOOL_CODES, Invalid, Valid, all_codes, registry
+from dao_lint.testing import ExampleFailure, check_example
 
 from .conftest import ROOT
 
@@ -114,7 +114,7 @@ def test_internal_error_exits_2_from_the_cli(monkeypatch, in_tmp):
 def test_every_rule_summary_is_one_line_with_single_spaces():
     """`dao-lint rules` prints one line per rule: a docstring's wrapped first paragraph must
     not carry its indentation into it."""
-    from dao_lint.checking.rule import registry
+    from dao_lint.rules.base import registry
 
     for code, rule in registry.items():
         summary = rule.summary()

@@ -9,7 +9,7 @@ import pytest
 from dao_lint import rules  # noqa: F401 - registers the rule classes
 from dao_lint.foundations.config import parse_table
 from dao_lint.checking.engine import check_source
-from dao_lint.checking.rule import registry
+from dao_lint.rules.base import registry
 
 
 def _default_config(example):
@@ -67,7 +67,7 @@ FIXED = [(code, number) for code, rule in sorted(registry.items()) for number, e
 @pytest.mark.parametrize("code,number", FIXED)
 def test_a_fix_creates_no_finding_of_another_code(code, number):
     """What `dao-lint fix` writes, checked again with every rule: nothing that was not there."""
-    from dao_lint.checking.testing import fixed
+    from dao_lint.testing import fixed
 
     example = registry[code].invalid[number]
     config = parse_table({**dict(example.options), "select": ["ALL"]}, "<fixed>", ".")
@@ -89,7 +89,7 @@ def _blank_line_errors(code):
 
 @pytest.mark.parametrize("code,number", FIXED)
 def test_a_fix_keeps_pycodestyle_blank_lines(code, number):
-    from dao_lint.checking.testing import fixed
+    from dao_lint.testing import fixed
 
     example = registry[code].invalid[number]
     assert _blank_line_errors(fixed(example)) <= _blank_line_errors(example.code)

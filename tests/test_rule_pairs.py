@@ -9,8 +9,8 @@ import sys
 
 from dao_lint import rules  # noqa: F401 - registers the rule classes
 from dao_lint.checking.engine import check_source
-from dao_lint.checking.rule import registry
-from dao_lint.checking.testing import example_config
+from dao_lint.rules.base import registry
+from dao_lint.testing import example_config
 
 from .conftest import SAMPLE
 

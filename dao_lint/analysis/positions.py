@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider, CodePosition, CodeRange
 
-from ..running.files import compile_quietly
+from ..foundations.files import compile_quietly
 from .context import FileContext, FileContextProvider
 from .visitors import CachedVisitors
 

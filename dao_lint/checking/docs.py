@@ -5,7 +5,7 @@ import os
 import textwrap
 from typing import Dict, List, Optional, Type
 
-from .rule import TOOL_CODES, Rule, registry
+from ..rules.base import TOOL_CODES, Rule, registry
 
 __all__ = ["SEEDS", "rule_page", "tool_page", "index_page", "render_all", "write_docs", "rule_url"]
 

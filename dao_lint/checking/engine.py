@@ -20,10 +20,10 @@ from ..analysis.dao import DaoFacts
 from ..analysis.structure import StructureFacts
 from ..analysis.walk import walk
 from ..foundations.config import Config
-from ..running.files import DecodeFailure, compile_quietly, decode_source
-from .rule import Report, Rule, RuleContext, registry
+from ..foundations.files import DecodeFailure, compile_quietly, decode_source
+from ..rules.base import Report, Rule, RuleContext, registry
 from ..model.sessions import own_sessions
-from .suppress import split_suppressed
+from ..foundations.suppress import split_suppressed
 from ..foundations.types import Diagnostic, FileResult, Span
 
 __all__ = ["check_source", "decode_source", "DecodeFailure", "rules_for", "one_young_collection", "parse_module"]
@@ -365,7 +365,7 @@ def _check_source(
 
 def rule_fixes(module: cst.Module, path: str, config: Config, codes: FrozenSet[str]) -> List[Report]:
     """The fixes that rules in `codes` offer for `module` (findings under `# noqa` excluded)."""
-    from .suppress import NoqaMap
+    from ..foundations.suppress import NoqaMap
 
     if config.project_sessions is None:
         config = own_sessions(config, module.code, path)

@@ -15,14 +15,14 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tup
 import libcst as cst
 
 from ..analysis import FileContext
-from .codemods.call_sites import edit_call_sites
-from .codemods.commit_flag import drop_commit_parameters
-from .codemods.nested_session import rewrite_nested
-from .codemods.sqlite_savepoint import add_sqlite_listeners
-from .codemods.transaction_boundary import decorate_boundaries
+from ..codemods.call_sites import edit_call_sites
+from ..codemods.commit_flag import drop_commit_parameters
+from ..codemods.nested_session import rewrite_nested
+from ..codemods.sqlite_savepoint import add_sqlite_listeners
+from ..codemods.transaction_boundary import decorate_boundaries
 from ..foundations.config import Config
 from ..checking.engine import apply_rule_fixes, one_young_collection, parse_module, rule_fixes
-from ..running.files import compile_quietly, decode_source, write_atomic
+from ..foundations.files import compile_quietly, decode_source, write_atomic
 from ..running.indexing import check_all, index_project
 from ..running.workers import map_in_processes
 from .fixplan import FixPlan, Kept, Removed
@@ -86,7 +86,7 @@ def _digest(data: bytes) -> str:
 
 def rule_fix_codes(config: Config, unsafe: bool) -> FrozenSet[str]:
     """Enabled codes whose rules carry their own fixes (safe ones, and unsafe ones if asked)."""
-    from ..checking.rule import registry
+    from ..rules.base import registry
 
     allowed = ("safe", "unsafe") if unsafe else ("safe",)
     return frozenset(c for c in config.enabled_codes() if c in registry and registry[c].fix_safety in allowed)
@@ -275,7 +275,7 @@ def fix_unused_noqa(report: FixReport, configs: Dict[str, Config], write: bool) 
     """DAO003's safe fix, after the others (their edits decide which comments are unused):
     drop the unused codes from each `# noqa` comment, or the comment. Edits `report`."""
     from ..running.discovery import display_path
-    from ..checking.suppress import remove_noqa_codes
+    from ..foundations.suppress import remove_noqa_codes
 
     by_shown = {display_path(path): path for path in configs}
     unused: Dict[str, Dict[int, Set[str]]] = {}

@@ -306,7 +306,7 @@ def parse_table(table: Mapping[str, object], source: str, root: str) -> Config:
         raise ConfigError(f"{source}: [tool.dao-lint] must be a table")
     values: Dict[str, object] = {"root": root, "source": source}
     if "preset" in table:
-        from ..init.presets import PRESETS
+        from .presets import PRESETS
 
         preset = table["preset"]
         if not isinstance(preset, str) or preset not in PRESETS:

@@ -11,7 +11,7 @@ import click
 from ..version import __version__
 from ..api import PathError, lint_paths
 from ..foundations.config import ConfigError, ConfigOverrides, ConfigResolver, validate_codes
-from ..running.files import write_atomic
+from ..foundations.files import write_atomic
 from .reporters import FORMATS
 
 __all__ = ["main", "cli"]
@@ -151,8 +151,8 @@ def check(
 
 def _add_noqa(results) -> None:  # noqa: ANN001
     """`check --add-noqa`: write `# noqa: CODE` for each finding (tool codes DAO0xx aside)."""
-    from ..running.files import DecodeFailure, decode_source
-    from ..checking.suppress import add_noqa
+    from ..foundations.files import DecodeFailure, decode_source
+    from ..foundations.suppress import add_noqa
 
     added = files = 0
     left = []
@@ -330,7 +330,7 @@ def list_rules(output_format: str) -> None:
     import json
 
     from .. import rules  # noqa: F401 - registers the rule classes
-    from ..checking.rule import registry
+    from ..rules.base import registry
 
     rows = [
         {
@@ -367,10 +367,10 @@ def show_rule(code: str) -> None:
     from ..checking.docs import rule_page
     from .reporters.text import render_markdown
     from .. import rules  # noqa: F401 - registers the rule classes
-    from ..checking.rule import registry
+    from ..rules.base import registry
 
     from ..checking.docs import tool_page
-    from ..checking.rule import TOOL_CODES
+    from ..rules.base import TOOL_CODES
 
     rule = registry.get(code.upper())
     if rule is None and code.upper() not in {t.code for t in TOOL_CODES}:

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from ..api import lint_project_cached, cache_directory, lint_file, merge_findings
 from ..running.indexing import index_project
-from ..model.session_index import attach_sessions
+from ..running.session_index import attach_sessions
 from ..foundations.config import Config, ConfigResolver
 from ..running.discovery import PathError, collect_files
 from ..foundations.types import Diagnostic, FileResult
@@ -68,7 +68,7 @@ def buffer_result(path: str, config: Config, text: str) -> FileResult:
     and DAO003 for the comments that silence nothing."""
     from ..model.crossfile import ProjectFacts
     from ..checking.engine import check_source
-    from ..model.savepoint_use import project_uses_begin_nested
+    from ..running.savepoint_use import project_uses_begin_nested
 
     summaries = _project_summaries(config)
     model = _MODELS.get(os.path.abspath(config.root))
@@ -114,7 +114,7 @@ def project_result(path: str, config: Config, text: str) -> Optional[FileResult]
     import multiprocessing
 
     from ..running.cache import locked
-    from ..running.files import DecodeFailure, decode_source
+    from ..foundations.files import DecodeFailure, decode_source
 
     root = os.path.abspath(config.root)
     if root not in _RESULTS:

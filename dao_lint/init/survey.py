@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 from ..analysis.session_kinds import METHOD_ACTIONS, Action
 from ..foundations.config import ConfigResolver
 from ..foundations.globs import name_matches
-from .presets import PRESETS
+from ..foundations.presets import PRESETS
 
 __all__ = ["Survey", "survey", "section", "write_section", "refuse_existing", "SectionExists", "plan_boundaries", "count_findings"]
 
@@ -324,7 +324,7 @@ def _exists(pyproject: str) -> SectionExists:
 
 def write_section(pyproject: str, text: str, force: bool = False) -> str:
     """Add (or with `force`, replace) the `[tool.dao-lint]` section; returns what was done."""
-    from ..running.files import write_atomic
+    from ..foundations.files import write_atomic
 
     try:
         with open(pyproject, encoding="utf-8") as handle:

@@ -22,7 +22,7 @@ from ..analysis.structure import Literals, class_literals, leaves_after, literal
 from ..analysis.visitors import CachedVisitors
 from ..analysis.names import collect_imports, dotted_name, import_bindings, qualify
 from ..analysis.session_kinds import OWN_ORIGINS
-from ..fix.codemods.nested_dry_run import rewrite_outcome
+from ..codemods.nested_dry_run import rewrite_outcome
 from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, Position, with_suppressions
 from .function_shapes import Frame, commit_only, decorator_form, module_names, name_position, session_key, signature
 from .values import ValueTracking

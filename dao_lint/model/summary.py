@@ -232,7 +232,7 @@ def with_suppressions(summary: FileSummary, text: str) -> FileSummary:
     findings alone), from the file's text."""
     if "noqa" not in text.lower():
         return summary
-    from ..checking.suppress import NoqaMap
+    from ..foundations.suppress import NoqaMap
 
     noqa = NoqaMap(text)
     for info in summary.functions.values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..analysis import Action, DaoFacts, SessionFacts
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 from .testsuite import database_cleanup
 
 __all__ = ["WriteOutsideDao", "QueryOutsideDao"]

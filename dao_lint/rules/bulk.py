@@ -10,7 +10,7 @@ from ..analysis.dao_methods import DAO_WRITES, OwnMethods, dao_method_call, name
 from ..analysis.names import dotted_name
 from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["WriteInLoop", "production"]
 

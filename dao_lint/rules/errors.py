@@ -8,7 +8,7 @@ import libcst as cst
 
 from ..analysis import DaoFacts, SessionFacts
 from ..analysis.walk import visit_in_place
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["SwallowedDatabaseError"]
 

@@ -11,7 +11,7 @@ from ..analysis.names import callee_name, dotted_name, entity_key, first_capital
 from ..analysis.conflicts import ConflictCover
 from ..analysis.conditions import alias_of, guard_clause, assigned_names, tested_name, tested_names
 from ..analysis.walk import visit_in_place
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["CheckThenWrite"]
 

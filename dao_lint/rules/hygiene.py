@@ -11,7 +11,7 @@ from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.names import dotted_name
 from ..analysis.structure import StructureFacts, statement_call
 from ..analysis.walk import visit_in_place
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 from .ownership import owns_session_finding
 
 __all__ = ["SessionNotClosed", "StaleRead", "RefreshExpire"]

@@ -10,7 +10,7 @@ from ..analysis.cascade import manual_cascades
 from ..analysis.dao import dao_call
 from ..analysis.persistence import PersistenceFacts
 from ..analysis.structure import StructureFacts, statement_call
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["RedundantMerge", "ManualCascade"]
 

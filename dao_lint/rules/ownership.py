@@ -7,7 +7,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, Origin, SessionFacts
 from ..analysis.session import FunctionSessions, is_commit_helper
 from ..foundations.codes import boundary_hint
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 from ..analysis.walk import visit_in_place
 
 __all__ = ["DaoOwnsSession", "ExplicitTransactionControl", "owns_session_finding"]

@@ -6,7 +6,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.dao_methods import DAO_READS, OwnMethods, dao_method_call, named
 from ..analysis.structure import StructureFacts
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 from ..analysis.walk import contains, visit_in_place
 from .bulk import production
 

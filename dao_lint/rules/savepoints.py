@@ -8,7 +8,7 @@ import libcst as cst
 from ..analysis import Action, SessionFacts
 from ..analysis.engines import EngineFacts, SqliteEngine
 from ..foundations.vocabulary import URI_SETTING
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["SqliteSavepoint"]
 

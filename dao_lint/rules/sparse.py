@@ -10,7 +10,7 @@ from ..analysis.dao import dao_call
 from ..analysis.names import dotted_name
 from ..analysis.structure import statement_call
 from ..analysis.walk import visit_in_place
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["DenseUpdate"]
 

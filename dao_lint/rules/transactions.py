@@ -6,7 +6,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.dao import commit_flags
 from ..analysis.session import is_commit_helper
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["DaoCommits", "DaoRollsBack", "CommitFlagParameter"]
 

@@ -8,7 +8,7 @@ import libcst as cst
 from ..analysis import Action, DaoFacts, SessionFacts
 from ..analysis.structure import StructureFacts, exclusive, leaves_after
 from ..analysis.walk import visit_in_place
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["CommitInLoop", "SplitUnitOfWork", "ListenerTransaction"]
 

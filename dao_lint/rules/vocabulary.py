@@ -8,7 +8,7 @@ import libcst as cst
 from ..analysis import DaoFacts, SessionFacts
 from ..analysis.dao import action_verb, dao_call, local_base
 from ..analysis.names import dotted_name
-from ..checking.rule import Invalid, Rule, Valid
+from .base import Invalid, Rule, Valid
 
 __all__ = ["ActionMethodName"]
 

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .files import DecodeFailure, compile_quietly, decode_source, write_atomic
+from ..foundations.files import DecodeFailure, compile_quietly, decode_source, write_atomic
 from ..foundations.types import Diagnostic, FileResult
 
 __all__ = ["Baseline", "BaselineError", "Entry", "entries_for", "apply_baseline", "new_findings"]

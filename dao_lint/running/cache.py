@@ -16,7 +16,7 @@ import shutil
 from typing import Optional, Sequence, Tuple
 
 from ..foundations.config import Config
-from .files import write_atomic
+from ..foundations.files import write_atomic
 from ..foundations.types import Diagnostic, FileResult, Span
 from ..version import __version__
 
@@ -110,7 +110,7 @@ def still_valid(nested: object, config: Config, cache: Optional["ResultCache"] =
     without the file itself changing."""
     if nested is None:
         return True
-    from ..model.savepoint_use import project_uses_begin_nested
+    from .savepoint_use import project_uses_begin_nested
 
     return project_uses_begin_nested(config, cache) == nested
 

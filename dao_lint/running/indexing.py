@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..foundations.config import Config
 from .discovery import display_path
-from ..model.savepoint_use import project_uses_begin_nested
+from .savepoint_use import project_uses_begin_nested
 from ..foundations.types import FileResult
 from .workers import map_in_processes
 

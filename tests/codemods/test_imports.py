@@ -2,7 +2,7 @@
 import libcst as cst
 import pytest
 
-from dao_lint.fix.codemods.imports import add_import
+from dao_lint.codemods.imports import add_import
 
 from .helpers import dedent
 

@@ -13,7 +13,7 @@ from ...running.baseline import entries_for
 from ...foundations.config import ConfigResolver
 from ...checking.docs import rule_url
 from ... import rules as _rules  # noqa: F401 - registers the rule classes
-from ...checking.rule import TOOL_CODES, all_codes, registry
+from ...rules.base import TOOL_CODES, all_codes, registry
 from ...version import __version__
 from ...foundations.types import Diagnostic, FileResult
 

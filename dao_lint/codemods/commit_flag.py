@@ -6,8 +6,8 @@ from typing import List, Optional, Set, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ...analysis import DaoFacts, FileContext, FileContextProvider
-from ...analysis.walk import visit_in_place
+from ..analysis import DaoFacts, FileContext, FileContextProvider
+from ..analysis.walk import visit_in_place
 
 __all__ = ["drop_commit_parameters"]
 

@@ -26,12 +26,12 @@ from typing import Callable, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ...analysis import Action, DaoFacts, FileContext, FileContextProvider, SessionUse
-from ...analysis import SessionFacts
-from ...analysis.session_kinds import OWN_ORIGINS
-from ...analysis.structure import raises, statement_call
+from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, SessionUse
+from ..analysis import SessionFacts
+from ..analysis.session_kinds import OWN_ORIGINS
+from ..analysis.structure import raises, statement_call
 from .statements import WRITE_WORDS, Owed, State, body_of, flush_statement, is_nested_block, pure_test, removed_lines
-from ...analysis.walk import visit_in_place
+from ..analysis.walk import visit_in_place
 
 __all__ = ["Facts", "FunctionRewrite", "NestedSessionRewrite", "Refused", "rewrite_nested"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..foundations.config import Config, ConfigResolver
-from ..running.discovery import PathError, collect_files
+from .discovery import PathError, collect_files
 
 __all__ = ["project_uses_begin_nested", "forget_project_facts"]
 
@@ -80,7 +80,7 @@ def project_uses_begin_nested(config: Config, cache=None) -> bool:  # noqa: ANN0
         try:
             import pickle
 
-            from ..running.files import write_atomic
+            from ..foundations.files import write_atomic
 
             os.makedirs(os.path.dirname(record), exist_ok=True)
             write_atomic(record, pickle.dumps({**known, **seen}), durable=False)

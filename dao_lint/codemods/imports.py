@@ -13,8 +13,8 @@ from typing import List, Sequence, Tuple
 
 import libcst as cst
 
-from ...analysis.names import dotted_name
-from ...analysis.structure import is_docstring
+from ..analysis.names import dotted_name
+from ..analysis.structure import is_docstring
 
 __all__ = ["add_import"]
 

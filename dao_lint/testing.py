@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Set, Tuple, Type, Union
 
-from ..foundations.config import Config
-from .engine import check_source
-from .rule import Invalid, Rule, Valid, registry
+from .foundations.config import Config
+from .checking.engine import check_source
+from .rules.base import Invalid, Rule, Valid, registry
 
 __all__ = ["examples", "found_in", "check_example", "ExampleFailure"]
 
@@ -16,7 +16,7 @@ class ExampleFailure(AssertionError):
 
 def examples() -> Iterator[Tuple[Type[Rule], Union[Valid, Invalid], str]]:
     """Every (rule, example, test id) in the registry."""
-    from .. import rules  # noqa: F401
+    from . import rules  # noqa: F401
 
     for code in sorted(registry):
         rule = registry[code]
@@ -29,7 +29,7 @@ def examples() -> Iterator[Tuple[Type[Rule], Union[Valid, Invalid], str]]:
 def found_in(code: str, path: str, config: Optional[Config] = None) -> List[str]:
     """`CODE at LINE:COL` (1-based) for every diagnostic in `code`, all rules selected, the
     project's (cross-file) ones included, as `check` reports them for a one-file project."""
-    from ..api import merge_findings, project_extras
+    from .api import merge_findings, project_extras
 
     config = config or Config(select=("ALL",))
     result = check_source(code, path, config, summarize=True)
@@ -41,7 +41,7 @@ def found_in(code: str, path: str, config: Optional[Config] = None) -> List[str]
 
 def example_config(example: Union[Valid, Invalid], root: str = ".") -> Config:
     """The configuration an example runs with: all codes, plus the example's own options."""
-    from ..foundations.config import parse_table
+    from .foundations.config import parse_table
 
     table = {"select": ["ALL"], **dict(example.options)}
     return parse_table(table, "<example>", root)
@@ -52,7 +52,7 @@ def fixed(example: Union[Valid, Invalid]) -> str:
     import os
     import tempfile
 
-    from ..fix.fixer import fix_files
+    from .fix.fixer import fix_files
 
     with tempfile.TemporaryDirectory() as root:
         path = os.path.join(root, *example.path.split("/"))

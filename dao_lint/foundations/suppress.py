@@ -6,7 +6,7 @@ import re
 import tokenize
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from ..foundations.types import Diagnostic
+from .types import Diagnostic
 
 __all__ = ["NOQA", "NoqaMap", "filter_suppressed", "split_suppressed", "noqa_comments", "unused_noqa", "add_noqa", "remove_noqa_codes"]
 

@@ -10,8 +10,8 @@ from typing import Dict, Set, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from ...analysis import DaoFacts, FileContext, FileContextProvider
-from ...analysis.positions import AstPositionFacts
+from ..analysis import DaoFacts, FileContext, FileContextProvider
+from ..analysis.positions import AstPositionFacts
 
 __all__ = ["edit_call_sites", "is_commit_argument"]
 

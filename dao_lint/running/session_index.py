@@ -18,10 +18,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..foundations.vocabulary import module_name
 from ..foundations.config import Config
-from ..running.files import write_atomic
-from .session_model import ProjectSessions
-from .sessions import build_sessions
-from .sketch import FileSketch, sketch_source
+from ..foundations.files import write_atomic
+from ..model.session_model import ProjectSessions
+from ..model.sessions import build_sessions
+from ..model.sketch import FileSketch, sketch_source
 
 __all__ = ["attach_sessions", "sessions_of_files"]
 
@@ -49,7 +49,7 @@ def _sketch_item(item: Tuple[str, str, bool, bool, Optional[bytes]]) -> Optional
 def _load(cache_dir: Optional[str]) -> Dict[str, FileSketch]:
     if cache_dir is None:
         return {}
-    from ..running.cache import code_fingerprint
+    from .cache import code_fingerprint
 
     try:
         with open(os.path.join(cache_dir, _CACHE_FILE), "rb") as handle:
@@ -62,7 +62,7 @@ def _load(cache_dir: Optional[str]) -> Dict[str, FileSketch]:
 def _save(cache_dir: Optional[str], sketches: Dict[str, FileSketch]) -> None:
     if cache_dir is None:
         return
-    from ..running.cache import code_fingerprint, prepare_directory
+    from .cache import code_fingerprint, prepare_directory
 
     try:
         prepare_directory(cache_dir, cache_dir)
@@ -77,7 +77,7 @@ def sessions_of_files(
     contents: Optional[Dict[str, Optional[bytes]]] = None,
 ) -> ProjectSessions:
     """The session model of one project (these files, under one configuration root)."""
-    from ..running.workers import map_in_processes
+    from .workers import map_in_processes
 
     contents = dict(contents or {})
     for path, _ in files:

@@ -6,12 +6,12 @@ from typing import List, Optional, Sequence, Set, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ...analysis import Action, DaoFacts, FileContext, FileContextProvider, SessionFacts
-from ...analysis.names import dotted_name
-from ...analysis.structure import raises, statement_call
+from ..analysis import Action, DaoFacts, FileContext, FileContextProvider, SessionFacts
+from ..analysis.names import dotted_name
+from ..analysis.structure import raises, statement_call
 from .imports import add_import
-from ...analysis.session_kinds import OWN_ORIGINS
-from ...analysis.walk import visit_in_place
+from ..analysis.session_kinds import OWN_ORIGINS
+from ..analysis.walk import visit_in_place
 from .statements import removed_lines
 
 __all__ = ["decorate_boundaries"]

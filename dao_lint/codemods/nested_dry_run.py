@@ -6,7 +6,7 @@ from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ...analysis.walk import visit_in_place
+from ..analysis.walk import visit_in_place
 from .nested_session import Facts, FunctionRewrite, Refused
 from .statements import is_nested_block
 

@@ -11,9 +11,9 @@ from typing import List, Set, Tuple
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from ...analysis import FileContext, FileContextProvider
-from ...analysis.engines import URI_SETTING, EngineFacts
-from ...analysis.walk import contains
+from ..analysis import FileContext, FileContextProvider
+from ..analysis.engines import URI_SETTING, EngineFacts
+from ..analysis.walk import contains
 from .imports import add_import
 
 __all__ = ["add_sqlite_listeners", "listener_source"]
