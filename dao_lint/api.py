@@ -1,4 +1,7 @@
-"""The library interface: check source, files or paths; returns values, never prints."""
+"""The library interface: check source, files or paths; returns values, never prints.
+
+May import: fix, running, checking, rules, model, analysis, foundations.
+"""
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,7 @@
-"""Helpers for rule authors: run a rule's examples and compare with what they expect."""
+"""Helpers for rule authors: run a rule's examples and compare with what they expect.
+
+May import: api, fix, running, checking, rules, model, analysis, foundations.
+"""
 from __future__ import annotations
 
 from typing import Iterator, List, Optional, Set, Tuple, Type, Union

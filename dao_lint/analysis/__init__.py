@@ -1,4 +1,7 @@
-"""Shared semantics: what is a session, a DAO, a test, a boundary (libcst metadata providers)."""
+"""Shared semantics: what is a session, a DAO, a test, a boundary (libcst metadata providers).
+
+May import: foundations.
+"""
 from .context import FileContext, FileContextProvider
 from .dao import CodeScope, DaoFacts
 from .session import Action, Origin, SessionFacts, SessionUse

@@ -1,1 +1,4 @@
-"""Rewrites behind `dao-lint fix`: one module per fix, each a libcst transformer."""
+"""Rewrites behind `dao-lint fix`: one module per fix, each a libcst transformer.
+
+May import: analysis, foundations.
+"""
