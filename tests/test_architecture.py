@@ -124,3 +124,12 @@ def test_the_listing_is_the_documented_one():
     documented = set(re.findall(r"^### `dao_lint/([a-z_]+)(?:/|\.py)`", (PACKAGE.parent / "docs" / "architecture.md").read_text(), re.M))
     present = {path.stem if path.is_file() else path.name for path in PACKAGE.iterdir() if (path.is_dir() and (path / "__init__.py").exists()) or (path.suffix == ".py" and path.stem not in ("__init__", "__main__", "version"))}
     assert documented == present
+
+
+def test_the_summarizers_value_hooks_all_run():
+    # `Values` is a part the summarizer calls, not a mixin: its visitor hooks join the
+    # summarizer's own in one pass, and a hook both define would silently lose one
+    from dao_lint.model.summarizer import _VALUE_HOOKS, Summarizer
+
+    own = {name for name in dir(Summarizer) if name.startswith(("visit_", "leave_")) and not getattr(getattr(Summarizer, name), "_is_no_op", False)}
+    assert _VALUE_HOOKS and not own & set(_VALUE_HOOKS)

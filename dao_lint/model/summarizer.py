@@ -6,7 +6,7 @@ class hierarchies (never by searching text), e.g. every call site of `BaseDAO.cr
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 from libcst import BatchableCSTVisitor
@@ -25,11 +25,13 @@ from ..analysis.session_kinds import OWN_ORIGINS
 from ..codemods.nested_dry_run import rewrite_outcome
 from .summary import CallSite, ClassInfo, FileSummary, FunctionInfo, Position, with_suppressions
 from .function_shapes import Frame, commit_only, decorator_form, module_names, name_position, session_key, signature
-from .values import ValueTracking
+from .values import Values
 
 __all__ = ["Summarizer", "finish_summary"]
 
-class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
+_VALUE_HOOKS = tuple(name for name in dir(Values) if name.startswith(("visit_", "leave_")))
+
+class Summarizer(CachedVisitors, BatchableCSTVisitor):
     """Collects a FileSummary in one traversal."""
 
     METADATA_DEPENDENCIES = (SessionFacts, DaoFacts, AstPositionFacts, FileContextProvider, EngineFacts, StructureFacts)
@@ -37,6 +39,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
     def __init__(self, context: FileContext) -> None:
         super().__init__()
         self.context = context
+        self.values = Values(self)  # what values are: its hooks run in this same pass
         self.functions: Dict[str, FunctionInfo] = {}
         self.classes: Dict[str, ClassInfo] = {}
         self.stack: List[FunctionInfo] = []
@@ -90,6 +93,10 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             if name in frame.imports:
                 return frame.imports[name]
         return self.imports.get(name)
+
+    def get_visitors(self) -> Mapping[str, Callable]:
+        own = super().get_visitors()  # and the value tracker's hooks (no name is both's: a test says so)
+        return {**own, **{name: getattr(self.values, name) for name in _VALUE_HOOKS if name not in own}}
 
     def visit_Import(self, node: cst.Import) -> None:
         if len(self.frames) > 1:
@@ -158,7 +165,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         }
         self.class_literals.append(class_literals(node))
         if not self.stack:  # nested classes inside functions are not part of the module's API
-            info = ClassInfo(node.name.value, tuple(bases), tuple(sorted(methods)), self._class_attributes(node))
+            info = ClassInfo(node.name.value, tuple(bases), tuple(sorted(methods)), self.values.class_attributes(node))
             self.classes[node.name.value] = info
             self.class_stack.append(info)
         else:
@@ -218,7 +225,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             listener=scope.listener,
             binding=binding,
             signature=signature(params, binding),
-            returns=self._type_of(node.returns.annotation) if node.returns is not None else None,
+            returns=self.values.type_of(node.returns.annotation) if node.returns is not None else None,
             name_position=named_at,
             name_end=_after(named_at, node.name.value),
             memoized=memoized, decorated=carries,
@@ -429,7 +436,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         if site is not None:
             self.frame.calls.append((len(self.current.calls), tuple(self.frame.open), tuple(self.frame.loop_ids)))
             self.current.calls.append(site)
-        self._note_references(node)
+        self.values.note_references(node)
 
     def _call_site(self, node: cst.Call) -> Optional[CallSite]:
         keyword = None
@@ -442,7 +449,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
         func = node.func
         position = self.pos(node)
         end = self._range(node).end
-        site = self._site(node, func, position, keyword, covered)
+        site = self.values.site(node, func, position, keyword, covered)
         if site is None:
             return None
         positional = sum(1 for a in node.args if a.keyword is None and not a.star)
@@ -455,19 +462,10 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             elif arg.star:
                 starred = True
         return CallSite(
-            site.kind,
-            site.target,
-            site.method,
-            site.position,
-            site.commit_keyword,
-            site.covered_here,
-            (end.line, end.column),
+            site.kind, site.target, site.method, site.position, site.commit_keyword, site.covered_here, (end.line, end.column),
             any(self.frame.item_loops) and not self._leaves_after(node),  # once per item (DAO106), not a retry
-            self.blocks[-1] == 1,
-            f"begin {self.frame.begins[-1]}" if self.frame.begins else "",
-            (positional, keywords, starred),
-            tuple(a.value.value for a in node.args if isinstance(a.value, cst.Name)),
-            self.branches(node),
+            self.blocks[-1] == 1, f"begin {self.frame.begins[-1]}" if self.frame.begins else "", (positional, keywords, starred),
+            tuple(a.value.value for a in node.args if isinstance(a.value, cst.Name)), self.branches(node),
         )
 
     def summary(self) -> FileSummary:
@@ -484,7 +482,7 @@ class Summarizer(ValueTracking, CachedVisitors, BatchableCSTVisitor):
             decorator_called=self.decorator_called,
             is_package=self.context.relpath.endswith("__init__.py"),
             registrations=list(self.registrations),
-            references=self._function_references(functions),
+            references=self.values.function_references(functions),
             decorator_forms=dict(self.decorator_forms),
             names=self.names,
             variables=dict(self.frames[0].types),

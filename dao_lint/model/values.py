@@ -1,7 +1,8 @@
 """What the project summary learns about values: the class a receiver is (annotations,
 constructors, class attributes, `self.x = Repo()`), the keys of dict literals passed as
-`**kwargs`, and functions used as values (callbacks). A mixin of `project.Summarizer`, which
-owns the state it reads (`frame`, `stack`, `class_stack`, `references`)."""
+`**kwargs`, and functions used as values (callbacks). `Values` is a part the `Summarizer` holds and
+calls; the summarizer owns the state it reads (`frame`, `stack`, `class_stack`,
+`references`)."""
 from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
@@ -13,7 +14,7 @@ from ..analysis.names import dotted_name
 from ..analysis.rows import query_result
 from .summary import CallSite, FunctionInfo, Position
 
-__all__ = ["EXTERNAL", "ORM_ATTRIBUTES", "ValueTracking", "literal_keys"]
+__all__ = ["EXTERNAL", "ORM_ATTRIBUTES", "Values", "literal_keys"]
 
 # a value of another library's class (what it is does not matter: never the project's)
 EXTERNAL = "<outside>"
@@ -36,10 +37,15 @@ def literal_keys(value: cst.BaseExpression) -> Optional[Tuple[str, ...]]:
     return tuple(keys)
 
 
-class ValueTracking:
-    """The value-tracking half of the summarizer's visitor methods."""
+class Values:
+    """What values are, as the summarizer walks a file: it calls these from its own visitor
+    methods, and they read and write the state it owns (`frame`, `stack`, `class_stack`,
+    `references`)."""
 
-    def _type_of(self, annotation: Optional[cst.BaseExpression]) -> Optional[str]:
+    def __init__(self, summarizer) -> None:  # noqa: ANN001 - a Summarizer (which imports this module)
+        self.summarizer = summarizer
+
+    def type_of(self, annotation: Optional[cst.BaseExpression]) -> Optional[str]:
         """The class an annotation names (`QueryDAO`, `Optional[QueryDAO]`, `"QueryDAO"`)."""
         if isinstance(annotation, cst.Subscript) and dotted_name(annotation.value) in ("Optional", "typing.Optional", "type", "Type"):
             element = annotation.slice[0].slice if annotation.slice else None
@@ -51,7 +57,7 @@ class ValueTracking:
             dotted = dotted_name(annotation) if annotation is not None else None
         if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
             return None
-        return self._qualify(dotted) or dotted
+        return self.summarizer._qualify(dotted) or dotted
 
     def _element_type(self, annotation: cst.BaseExpression) -> Optional[str]:
         """`Cache` for `dict[Region, Cache]`, `list[Cache]`, `Sequence[Cache]`: what a
@@ -62,7 +68,7 @@ class ValueTracking:
         if container not in ("dict", "list", "sequence", "mapping", "mutablemapping", "tuple", "defaultdict"):
             return None
         last = annotation.slice[-1].slice
-        return self._type_of(last.value) if isinstance(last, cst.Index) else None
+        return self.type_of(last.value) if isinstance(last, cst.Index) else None
 
     def _value_type(self, value: cst.BaseExpression) -> Optional[str]:
         """The class whose instance (or the class itself) a value is: `Repo()`, `ChartDAO`."""
@@ -70,18 +76,18 @@ class ValueTracking:
             value = value.func
         dotted = dotted_name(value)
         if dotted is None or not dotted.rsplit(".", 1)[-1][:1].isupper():
-            known = self.frame.types.get(dotted) if dotted else None
+            known = self.summarizer.frame.types.get(dotted) if dotted else None
             return known
-        return self._qualify(dotted) or dotted
+        return self.summarizer._qualify(dotted) or dotted
 
-    def _class_attributes(self, node: cst.ClassDef) -> Dict[str, str]:
+    def class_attributes(self, node: cst.ClassDef) -> Dict[str, str]:
         found: Dict[str, str] = {}
         for statement in getattr(node.body, "body", ()):
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
             for small in statement.body:
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                    known = self._type_of(small.annotation.annotation)
+                    known = self.type_of(small.annotation.annotation)
                 elif isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
                     known = self._value_type(small.value)
                 else:
@@ -95,7 +101,7 @@ class ValueTracking:
     def visit_Subscript(self, node: cst.Subscript) -> None:
         # `kwargs[key] = ...` (or any use by subscript) may add keys: no longer known
         if isinstance(node.value, cst.Name):
-            self.frame.dict_keys.pop(node.value.value, None)
+            self.summarizer.frame.dict_keys.pop(node.value.value, None)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
@@ -103,27 +109,27 @@ class ValueTracking:
             if isinstance(target.target, cst.Name):
                 keys = literal_keys(value)
                 if keys is not None:
-                    self.frame.dict_keys[target.target.value] = keys
+                    self.summarizer.frame.dict_keys[target.target.value] = keys
                 else:
-                    self.frame.dict_keys.pop(target.target.value, None)
+                    self.summarizer.frame.dict_keys.pop(target.target.value, None)
         ctor = dotted_name(value.func) if isinstance(value, cst.Call) else None
         for target in node.targets:
             self._note_attribute(target.target, value)
             if not isinstance(target.target, cst.Name):
                 continue
-            if not self.stack and self.class_stack:
-                continue  # a class attribute: `_class_attributes` has it
+            if not self.summarizer.stack and self.summarizer.class_stack:
+                continue  # a class attribute: `class_attributes` has it
             name = target.target.value
             rows = query_result(value)
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
-                self.frame.types[name] = self._qualify(ctor) or ctor
+                self.summarizer.frame.types[name] = self.summarizer._qualify(ctor) or ctor
             elif rows is not None:  # `setting = Setting.query.filter_by(...).first()`
-                self.frame.types[f"{name}[]" if rows[1] else name] = self._qualify(rows[0]) or rows[0]
+                self.summarizer.frame.types[f"{name}[]" if rows[1] else name] = self.summarizer._qualify(rows[0]) or rows[0]
             elif isinstance(value, cst.Call) and self._returns_outside_object(value):
-                self.frame.types[name] = EXTERNAL
+                self.summarizer.frame.types[name] = EXTERNAL
             else:
-                self.frame.types.pop(name, None)
-            if self.stack:
+                self.summarizer.frame.types.pop(name, None)
+            if self.summarizer.stack:
                 self._note_value(value)
 
     def _returns_outside_object(self, call: cst.Call) -> bool:
@@ -133,7 +139,7 @@ class ValueTracking:
         current: cst.BaseExpression = call
         while isinstance(current, (cst.Call, cst.Attribute, cst.Subscript)):
             if isinstance(current, cst.Call):
-                if self.get_metadata(SessionFacts, current, None) is not None:
+                if self.summarizer.get_metadata(SessionFacts, current, None) is not None:
                     return False
                 current = current.func
             else:
@@ -141,10 +147,10 @@ class ValueTracking:
         head = dotted_name(current)
         if head is None:
             return False
-        if self.frame.types.get(head) == EXTERNAL:
+        if self.summarizer.frame.types.get(head) == EXTERNAL:
             return True
-        imported = self._imported(head)
-        own = (self.context.module_name or "").split(".")[0]
+        imported = self.summarizer._imported(head)
+        own = (self.summarizer.context.module_name or "").split(".")[0]
         return imported is not None and not imported.startswith(".") and imported.split(".")[0] not in (own, "")
 
     def visit_For(self, node: cst.For) -> None:
@@ -154,43 +160,43 @@ class ValueTracking:
             return
         rows = query_result(node.iter)
         if rows is not None and rows[1]:
-            self.frame.types[node.target.value] = self._qualify(rows[0]) or rows[0]
-        elif isinstance(node.iter, cst.Name) and f"{node.iter.value}[]" in self.frame.types:
-            self.frame.types[node.target.value] = self.frame.types[f"{node.iter.value}[]"]
+            self.summarizer.frame.types[node.target.value] = self.summarizer._qualify(rows[0]) or rows[0]
+        elif isinstance(node.iter, cst.Name) and f"{node.iter.value}[]" in self.summarizer.frame.types:
+            self.summarizer.frame.types[node.target.value] = self.summarizer.frame.types[f"{node.iter.value}[]"]
         else:
-            self.frame.types.pop(node.target.value, None)
+            self.summarizer.frame.types.pop(node.target.value, None)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        known = self._type_of(node.annotation.annotation)
+        known = self.type_of(node.annotation.annotation)
         target = dotted_name(node.target)
         element = self._element_type(node.annotation.annotation)
-        if element is not None and isinstance(node.target, cst.Name) and not (self.class_stack and not self.stack):
-            self.frame.types[f"{node.target.value}[]"] = element
+        if element is not None and isinstance(node.target, cst.Name) and not (self.summarizer.class_stack and not self.summarizer.stack):
+            self.summarizer.frame.types[f"{node.target.value}[]"] = element
         if known is not None and target is not None and target.startswith("self.") and target.count(".") == 1:
-            owner = self.class_stack[-1] if self.class_stack else None
-            if owner is not None and self.stack:
+            owner = self.summarizer.class_stack[-1] if self.summarizer.class_stack else None
+            if owner is not None and self.summarizer.stack:
                 owner.attributes.setdefault(target[5:], known)
 
     def _note_attribute(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """`self.repo = Repo()` or `self.dao = dao` (an annotated parameter) in a method."""
         dotted = dotted_name(target)
-        owner = self.class_stack[-1] if self.class_stack else None
-        if owner is None or not self.stack or dotted is None or not dotted.startswith("self.") or dotted.count(".") != 1:
+        owner = self.summarizer.class_stack[-1] if self.summarizer.class_stack else None
+        if owner is None or not self.summarizer.stack or dotted is None or not dotted.startswith("self.") or dotted.count(".") != 1:
             return
         known = self._value_type(value)
         if known is not None:
             owner.attributes.setdefault(dotted[5:], known)
 
     def visit_Param(self, node: cst.Param) -> None:
-        self.not_values.add(id(node.name))
+        self.summarizer.not_values.add(id(node.name))
         annotation = node.annotation.annotation if node.annotation is not None else None
         dotted = dotted_name(annotation) if annotation is not None else None
         if dotted is not None and dotted.rsplit(".", 1)[-1][:1].isupper():
             # the parameter's frame is the function's own: visit_FunctionDef pushed it already
-            self.frame.types[node.name.value] = self._qualify(dotted) or dotted
+            self.summarizer.frame.types[node.name.value] = self.summarizer._qualify(dotted) or dotted
 
     # -- functions used as values (callbacks) -----------------------------------------------
-    def _note_references(self, node: cst.Call) -> None:
+    def note_references(self, node: cst.Call) -> None:
         for arg in node.args:
             self._note_value(arg.value)
 
@@ -211,39 +217,39 @@ class ValueTracking:
         head = dotted.split(".")[0]
         # only what can name a function of the project: an import, a class's attribute, a
         # name of this module (checked against its functions at the end)
-        if "." in dotted and not (self._imported(head) or head in ("self", "cls") or head[:1].isupper()):
+        if "." in dotted and not (self.summarizer._imported(head) or head in ("self", "cls") or head[:1].isupper()):
             return
         if head in ("self", "cls") and "." in dotted:
-            owner = self.current.class_name or (self.current.qualname.split(".")[0] if "." in self.current.qualname else None)
+            owner = self.summarizer.current.class_name or (self.summarizer.current.qualname.split(".")[0] if "." in self.summarizer.current.qualname else None)
             if owner is None:
                 return
             dotted = owner + dotted[len(head):]
         # where it is used, for messages: the call it is passed to, else the function (a
         # name's own position would cost libcst's position pass over the whole module)
-        where = self.pos(self.call_stack[-1]) if self.call_stack else self.current.position
-        self.references.append((self._qualify(dotted) or dotted, where))
+        where = self.summarizer.pos(self.summarizer.call_stack[-1]) if self.summarizer.call_stack else self.summarizer.current.position
+        self.summarizer.references.append((self.summarizer._qualify(dotted) or dotted, where))
 
     def visit_Return(self, node: cst.Return) -> None:
-        self.frame.exits.append((self.pos(node), "return"))
-        if node.value is not None and self.stack:
+        self.summarizer.frame.exits.append((self.summarizer.pos(node), "return"))
+        if node.value is not None and self.summarizer.stack:
             self._note_value(node.value)
 
     def visit_DictElement(self, node: cst.DictElement) -> None:
-        if not self.call_stack:
+        if not self.summarizer.call_stack:
             self._note_value(node.value)
 
-    def _function_references(self, functions: Dict[str, FunctionInfo]) -> List[Tuple[str, Position]]:
+    def function_references(self, functions: Dict[str, FunctionInfo]) -> List[Tuple[str, Position]]:
         """The references that may name a function: imported names, or this module's own."""
         out = []
-        for dotted, position in self.references:
+        for dotted, position in self.summarizer.references:
             head = dotted.split(".")[0]
-            if "." in dotted or dotted in functions or head in self.classes:
+            if "." in dotted or dotted in functions or head in self.summarizer.classes:
                 out.append((dotted, position))
         return sorted(set(out))
 
-    def _site(self, node: cst.Call, func: cst.BaseExpression, position: Position, keyword, covered):  # noqa: ANN001, ANN202
+    def site(self, node: cst.Call, func: cst.BaseExpression, position: Position, keyword, covered):  # noqa: ANN001, ANN202
         if isinstance(func, cst.Name):
-            target = self._qualify(func.value) or func.value
+            target = self.summarizer._qualify(func.value) or func.value
             return CallSite("name", target, func.value, position, keyword, covered)
         if not isinstance(func, cst.Attribute):
             return None
@@ -256,8 +262,8 @@ class ValueTracking:
         if isinstance(receiver, cst.Call):
             ctor = dotted_name(receiver.func)
             if ctor is not None and ctor.rsplit(".", 1)[-1][:1].isupper():
-                return CallSite("instance", self._qualify(ctor) or ctor, method, position, keyword, covered)
-            inner = self._site(receiver, receiver.func, position, None, covered)
+                return CallSite("instance", self.summarizer._qualify(ctor) or ctor, method, position, keyword, covered)
+            inner = self.site(receiver, receiver.func, position, None, covered)
             if inner is not None and inner.kind not in ("returned", "unknown"):
                 # `self.get_factory().create()`: the factory's return annotation may tell
                 return CallSite("returned", f"{inner.kind}|{inner.target}|{inner.method}", method, position, keyword, covered)
@@ -265,7 +271,7 @@ class ValueTracking:
         if isinstance(receiver, cst.Subscript):
             # `_cache[region].delete(key)` with `_cache: dict[Region, Cache]`: a Cache
             base = dotted_name(receiver.value)
-            element = self.frame.types.get(f"{base}[]") or self.frames[0].types.get(f"{base}[]") if base else None
+            element = self.summarizer.frame.types.get(f"{base}[]") or self.summarizer.frames[0].types.get(f"{base}[]") if base else None
             if element is not None:
                 return CallSite("instance", element, method, position, keyword, covered)
         dotted = dotted_name(receiver)
@@ -274,9 +280,9 @@ class ValueTracking:
         if dotted.rsplit(".", 1)[-1] in ORM_ATTRIBUTES:
             # `Tag.__table__.create(bind)`, `Model.metadata.drop_all()`: SQLAlchemy's objects
             return CallSite("instance", EXTERNAL, method, position, keyword, covered)
-        known = self.frame.types.get(dotted)
+        known = self.summarizer.frame.types.get(dotted)
         if known is not None:  # `setting = Setting(...)`, then `setting.save()`
             return CallSite("instance", known, method, position, keyword, covered)
         # "attr": the receiver's head is imported; "var": a local, a parameter, a class here
-        kind = "attr" if self._imported(dotted.split(".")[0]) else "var"
-        return CallSite(kind, self._qualify(dotted) or dotted, method, position, keyword, covered)
+        kind = "attr" if self.summarizer._imported(dotted.split(".")[0]) else "var"
+        return CallSite(kind, self.summarizer._qualify(dotted) or dotted, method, position, keyword, covered)
