@@ -270,6 +270,23 @@ def test_a_log_line_after_the_commit_is_no_effect(tmp_path, monkeypatch):
 
 
 
+
+@pytest.mark.parametrize(("after", "kept"), [
+    ("notification.send()", True),  # a notifier's send: a mail or a chat message
+    ("requests.post(url, json={})", True),
+    ("urllib.parse.urljoin(url, '/done')", False),  # computes a string
+    ("urllib.request.build_opener().open(url)", False),  # a download: nothing to wait for
+])
+def test_what_reaches_outside_the_database_after_a_commit(tmp_path, monkeypatch, after, kept):
+    view = MAILING_VIEW.format(after=after).replace("import db, mail", "import db, mail, notification\nimport requests\nimport urllib.parse\nimport urllib.request\nurl = ''")
+    project(tmp_path, {"app/extensions.py": "db = mail = notification = None\n", "app/utils/decorators.py": DECORATOR, "app/views/invites.py": view}, """
+        transaction-decorator = "app.utils.decorators.transaction"
+        boundaries = ["app/views/**::*Api.*"]
+    """)
+    result = fix(tmp_path, monkeypatch)
+    assert ("db.session.commit()" in (tmp_path / "app/views/invites.py").read_text()) is kept
+    assert ("before the data is durable" in result.output) is kept
+
 @pytest.mark.parametrize(("body", "kept"), [
     ("    return jsonify(result=data)\n", False),  # builds a response: named like a send, sends nothing
     ("    mail.send(data)\n", True),

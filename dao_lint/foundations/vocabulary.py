@@ -89,7 +89,11 @@ EFFECT_CALLS = frozenset({
     "write_text", "write_bytes",
 })
 #: calls of EFFECT_MODULES that only read (a download of data is no effect to wait for)
-EFFECT_READS = frozenset({"get", "head", "options", "urlopen", "read", "stream", "Session", "Client", "AsyncClient"})
+EFFECT_READS = frozenset({
+    "get", "head", "options", "urlopen", "read", "stream", "Session", "Client", "AsyncClient", "Request", "build_opener",
+})
+#: modules of EFFECT_MODULES' packages that only compute (`urllib.parse.urljoin(...)`)
+EFFECT_PURE = ("urllib.parse",)
 #: the first word of a function's name that says it does one (`send_welcome_email(user)`,
 #: `notify_owner(...)`): the project's own helpers are often out of the index's sight
 EFFECT_VERBS = frozenset({"send", "mail", "email", "notify", "publish", "enqueue"})
@@ -99,7 +103,7 @@ EFFECT_MODULES = frozenset({"requests", "httpx", "aiohttp", "urllib", "smtplib",
 #: `producer.publish(event)`, `socketio.emit(...)`)
 EFFECT_SENDS = frozenset({"send", "publish", "basic_publish", "produce", "emit"})
 EFFECT_RECEIVERS = (
-    "mail", "smtp", "sms", "slack", "webhook", "socket", "redis", "channel", "producer", "broker", "kafka", "pubsub",
+    "mail", "smtp", "sms", "slack", "webhook", "socket", "redis", "channel", "producer", "broker", "kafka", "pubsub", "notif",
 )
 
 #: the application setting that names the database (Flask-SQLAlchemy's): its engine is made

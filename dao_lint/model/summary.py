@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..foundations.vocabulary import EFFECT_CALLS, EFFECT_MODULES, EFFECT_READS, EFFECT_RECEIVERS, EFFECT_SENDS, EFFECT_VERBS
+from ..foundations.vocabulary import EFFECT_CALLS, EFFECT_MODULES, EFFECT_PURE, EFFECT_READS, EFFECT_RECEIVERS, EFFECT_SENDS, EFFECT_VERBS
 
 __all__ = [
     "CallSite", "FunctionInfo", "ClassInfo", "FileSummary", "FunctionKey", "Position", "exclusive_paths", "leaves_before",
@@ -200,7 +200,8 @@ def effect_of(site: CallSite) -> Optional[str]:
         return "open()"  # a file opened with a mode (for writing, most likely: a read needs none)
     words = site.method.lstrip("_").split("_")
     verb = words[0] in EFFECT_VERBS and (len(words) > 1 or site.method not in EFFECT_SENDS)  # (a bare `send()`: below)
-    if site.method in EFFECT_CALLS or (head in EFFECT_MODULES and site.method not in EFFECT_READS) or verb:
+    pure = any(target == module or target.startswith(module + ".") for module in EFFECT_PURE)
+    if site.method in EFFECT_CALLS or (head in EFFECT_MODULES and site.method not in EFFECT_READS and not pure) or verb:
         return written
     if site.method in EFFECT_SENDS and any(word in target.lower() for word in EFFECT_RECEIVERS):
         return written
