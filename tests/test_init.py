@@ -1,5 +1,7 @@
 """`dao-lint init`: survey a project, propose its section, never overwrite without --force."""
 
+import pytest
+
 from dao_lint.frontends.cli import cli
 from dao_lint.foundations.config import load_config
 from .conftest import cli_runner
@@ -148,3 +150,26 @@ def test_init_keeps_the_dao_classes_as_the_layer_when_there_are_some(in_tmp):
     # writes outside the DAO classes are findings (DAO201), not more of the data layer
     assert "services.py" not in result.stdout and "data layer:" not in result.stderr
     assert "DAO201 2" in result.stderr
+
+
+WRITING_HELPERS = (
+    "from shop.models import Order, db\n\n\ndef make_order(**values):\n    db.session.add(Order(**values))\n    db.session.flush()\n\n\n"
+    "def make_orders(count):\n    for _ in range(count):\n        db.session.add(Order())\n    db.session.flush()\n"
+)
+
+
+@pytest.mark.parametrize(("where", "header", "proposed"), [
+    ("shop/testing/fixtures.py", "import pytest\n", False),  # a test directory
+    ("shop/fixtures.py", "import pytest\n\n\n@pytest.fixture\ndef order():\n    return None\n", False),  # pytest fixtures
+    ("shop/builders.py", "import unittest\n\n\nclass OrderTest(unittest.TestCase):\n    pass\n", False),
+    ("shop/operations.py", "", True),  # the project's own writes: the data layer
+])
+def test_init_never_proposes_test_code_as_the_data_layer(in_tmp, where, header, proposed):
+    (in_tmp / "shop" / "testing").mkdir(parents=True)
+    (in_tmp / "shop" / "__init__.py").write_text("")
+    (in_tmp / "shop" / "models.py").write_text("from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\nclass Order(db.Model):\n    pass\n")
+    (in_tmp / where).write_text(header + "\n\n" + WRITING_HELPERS)
+    result = cli_runner().invoke(cli, ["init", "--print"])
+    assert result.exit_code == 0, result.output
+    assert (f'"{where}"' in result.stdout) is proposed  # in the proposed dao-modules
+    assert ("test code: 1 files" in result.stderr) is not proposed

@@ -41,6 +41,10 @@ _DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
 _ADD_SELF = re.compile(r"[Ss]ession\.add\(self\)")
 # directories whose modules are units of work or their callers, never the data layer
 _NOT_DATA_LAYER = ("commands", "command", "api", "apis", "views", "routes", "routers", "endpoints", "cli", "tests", "test", "migrations", "alembic", "scripts", "examples")
+#: test code by what it holds, wherever it lives (`*/testing/fixtures.py`): pytest imported,
+#: fixtures declared, unittest's TestCase subclassed. Never proposed as the data layer.
+_TEST_CODE = re.compile(r"^(?:import pytest\b|from pytest\b|\s*@pytest\.fixture\b|class \w+\((?:[\w.]*\.)?(?:TestCase|IsolatedAsyncioTestCase)\b)", re.M)
+_TEST_DIRS = ("tests", "test", "testing")
 
 
 class SectionExists(Exception):
@@ -51,6 +55,7 @@ class SectionExists(Exception):
 class Survey:
     root: str
     files: int = 0
+    test_files: int = 0  # test code (by path or content): never the data layer
     imports: Counter = field(default_factory=Counter)  # top-level package -> files importing it
     packages: List[str] = field(default_factory=list)  # the project's own top-level packages
     dao_classes: List[Tuple[str, str]] = field(default_factory=list)  # (relpath, class)
@@ -102,6 +107,9 @@ def survey(root: str) -> Survey:
         for module in {m.split(".")[0] for m in _IMPORT.findall(text)}:
             found.imports[module] += 1
         uses_session = bool(_SESSION_USE.search(text) or _WRITE.search(text))
+        if is_test_code(text, parts):
+            found.test_files += 1  # its fakes and fixtures are not the project's data layer
+            continue
         evidence = _data_layer_evidence(text, parts)
         if evidence is not None:
             found.data_modules[rel] = evidence
@@ -144,6 +152,15 @@ def survey(root: str) -> Survey:
         else:
             found.rejected.append((dotted, why))
     return found
+
+
+def is_test_code(text: str, parts: List[str]) -> bool:
+    """Test code, by where it lives or by what it holds (pytest, fixtures, TestCase)."""
+    name = parts[-1]
+    return (
+        any(part in _TEST_DIRS for part in parts[:-1]) or name.startswith(("test_", "conftest")) or name.endswith("_test.py")
+        or bool(_TEST_CODE.search(text))
+    )
 
 
 def _data_layer_evidence(text: str, parts: List[str]) -> Optional[str]:
@@ -236,6 +253,8 @@ def section(found: Survey) -> str:
 def report(found: Survey) -> List[str]:
     """What the survey found, one line each, for the person running `init`."""
     out = [f"surveyed {found.files} Python files under {found.root}"]
+    if found.test_files:
+        out.append(f"test code: {found.test_files} files (pytest, fixtures, TestCase; never proposed as the data layer)")
     preset = found.preset
     out.append(f"stack: {preset} (preset = \"{preset}\")" if preset else "stack: no SQLAlchemy import found; using the defaults")
     if found.dao_classes:
