@@ -18,7 +18,7 @@ from ..analysis.structure import is_docstring
 
 __all__ = ["add_import"]
 
-_FUTURE, _STDLIB, _THIRD_PARTY, _FIRST_PARTY = range(4)
+_FUTURE, _STDLIB, _THIRD_PARTY, _FIRST_PARTY, _LOCAL = range(5)  # isort's sections, in order
 
 _STDLIB_NAMES = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
     {
@@ -48,7 +48,9 @@ def _section(module: str, first_party: Sequence[str]) -> int:
     top = module.split(".")[0]
     if module == "__future__":
         return _FUTURE
-    if module.startswith(".") or top in first_party:
+    if module.startswith("."):
+        return _LOCAL  # relative imports: a section of their own, after the project's
+    if top in first_party:
         return _FIRST_PARTY
     if top in _STDLIB_NAMES:
         return _STDLIB

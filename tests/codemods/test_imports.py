@@ -118,6 +118,44 @@ CASES = [
         ''',
         id="no-imports-yet",
     ),
+    pytest.param(
+        # relative imports are a section of their own, after the project's absolute ones
+        '''
+        """Doc."""
+        import logging
+
+        from flask import request
+
+        from .lib.utils import send_result
+        from ..lib.log import log_with
+        ''',
+        '''
+        """Doc."""
+        import logging
+
+        from flask import request
+
+        from blog.utils import transaction
+
+        from .lib.utils import send_result
+        from ..lib.log import log_with
+        ''',
+        id="before-the-relative-imports",
+    ),
+    pytest.param(
+        '''
+        from blog.models import Post
+
+        from .helpers import render
+        ''',
+        '''
+        from blog.models import Post
+        from blog.utils import transaction
+
+        from .helpers import render
+        ''',
+        id="into-first-party-not-local",
+    ),
 ]
 
 
