@@ -140,7 +140,7 @@ def test_the_fix_rewrote_the_sample_app(fixed_app, decorator):
         compile(path.read_text(), str(path), "exec")
     assert run(fixed_app, "sqlite://", "import") == "imported"
     extensions = (fixed_app / "blog" / "extensions.py").read_text()
-    assert '@event.listens_for(engine, "begin")' in extensions
+    assert '@event.listens_for(engine, "savepoint")' in extensions
 
 
 def test_happy_path_persists_the_same_rows_before_and_after(original_app, fixed_app, database_url):
@@ -171,3 +171,60 @@ def test_a_failing_second_write_leaves_a_partial_row_before_and_nothing_after(or
     assert run(fixed_app, database_url, "setup") == "ready"
     assert run(fixed_app, database_url, "failing") == "failed: DAOCreateFailedError"
     assert stored(database_url) == ([], 0)  # one unit of work: all or nothing
+
+
+def _sqlite_engine(tmp_path, listeners):
+    """A file-based SQLite engine with `listeners` (source naming it `engine`) registered,
+    and a table."""
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'app.db'}", connect_args={"timeout": 0.2})
+    exec(compile("from sqlalchemy import event\n" + listeners, "<listeners>", "exec"), {"engine": engine})
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)"))
+    return engine
+
+
+SQLALCHEMY_RECIPE = '''
+@event.listens_for(engine, "connect")
+def _no_pysqlite_transactions(dbapi_connection, connection_record):
+    dbapi_connection.isolation_level = None
+
+
+@event.listens_for(engine, "begin")
+def _begin(connection):
+    connection.exec_driver_sql("BEGIN")
+'''
+
+
+@pytest.mark.parametrize("listeners", ["fix", "sqlalchemy-recipe", "none"])
+def test_the_fix_s_sqlite_listener_nests_savepoints_and_lets_a_reader_be(tmp_path, listeners):
+    from sqlalchemy.orm import Session
+
+    from dao_lint.codemods.sqlite_savepoint import listener_source
+
+    source = {"fix": listener_source("engine", guarded=False), "sqlalchemy-recipe": SQLALCHEMY_RECIPE, "none": ""}[listeners]
+    engine = _sqlite_engine(tmp_path, source)
+    try:
+        with Session(engine) as session:  # a SAVEPOINT first thing: its RELEASE must not commit
+            with session.begin_nested():
+                session.execute(sqlalchemy.text("INSERT INTO items (name) VALUES ('nested')"))
+            session.rollback()
+        with engine.connect() as connection:
+            kept = connection.execute(sqlalchemy.text("SELECT count(*) FROM items")).scalar()
+        assert kept == (1 if listeners == "none" else 0)  # (without a fix, the rollback undid nothing)
+        reader = Session(engine)
+        reader.execute(sqlalchemy.text("SELECT count(*) FROM items")).scalar()  # a read, not ended
+        try:
+            with Session(engine) as writer:  # another connection writes and commits meanwhile
+                writer.execute(sqlalchemy.text("INSERT INTO items (name) VALUES ('write')"))
+                writer.commit()
+            blocked = False
+        except sqlalchemy.exc.OperationalError as error:
+            assert "database is locked" in str(error)
+            blocked = True
+        finally:
+            reader.close()
+        # SQLAlchemy's recipe holds the reader's lock to its end: the writer fails (what it did
+        # to privacyidea's audit log); the fix's listener leaves pysqlite's reads as they were
+        assert blocked is (listeners == "sqlalchemy-recipe")
+    finally:
+        engine.dispose()

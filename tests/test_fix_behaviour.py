@@ -389,7 +389,7 @@ def test_a_flask_sqlalchemy_setting_that_defaults_to_sqlite_gets_the_listeners(t
     assert "app/factory.py:8:5: DAO112" in checked.output and "1 may be fixed" in checked.output
     fix(tmp_path, monkeypatch)
     fixed = (tmp_path / "app/factory.py").read_text()
-    assert '@event.listens_for(Engine, "connect")' in fixed and "from sqlalchemy.engine import Engine" in fixed
+    assert '@event.listens_for(Engine, "savepoint")' in fixed and "from sqlalchemy.engine import Engine" in fixed
     compile(fixed, "factory.py", "exec")
     again = cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO112"])
     assert again.exit_code == 0, again.output
@@ -517,8 +517,8 @@ def test_the_listeners_on_every_engine_go_in_once_per_project(tmp_path, monkeypa
     assert checked.output.count("DAO112") == 1 and "app/config.py:5:5: DAO112" in checked.output
     fix(tmp_path, monkeypatch)
     fixed = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*.py")}
-    assert sum(text.count('listens_for(Engine, "begin")') for text in fixed.values()) == 1
-    assert 'listens_for(Engine, "begin")' in fixed["app/config.py"]
+    assert sum(text.count('listens_for(Engine, "savepoint")') for text in fixed.values()) == 1
+    assert 'listens_for(Engine, "savepoint")' in fixed["app/config.py"]
     assert cli_runner().invoke(cli, ["check", ".", "--no-cache", "--select", "DAO112"]).exit_code == 0
 
 

@@ -25,7 +25,7 @@ class SqliteEngine:
     #: assignment, `app.config["..."] = ...`, or a `setdefault(...)` call)
     assignment: cst.CSTNode
     literal: bool  # the URL is a plain sqlite string (not a setting that may name another database)
-    fixed: bool  # `connect` and `begin` listeners are registered for it (for a setting: on `Engine`) in this module
+    fixed: bool  # a `savepoint` listener, or `connect` and `begin` ones, registered for it (a setting: on `Engine`) here
     setting: bool = False
 
     @property
@@ -39,7 +39,7 @@ class SqliteEngine:
 @dataclass(frozen=True)
 class ModuleEngines:
     engines: Tuple[SqliteEngine, ...]
-    #: the module registers `connect` and `begin` listeners on SQLAlchemy's `Engine` class
+    #: the module registers the fix's listeners on SQLAlchemy's `Engine` class
     #: or on an app's engine (`db.engine`): the fix for an engine made out of sight
     class_listeners: bool = False
 
@@ -105,17 +105,23 @@ class EngineFacts(CachedVisitors, BatchableMetadataProvider[ModuleEngines]):
         if candidates or setting is not None or ("listen" in text and "Engine" in text or "engine," in text):
             visit_in_place(node, Listeners())
         engines = tuple(
-            SqliteEngine(name, assign, literal, {"connect", "begin"} <= listeners.get(name, set()))
+            SqliteEngine(name, assign, literal, _fixes(listeners.get(name, set())))
             for name, assign, literal in candidates
         )
         # on the class, or on an app's engine (`db.engine`, not a module-level engine of its own)
         on_class = set().union(*(
             events for target, events in listeners.items() if target.rsplit(".", 1)[-1] == "Engine" or ("." in target and target.endswith(".engine"))
         ))
-        class_listeners = {"connect", "begin"} <= on_class
+        class_listeners = _fixes(on_class)
         if setting is not None:
             engines += (SqliteEngine(URI_SETTING, setting[0], setting[1], class_listeners, setting=True),)
         self.set_metadata(node, ModuleEngines(engines, class_listeners))
+
+
+def _fixes(events: Set[str]) -> bool:
+    """The listeners make SAVEPOINTs nest: a `savepoint` one that begins the transaction
+    first (what `fix` writes), or SQLAlchemy's `connect` and `begin` pair."""
+    return "savepoint" in events or {"connect", "begin"} <= events
 
 
 def _sqlite_setting(module: cst.Module) -> Optional[Tuple[cst.CSTNode, bool]]:

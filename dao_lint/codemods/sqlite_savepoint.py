@@ -1,8 +1,13 @@
-"""DAO112: give a SQLite engine SQLAlchemy's documented pysqlite SAVEPOINT recipe.
+"""DAO112: make SAVEPOINTs on a SQLite engine nest inside a transaction.
 
 pysqlite starts its own transaction only before DML, so a SAVEPOINT issued first runs in
-autocommit mode and its RELEASE commits: a nested unit of work would not be atomic. The two
-listeners hand transaction control to SQLAlchemy, which then emits BEGIN itself.
+autocommit mode and its RELEASE commits: a nested unit of work would not be atomic. The
+listener written here begins the transaction just before such a SAVEPOINT, and nowhere
+else: SQLAlchemy's own recipe (a `connect` listener turning pysqlite's transactions off and
+a `begin` listener emitting BEGIN) would begin every transaction at its first statement, so
+that a connection that only read holds SQLite's lock until it ends, and a second connection
+to the same file (another engine, an audit log) waits and fails with "database is locked".
+Either counts as the fix.
 """
 from __future__ import annotations
 
@@ -22,16 +27,12 @@ __all__ = ["add_sqlite_listeners", "listener_source"]
 def listener_source(engine: str, guarded: bool) -> str:
     """The statements added after `engine = create_engine(...)`."""
     body = f'''
-@event.listens_for({engine}, "connect")
-def _sqlite_transactions_by_sqlalchemy(dbapi_connection, connection_record):
-    # pysqlite would open transactions on its own, around SAVEPOINTs too; turn that off
-    dbapi_connection.isolation_level = None
-
-
-@event.listens_for({engine}, "begin")
-def _sqlite_emit_begin(connection):
-    # ...and start each transaction explicitly, so that SAVEPOINTs nest inside it
-    connection.exec_driver_sql("BEGIN")
+@event.listens_for({engine}, "savepoint")
+def _sqlite_begin_before_savepoint(connection, name):
+    # pysqlite begins a transaction only before a write: a SAVEPOINT sent first would run
+    # outside one, and its RELEASE would commit; begin the transaction here
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 '''
     if not guarded:
         return body
@@ -40,19 +41,13 @@ def _sqlite_emit_begin(connection):
 
 
 #: for an engine the app makes out of sight from its `SQLALCHEMY_DATABASE_URI` setting: on
-#: every engine (SQLAlchemy's `Engine` class), doing their work for SQLite connections only
+#: every engine (SQLAlchemy's `Engine` class), doing its work for SQLite connections only
 SETTING_LISTENERS = '''
-@event.listens_for(Engine, "connect")
-def _sqlite_transactions_by_sqlalchemy(dbapi_connection, connection_record):
-    # pysqlite would open transactions on its own, around SAVEPOINTs too; turn that off
-    if type(dbapi_connection).__module__ == "sqlite3":
-        dbapi_connection.isolation_level = None
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_emit_begin(connection):
-    # ...and start each transaction explicitly, so that SAVEPOINTs nest inside it
-    if connection.dialect.name == "sqlite":
+@event.listens_for(Engine, "savepoint")
+def _sqlite_begin_before_savepoint(connection, name):
+    # pysqlite begins a transaction only before a write: a SAVEPOINT sent first would run
+    # outside one, and its RELEASE would commit; begin the transaction here
+    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
         connection.exec_driver_sql("BEGIN")
 '''
 

@@ -19,9 +19,13 @@ class SqliteSavepoint(Rule):
     pysqlite begins its own transaction only before an INSERT, UPDATE or DELETE. A SAVEPOINT
     sent first therefore runs outside any transaction, and its RELEASE commits: every
     `with session.begin_nested():` silently becomes a commit, and the command is no longer
-    one atomic unit of work. SQLAlchemy documents the cure: a `connect` listener that turns
-    pysqlite's transaction handling off (`isolation_level = None`) and a `begin` listener
-    that emits `BEGIN`.
+    one atomic unit of work. The fix is a `savepoint` listener that emits `BEGIN` first when
+    no transaction is open. SQLAlchemy's documented recipe (a `connect` listener turning
+    pysqlite's transaction handling off, a `begin` listener emitting `BEGIN`) counts too, but
+    `fix` does not write it: it begins every transaction at its first statement, so a
+    connection that only read holds SQLite's lock until it ends, and a second connection to
+    the same file (another engine, an audit log) waits and then fails with "database is
+    locked".
     """
 
     @classmethod
@@ -35,8 +39,8 @@ class SqliteSavepoint(Rule):
     migration_modules = "check"
     name = "sqlite-savepoint"
     seed = "R4"
-    message = "SQLite engine `{engine}` lacks the pysqlite SAVEPOINT fix, so `begin_nested()` commits on release; add `connect` and `begin` listeners"
-    fix_title = "Add SQLAlchemy's `connect` and `begin` listeners after the engine"
+    message = "SQLite engine `{engine}` lacks the pysqlite SAVEPOINT fix, so `begin_nested()` commits on release; add a `savepoint` listener that begins the transaction first"
+    fix_title = "Add a `savepoint` listener that begins the transaction, after the engine"
     fix_safety = "safe"
     needs = (EngineFacts, SessionFacts)
     references = (
@@ -67,6 +71,29 @@ class SqliteSavepoint(Rule):
                         session.add(user)
             """,
             path="app/db.py",
+            title="SQLAlchemy's documented recipe",
+        ),
+        Valid(
+            """
+            from sqlalchemy import create_engine, event
+
+            engine = create_engine("sqlite:///app.db")
+
+
+            @event.listens_for(engine, "savepoint")
+            def _begin_first(connection, name):
+                if not connection.connection.driver_connection.in_transaction:
+                    connection.exec_driver_sql("BEGIN")
+
+
+            class UserDAO(BaseDAO):
+                @classmethod
+                def create(cls, session, user):
+                    with session.begin_nested():
+                        session.add(user)
+            """,
+            path="app/db.py",
+            title="a savepoint listener",
         ),
         Valid(
             """
@@ -131,16 +158,12 @@ class SqliteSavepoint(Rule):
             engine = create_engine("sqlite:///app.db")
 
 
-            @event.listens_for(engine, "connect")
-            def _sqlite_transactions_by_sqlalchemy(dbapi_connection, connection_record):
-                # pysqlite would open transactions on its own, around SAVEPOINTs too; turn that off
-                dbapi_connection.isolation_level = None
-
-
-            @event.listens_for(engine, "begin")
-            def _sqlite_emit_begin(connection):
-                # ...and start each transaction explicitly, so that SAVEPOINTs nest inside it
-                connection.exec_driver_sql("BEGIN")
+            @event.listens_for(engine, "savepoint")
+            def _sqlite_begin_before_savepoint(connection, name):
+                # pysqlite begins a transaction only before a write: a SAVEPOINT sent first would run
+                # outside one, and its RELEASE would commit; begin the transaction here
+                if not connection.connection.driver_connection.in_transaction:
+                    connection.exec_driver_sql("BEGIN")
 
 
             class UserDAO(BaseDAO):
@@ -177,17 +200,11 @@ class SqliteSavepoint(Rule):
                 SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///app.db")
 
 
-            @event.listens_for(Engine, "connect")
-            def _sqlite_transactions_by_sqlalchemy(dbapi_connection, connection_record):
-                # pysqlite would open transactions on its own, around SAVEPOINTs too; turn that off
-                if type(dbapi_connection).__module__ == "sqlite3":
-                    dbapi_connection.isolation_level = None
-
-
-            @event.listens_for(Engine, "begin")
-            def _sqlite_emit_begin(connection):
-                # ...and start each transaction explicitly, so that SAVEPOINTs nest inside it
-                if connection.dialect.name == "sqlite":
+            @event.listens_for(Engine, "savepoint")
+            def _sqlite_begin_before_savepoint(connection, name):
+                # pysqlite begins a transaction only before a write: a SAVEPOINT sent first would run
+                # outside one, and its RELEASE would commit; begin the transaction here
+                if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
                     connection.exec_driver_sql("BEGIN")
 
 

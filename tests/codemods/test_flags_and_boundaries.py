@@ -207,8 +207,8 @@ def test_sqlite_listeners_are_added_once(tmp_path):
     out, report = fix_project(tmp_path, {"app/db.py": db, "app/daos/chart.py": dao}, unsafe=False)
     fixed = out["app/db.py"]
     assert "from sqlalchemy import create_engine, event" in fixed
-    assert 'if engine.dialect.name == "sqlite":\n    @event.listens_for(engine, "connect")' in fixed
-    assert fixed.count("listens_for") == 2
+    assert 'if engine.dialect.name == "sqlite":\n    @event.listens_for(engine, "savepoint")' in fixed
+    assert fixed.count("listens_for") == 1
     ast.parse(fixed)
     again, _ = fix_project(tmp_path / "again", {"app/db.py": fixed, "app/daos/chart.py": dao}, unsafe=False)
     assert again["app/db.py"] == fixed
