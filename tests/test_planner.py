@@ -849,3 +849,18 @@ def test_an_object_of_flask_that_holds_the_apps_values_may_be_a_receiver(tmp_pat
     (item,) = kept(report, "DAO105", "Project.remove_member")
     assert ("may call" in item.reason and "type of its receiver is not known" in item.reason) is unknown
     assert (NO_CALLER in item.reason and "Project.remove_member " + NO_CALLER in item.reason) is not unknown
+
+
+@pytest.mark.parametrize(("model_commits", "rewritten"), [(True, False), (False, True)])
+def test_no_savepoint_holds_a_call_on_an_unknown_receiver_that_may_still_commit(tmp_path, model_commits, rewritten):
+    # privacyidea: `si.delete()` on what a helper returned reached a model method that
+    # commits; inside `begin_nested()` that commit closed the block's transaction
+    model = "class Setting:\n    def delete(self):\n        db.session.delete(self)\n" + ("        db.session.commit()\n" if model_commits else "")
+    dao = "from app.lookup import find\n\n\ndef remove(setting_id):\n    setting = find(setting_id)\n    db.session.add(setting)\n    setting.delete()\n    db.session.commit()\n"
+    files = {"app/models.py": model, "app/make.py": "from app.models import Setting\n\nSETTING = Setting()\n", "app/daos/setting.py": dao, "app/lookup.py": "def find(setting_id):\n    return None\n"}
+    files["app/commands/remove.py"] = "from app.daos.setting import remove\n\n\nclass RemoveCommand:\n    def run(self, setting_id):\n        remove(setting_id)\n        db.session.commit()\n"
+    out, report = fix_project(tmp_path, files)
+    assert ("begin_nested" in fixed(out, "app/daos/setting.py")) is rewritten
+    if not rewritten:
+        (item,) = kept(report, "DAO101", "remove")
+        assert "it calls `Setting.delete` at line 7, which still commits or rolls back the session" in item.reason

@@ -34,7 +34,9 @@ def clear_savepoints(
             for site in info.calls:
                 if site.commit_keyword == "False" or site.position not in held:
                     continue
-                target = next((t for t in index.call_targets.get((key[0], site.span), ()) if t != key and ending.of(t)), None)
+                # (a call on a receiver of unknown type counts with every method it may reach)
+                targets = index.call_targets.get((key[0], site.span), ()) or index.possible_targets(key, site)
+                target = next((t for t in targets if t != key and ending.of(t)), None)
                 if target is not None:
                     blocked[key] = (target, ending.of(target), site)
                     break

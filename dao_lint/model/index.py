@@ -31,6 +31,7 @@ class ProjectIndex(ModuleTable[FileSummary]):
     def __init__(self, summaries: Iterable[FileSummary]) -> None:
         super().__init__(summaries)
         self._listeners: Optional[Dict[FunctionKey, str]] = None
+        self._named: Optional[Dict[str, List[FunctionKey]]] = None  # method name -> methods (on demand)
         self.callers: Dict[FunctionKey, List[Site]] = {}
         #: callers that reach a method through `self.m()` / `cls.m()` in a base class
         self.dispatch_callers: Dict[FunctionKey, List[Site]] = {}
@@ -377,6 +378,19 @@ class ProjectIndex(ModuleTable[FileSummary]):
                 return True
             frontier.extend(self.subclasses.get(key, []))
         return False
+
+    def possible_targets(self, caller: FunctionKey, site: CallSite) -> List[FunctionKey]:
+        """The methods a call on a receiver of unknown type may reach: the same name, a
+        fitting argument list, instances of the class exist. None for a resolved call."""
+        if (caller, site) not in self.unresolved.get(site.method, ()):
+            return []
+        if self._named is None:
+            self._named = {}
+            for summary in self.files.values():
+                for info in summary.functions.values():
+                    if info.class_name is not None:
+                        self._named.setdefault(info.name, []).append((summary.path, info.qualname))
+        return [key for key in self._named.get(site.method, []) if site in [s for _, s in self.unresolved_callers(key)]]
 
     def unresolved_callers(self, key: FunctionKey) -> List[Site]:
         """Calls nothing resolves that may reach the method `key`: same name, a compatible
