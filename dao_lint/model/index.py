@@ -380,10 +380,11 @@ class ProjectIndex(ModuleTable[FileSummary]):
         return False
 
     def possible_targets(self, caller: FunctionKey, site: CallSite) -> List[FunctionKey]:
-        """The methods a call on a receiver of unknown type may reach: the same name, a
-        fitting argument list, instances of the class exist. None for a resolved call."""
-        if (caller, site) not in self.unresolved.get(site.method, ()):
-            return []
+        """The methods a call on a named receiver of unknown type (`si.delete()`) may reach:
+        the same name, a fitting argument list, instances of the class exist. None for a
+        resolved call."""
+        if site.kind not in ("var", "attr") or (caller, site) not in self.unresolved.get(site.method, ()):
+            return []  # (a chain's receiver, `session.query(...).delete()`, is SQLAlchemy's more often than not)
         if self._named is None:
             self._named = {}
             for summary in self.files.values():
