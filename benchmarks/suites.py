@@ -48,8 +48,6 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from fix_audit import reason_kind  # noqa: E402
 
-DAO_LINT = [sys.executable, "-m", "dao_lint"]
-
 
 @dataclass
 class App:
@@ -306,7 +304,7 @@ def migrate(work: Path, name: str, app: App, postgres: Optional[str], out) -> di
     for database, extra in databases:
         env = {**os.environ, **extra}
         outcomes[f"before/{database}"] = suite(python, tree, app, f"before-{database}", results, env)
-    safe = fix(tree, app, unsafe=False)
+    fix(tree, app, unsafe=False)
     row["safe: commits removed"] = row["commits before"] - commits(tree, app.package, app.decorator_module)
     for database, extra in databases:
         outcomes[f"fix/{database}"] = suite(python, tree, app, f"fix-{database}", results, {**os.environ, **extra})

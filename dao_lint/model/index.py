@@ -383,7 +383,7 @@ class ProjectIndex(ModuleTable[FileSummary]):
         """The methods a call on a named receiver of unknown type (`si.delete()`) may reach:
         the same name, a fitting argument list, instances of the class exist. None for a
         resolved call."""
-        if site.kind not in ("var", "attr") or (caller, site) not in self.unresolved.get(site.method, ()):
+        if site.kind not in ("var", "attr"):
             return []  # (a chain's receiver, `session.query(...).delete()`, is SQLAlchemy's more often than not)
         if self._named is None:
             self._named = {}
@@ -391,7 +391,7 @@ class ProjectIndex(ModuleTable[FileSummary]):
                 for info in summary.functions.values():
                     if info.class_name is not None:
                         self._named.setdefault(info.name, []).append((summary.path, info.qualname))
-        return [key for key in self._named.get(site.method, []) if site in [s for _, s in self.unresolved_callers(key)]]
+        return [key for key in self._named.get(site.method, []) if (caller, site) in self.unresolved_callers(key)]
 
     def unresolved_callers(self, key: FunctionKey) -> List[Site]:
         """Calls nothing resolves that may reach the method `key`: same name, a compatible
